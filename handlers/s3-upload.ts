@@ -1,0 +1,32 @@
+/**
+ * s3Upload — runs for every object created under targets/ of the upload bucket (the filter is in
+ * serverless.yml). Reads each object as a stream and logs one JSON line per record.
+ * Event format: https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
+ */
+import type { Context, S3Event } from 'aws-lambda';
+import { s3 } from '../lib/clients';
+import { config } from '../lib/config';
+import { logger } from '../lib/logger';
+import { type ObjectSummary, summariseObject } from '../lib/object-summary';
+import { isFolderMarker } from '../lib/s3-keys';
+import { parseObjectCreatedEvent } from '../lib/s3-records';
+
+export const handler = async (event: S3Event, context: Context): Promise<ObjectSummary[]> => {
+  logger.addContext(context);
+  const summaries: ObjectSummary[] = [];
+  for (const record of parseObjectCreatedEvent(event)) {
+    if (isFolderMarker(record.key)) {
+      logger.info('folder marker skipped', { bucket: record.bucket, key: record.key });
+      continue;
+    }
+    try {
+      const summary = await summariseObject(record, { s3, s3Endpoint: config.s3Endpoint });
+      logger.info('object processed', { ...summary });
+      summaries.push(summary);
+    } catch (error) {
+      logger.error('object failed', { bucket: record.bucket, key: record.key, error: error as Error });
+      throw error;
+    }
+  }
+  return summaries;
+};

@@ -1,0 +1,275 @@
+/**
+ * AWS EventBridge / CloudWatch Events schedule expressions, evaluated in UTC as documented in
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html
+ *
+ * Pure on purpose: the caller supplies "now" (`after`) and the rate anchor, so tests and the offline
+ * scheduler can drive time explicitly instead of depending on the wall clock.
+ */
+
+export class InvalidScheduleExpressionError extends Error {
+  override name = 'InvalidScheduleExpressionError';
+
+  constructor(
+    readonly expression: string,
+    readonly reason: string,
+  ) {
+    super(`Invalid schedule expression "${expression}": ${reason}`);
+  }
+}
+
+/** Which days a cron schedule fires on; exactly one of day-of-month / day-of-week is ever in effect. */
+export type DayRule =
+  | { kind: 'daysOfMonth'; days: readonly number[] }
+  | { kind: 'lastDayOfMonth' }
+  | { kind: 'lastWeekdayOfMonth' }
+  | { kind: 'nearestWeekday'; dayOfMonth: number }
+  /** Day-of-week values use AWS numbering: 1 = SUN ... 7 = SAT. */
+  | { kind: 'daysOfWeek'; days: readonly number[] }
+  | { kind: 'lastDayOfWeekInMonth'; dayOfWeek: number }
+  | { kind: 'nthDayOfWeek'; dayOfWeek: number; nth: number };
+
+export type CronSchedule = {
+  expression: string;
+  kind: 'cron';
+  /** Sorted, de-duplicated values. Months are 1-12. */
+  minutes: readonly number[];
+  hours: readonly number[];
+  months: readonly number[];
+  years: readonly number[];
+  day: DayRule;
+};
+
+export type Schedule = { expression: string; kind: 'rate'; periodMs: number } | CronSchedule;
+
+const MINUTE_MS = 60_000;
+const RATE_UNIT_MS: Readonly<Record<string, number>> = {
+  minute: MINUTE_MS,
+  hour: 60 * MINUTE_MS,
+  day: 24 * 60 * MINUTE_MS,
+};
+
+type FieldSpec = { name: string; min: number; max: number; names?: readonly string[] };
+const MINUTES: FieldSpec = { name: 'minutes', min: 0, max: 59 };
+const HOURS: FieldSpec = { name: 'hours', min: 0, max: 23 };
+const DAY_OF_MONTH: FieldSpec = { name: 'day-of-month', min: 1, max: 31 };
+const MONTH: FieldSpec = { name: 'month', min: 1, max: 12, names: 'JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC'.split(' ') };
+const DAY_OF_WEEK: FieldSpec = { name: 'day-of-week', min: 1, max: 7, names: 'SUN MON TUE WED THU FRI SAT'.split(' ') };
+const YEAR: FieldSpec = { name: 'year', min: 1970, max: 2199 };
+
+/** Thrown by the field parsers, which do not know the whole expression; parseSchedule adds it. */
+class Reason extends Error {}
+
+export function parseSchedule(expression: string): Schedule {
+  try {
+    const rate = /^rate\((.*)\)$/.exec(expression);
+    if (rate) return { expression, kind: 'rate', periodMs: parseRate(rate[1] ?? '') };
+    const cron = /^cron\((.*)\)$/.exec(expression);
+    if (cron) return { expression, kind: 'cron', ...parseCron(cron[1] ?? '') };
+    throw new Reason('expected rate(value unit) or cron(minutes hours day-of-month month day-of-week year)');
+  } catch (error) {
+    if (error instanceof Reason) throw new InvalidScheduleExpressionError(expression, error.message);
+    throw error;
+  }
+}
+
+function parseRate(body: string): number {
+  const parts = body.trim().split(/\s+/);
+  if (parts.length !== 2) throw new Reason('rate needs exactly a value and a unit, e.g. rate(5 minutes)');
+  const [valueText = '', unitText = ''] = parts;
+  const value = Number(valueText);
+  if (!/^\d+$/.test(valueText) || value < 1) {
+    throw new Reason(`rate value must be a positive integer, got "${valueText}"`);
+  }
+  // AWS insists on grammatical agreement: rate(1 minute) but rate(5 minutes).
+  const singular = unitText.replace(/s$/, '');
+  const unitMs = RATE_UNIT_MS[singular];
+  if (unitMs === undefined) {
+    throw new Reason(`unknown rate unit "${unitText}"; expected minute(s), hour(s) or day(s)`);
+  }
+  const expectedUnit = value === 1 ? singular : `${singular}s`;
+  if (unitText !== expectedUnit) {
+    throw new Reason(`rate unit must be "${expectedUnit}" when the value is ${valueText}`);
+  }
+  const periodMs = value * unitMs;
+  if (!Number.isSafeInteger(periodMs)) throw new Reason(`rate value ${valueText} is too large`);
+  return periodMs;
+}
+
+function parseCron(body: string): Omit<CronSchedule, 'expression' | 'kind'> {
+  // Names and L/W are matched upper-case, as Quartz (whose syntax AWS follows) does.
+  const fields = body.trim().toUpperCase().split(/\s+/);
+  const [minutes = '', hours = '', dayOfMonth = '', month = '', dayOfWeek = '', year = ''] = fields;
+  if (fields.length !== 6) {
+    throw new Reason(
+      `cron needs exactly 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`,
+    );
+  }
+  if ([minutes, hours, month, year].some((field) => field.includes('?'))) {
+    throw new Reason('? is only allowed in day-of-month or day-of-week');
+  }
+  const domUnset = dayOfMonth === '?';
+  const dowUnset = dayOfWeek === '?';
+  if (!domUnset && !dowUnset) {
+    throw new Reason('day-of-month and day-of-week cannot both be specified; use ? in one of them');
+  }
+  if (domUnset && dowUnset) {
+    throw new Reason('day-of-month and day-of-week cannot both be ?; specify one of them');
+  }
+  return {
+    minutes: parseList(minutes, MINUTES),
+    hours: parseList(hours, HOURS),
+    months: parseList(month, MONTH),
+    years: parseList(year, YEAR),
+    day: domUnset ? parseDayOfWeek(dayOfWeek) : parseDayOfMonth(dayOfMonth),
+  };
+}
+
+function parseDayOfMonth(field: string): DayRule {
+  if (field === 'L') return { kind: 'lastDayOfMonth' };
+  if (field === 'LW') return { kind: 'lastWeekdayOfMonth' };
+  const weekday = /^(\d+)W$/.exec(field);
+  if (weekday) return { kind: 'nearestWeekday', dayOfMonth: parseValue(weekday[1], DAY_OF_MONTH) };
+  return { kind: 'daysOfMonth', days: parseList(field, DAY_OF_MONTH) };
+}
+
+function parseDayOfWeek(field: string): DayRule {
+  // A bare L is "the last day of the week", i.e. Saturday.
+  if (field === 'L') return { kind: 'daysOfWeek', days: [DAY_OF_WEEK.max] };
+  const last = /^(\w+)L$/.exec(field);
+  if (last) return { kind: 'lastDayOfWeekInMonth', dayOfWeek: parseValue(last[1], DAY_OF_WEEK) };
+  const nth = /^(\w+)#(\w*)$/.exec(field);
+  if (nth) {
+    const n = nth[2] ?? '';
+    // A month has at most five of any weekday.
+    if (!/^[1-5]$/.test(n)) throw new Reason(`day-of-week "${field}": the number after # must be 1-5`);
+    return { kind: 'nthDayOfWeek', dayOfWeek: parseValue(nth[1], DAY_OF_WEEK), nth: Number(n) };
+  }
+  return { kind: 'daysOfWeek', days: parseList(field, DAY_OF_WEEK) };
+}
+
+/** Handles `*`, `a`, `a-b`, `a/step`, `a-b/step`, `* /step` and comma lists of those. */
+function parseList(field: string, spec: FieldSpec): number[] {
+  const values = new Set<number>();
+  for (const part of field.split(',')) {
+    const [range = '', stepText, extra] = part.split('/');
+    if (extra !== undefined) throw new Reason(`${spec.name} "${part}" has more than one /`);
+    if (stepText !== undefined && (!/^\d+$/.test(stepText) || Number(stepText) < 1)) {
+      throw new Reason(`${spec.name} step "${stepText}" must be a positive integer`);
+    }
+    const step = stepText === undefined ? 1 : Number(stepText);
+    let start = spec.min;
+    let end = spec.max;
+    if (range !== '*') {
+      const [from, to, more] = range.split('-');
+      if (more !== undefined) throw new Reason(`${spec.name} range "${range}" has more than one -`);
+      start = parseValue(from, spec);
+      // `5/15` means "from 5, every 15" up to the end of the field.
+      end = to !== undefined ? parseValue(to, spec) : stepText !== undefined ? spec.max : start;
+      if (end < start) {
+        throw new Reason(`${spec.name} range "${range}" is reversed; wrap-around ranges are not supported`);
+      }
+    }
+    for (let value = start; value <= end; value += step) values.add(value);
+  }
+  return [...values].sort((a, b) => a - b);
+}
+
+function parseValue(token: string | undefined, spec: FieldSpec): number {
+  const text = token ?? '';
+  const nameIndex = spec.names?.indexOf(text) ?? -1;
+  if (nameIndex >= 0) return spec.min + nameIndex;
+  if (!/^\d+$/.test(text)) throw new Reason(`invalid ${spec.name} value "${text}"`);
+  const value = Number(text);
+  if (value < spec.min || value > spec.max) {
+    throw new Reason(`${spec.name} value ${value} is out of range ${spec.min}-${spec.max}`);
+  }
+  return value;
+}
+
+/**
+ * The first fire time strictly after `after`. For rate schedules, fire times are anchor + k*period (k >= 1).
+ * For cron, minute precision in UTC (seconds/ms are 0). Returns undefined when the cron has no future fire
+ * time (e.g. year range in the past).
+ */
+export function nextFireTime(schedule: Schedule, after: Date, anchor: Date): Date | undefined {
+  if (Number.isNaN(after.getTime())) throw new RangeError('nextFireTime: `after` is an invalid Date');
+  if (schedule.kind === 'cron') return nextCronTime(schedule, after);
+  if (Number.isNaN(anchor.getTime())) throw new RangeError('nextFireTime: `anchor` is an invalid Date');
+  const elapsed = after.getTime() - anchor.getTime();
+  const k = Math.max(1, Math.floor(elapsed / schedule.periodMs) + 1);
+  return new Date(anchor.getTime() + k * schedule.periodMs);
+}
+
+function nextCronTime(schedule: CronSchedule, after: Date): Date | undefined {
+  // Cron fires on whole minutes, so the earliest candidate is the start of the minute after `after`'s.
+  const start = new Date(Math.floor(after.getTime() / MINUTE_MS) * MINUTE_MS + MINUTE_MS);
+  const startYear = start.getUTCFullYear();
+  const startMonth = start.getUTCMonth() + 1;
+  // Walk days rather than minutes: at most ~84k days up to 2199, each checked in O(1).
+  for (const year of schedule.years) {
+    if (year < startYear) continue;
+    for (const month of schedule.months) {
+      if (year === startYear && month < startMonth) continue;
+      const inStartMonth = year === startYear && month === startMonth;
+      const lastDay = daysInMonth(year, month);
+      for (let day = inStartMonth ? start.getUTCDate() : 1; day <= lastDay; day++) {
+        if (!matchesDay(schedule.day, year, month, day, lastDay)) continue;
+        const isStartDay = inStartMonth && day === start.getUTCDate();
+        const minuteOfDay = firstMinuteOfDay(schedule, isStartDay ? start.getUTCHours() * 60 + start.getUTCMinutes() : 0);
+        if (minuteOfDay !== undefined) return new Date(Date.UTC(year, month - 1, day) + minuteOfDay * MINUTE_MS);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Earliest matching hour*60+minute that is >= `from` (also a minute of the day), if any. */
+function firstMinuteOfDay(schedule: CronSchedule, from: number): number | undefined {
+  const [fromHour, fromMinute] = [Math.floor(from / 60), from % 60];
+  for (const hour of schedule.hours) {
+    if (hour < fromHour) continue;
+    const minute = hour === fromHour ? schedule.minutes.find((m) => m >= fromMinute) : schedule.minutes[0];
+    if (minute !== undefined) return hour * 60 + minute;
+  }
+  return undefined;
+}
+
+function matchesDay(rule: DayRule, year: number, month: number, day: number, lastDay: number): boolean {
+  const dayOfWeek = weekdayOf(year, month, day) + 1; // AWS numbering: 1 = SUN
+  switch (rule.kind) {
+    case 'daysOfMonth':
+      return rule.days.includes(day);
+    case 'lastDayOfMonth':
+      return day === lastDay;
+    case 'lastWeekdayOfMonth':
+      return day === nearestWeekday(year, month, lastDay, lastDay);
+    case 'nearestWeekday':
+      return day === nearestWeekday(year, month, rule.dayOfMonth, lastDay);
+    case 'daysOfWeek':
+      return rule.days.includes(dayOfWeek);
+    case 'lastDayOfWeekInMonth':
+      return dayOfWeek === rule.dayOfWeek && day + 7 > lastDay;
+    case 'nthDayOfWeek':
+      return dayOfWeek === rule.dayOfWeek && Math.ceil(day / 7) === rule.nth;
+  }
+}
+
+/** Nearest Monday-Friday to `target`, never leaving the month (so 1st on a Saturday moves to the 3rd). */
+function nearestWeekday(year: number, month: number, target: number, lastDay: number): number | undefined {
+  // e.g. 31W in a 30-day month: the docs are silent, so such months simply have no fire day.
+  if (target > lastDay) return undefined;
+  const weekday = weekdayOf(year, month, target);
+  if (weekday === 6) return target === 1 ? 3 : target - 1;
+  if (weekday === 0) return target === lastDay ? target - 2 : target + 1;
+  return target;
+}
+
+/** 0 = Sunday, as Date#getUTCDay. */
+function weekdayOf(year: number, month: number, day: number): number {
+  return new Date(Date.UTC(year, month - 1, day)).getUTCDay();
+}
+
+function daysInMonth(year: number, month: number): number {
+  // Day 0 of the next month is the last day of this one.
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}

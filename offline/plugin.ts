@@ -1,0 +1,270 @@
+/**
+ * The offline emulation of Lambda's asynchronous invocation, as a plugin of this project. It takes the async
+ * event sources (S3 notifications, schedules, Invoke with InvocationType=Event) away from the stock plugins and
+ * puts every such event through one durable local queue with Lambda's retry policy and destinations.
+ * The stock plugins still do what they do well: serverless-s3-local serves S3, serverless-offline runs handlers.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { AsyncInvoker, type AsyncEventNotice, type PendingEvent, type RunResult } from './async-invoker';
+import { errorTypeFromStackLine, functionErrorPayload } from './destination-record';
+import { JsonDirectory } from './json-directory';
+import { LocalQueue } from './local-queue';
+import { type LocalS3Record, sequencerFactory, subscriptionsFor, toAwsRecord } from './s3-notifications';
+import { Scheduler } from './scheduler';
+import {
+  asyncFunctions,
+  functionName,
+  s3Subscriptions,
+  scheduleRules,
+  type ServiceDefinition,
+  takeAsyncEvents,
+} from './service-model';
+
+export interface PluginLog {
+  notice(message: string): void;
+  info(message: string): void;
+  warning(message: string): void;
+  error(message: string): void;
+}
+
+interface Serverless {
+  service: ServiceDefinition & { custom?: Record<string, Record<string, unknown> | undefined> };
+  config: { servicePath: string };
+  pluginManager: { plugins: object[] };
+}
+
+interface OfflineLambdaFunction {
+  setEvent(event: unknown): void;
+  setClientContext(context: unknown): void;
+  runHandler(): Promise<unknown>;
+}
+
+interface OfflineLambda {
+  create(lambdas: Array<{ functionKey: string; functionDefinition: unknown }>): void;
+  get(functionKey: string): OfflineLambdaFunction;
+  cleanup(): Promise<unknown>;
+}
+
+interface InvokeResult {
+  Payload: unknown;
+  StatusCode: number;
+  UnhandledError?: boolean;
+}
+
+type Invoke = (name: string, type: string | null, event: unknown, clientContext: unknown) => Promise<InvokeResult>;
+
+/** Fixed by the pinned serverless-s3-local: its S3 credentials. */
+const LOCAL_S3_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+
+/** Environment knobs of the emulation, read and validated once. */
+export function readOfflineSettings(env: NodeJS.ProcessEnv, servicePath: string): { timeScale: number; stateDir: string } {
+  const raw = env.LAMBDA_ASYNC_TIME_SCALE;
+  const timeScale = raw === undefined || raw === '' ? 1 : Number(raw);
+  if (!Number.isFinite(timeScale) || timeScale <= 0) {
+    throw new Error(`LAMBDA_ASYNC_TIME_SCALE must be a positive number (1 = AWS's real delays), got "${raw}".`);
+  }
+  return { timeScale, stateDir: resolve(servicePath, env.OFFLINE_STATE_DIR || '.offline') };
+}
+
+/** Where the pinned serverless-offline keeps the modules this plugin hooks into. */
+function offlineModuleUrl(relativePath: string): string {
+  const offlineSrc = dirname(require.resolve('serverless-offline'));
+  return pathToFileURL(join(offlineSrc, relativePath)).href;
+}
+
+const PATCHED = Symbol.for('lambda-notes.offline-async.patched');
+
+export class OfflineAsync {
+  /** Lifecycle notices (received, attempt, done, dropped, delivery-failed) for whoever wants to count them. */
+  readonly notices = new EventEmitter<{ notice: [AsyncEventNotice] }>();
+  #invoker: AsyncInvoker | undefined;
+  #scheduler: Scheduler | undefined;
+  #lambda: OfflineLambda | undefined;
+  readonly #functionKeyByName = new Map<string, string>();
+  readonly #subscriptions;
+  readonly #schedules;
+  readonly #settings;
+
+  constructor(
+    private readonly serverless: Serverless,
+    private readonly cliOptions: Record<string, unknown>,
+    private readonly log: PluginLog,
+  ) {
+    const { service } = serverless;
+    this.#settings = readOfflineSettings(process.env, serverless.config.servicePath);
+    this.#subscriptions = s3Subscriptions(service);
+    this.#schedules = scheduleRules(service);
+    for (const key of Object.keys(service.functions)) this.#functionKeyByName.set(functionName(service, key), key);
+  }
+
+  /** The local S3 endpoint and its credentials, given to every function offline and to `sls invoke local`. */
+  localEnvironment(): Record<string, string> {
+    const s3 = this.serverless.service.custom?.s3 ?? {};
+    const host = typeof s3.host === 'string' ? s3.host : 'localhost';
+    const port = s3.port === undefined ? 4569 : Number(s3.port);
+    return { S3_ENDPOINT: `http://${host}:${port}`, ...LOCAL_S3_CREDENTIALS };
+  }
+
+  injectLocalEnvironment(): void {
+    for (const definition of Object.values(this.serverless.service.functions)) {
+      definition.environment = { ...definition.environment, ...this.localEnvironment() };
+    }
+  }
+
+  /** before:offline:start:init — runs before serverless-s3-local and serverless-offline read the events. */
+  async prepare(): Promise<void> {
+    this.injectLocalEnvironment();
+    takeAsyncEvents(this.serverless.service);
+    await this.#patchInvocations();
+  }
+
+  /** after:offline:start:init — the local S3 and the Lambda endpoint are up. */
+  async start(): Promise<void> {
+    const { service } = this.serverless;
+    const { stateDir, timeScale } = this.#settings;
+    const functions = asyncFunctions(service, timeScale);
+    this.#lambda = await this.#createLambda();
+    const queues = new Map<string, LocalQueue>();
+    this.#invoker = new AsyncInvoker({
+      functions,
+      pending: new JsonDirectory<PendingEvent>(join(stateDir, 'async', 'pending')),
+      undeliverable: new JsonDirectory(join(stateDir, 'async', 'undeliverable')),
+      run: (functionKey, payload) => this.#run(functionKey, payload),
+      sendToQueue: async (queueName, body) => {
+        const queue = queues.get(queueName) ?? new LocalQueue(stateDir, queueName);
+        queues.set(queueName, queue);
+        await queue.send(body);
+      },
+      now: Date.now,
+      newId: randomUUID,
+      setTimer: (callback, ms) => setTimeout(callback, ms),
+      clearTimer: (timer) => clearTimeout(timer as NodeJS.Timeout),
+      log: (level, message) => this.#log(level, message),
+      notify: (notice) => this.notices.emit('notice', notice),
+    });
+    this.#listenToLocalS3();
+    const resumed = await this.#invoker.resume();
+    this.#scheduler = new Scheduler({
+      region: service.provider.region,
+      now: Date.now,
+      newId: randomUUID,
+      setTimer: (callback, ms) => setTimeout(callback, ms),
+      clearTimer: (timer) => clearTimeout(timer as NodeJS.Timeout),
+      fire: (functionKey, event) => this.#enqueue(functionKey, event),
+      log: (message) => this.log.notice(`[async] ${message}`),
+    });
+    this.#scheduler.start(this.#schedules);
+    const policies = [...functions.values()]
+      .map((fn) => `${fn.key}: ${fn.policy.maximumRetryAttempts} retries, max age ${fn.policy.maximumEventAgeSeconds} s, on failure → ${fn.onFailure ? (fn.onFailure.kind === 'sqs' ? fn.onFailure.queueName : fn.onFailure.kind) : 'dropped'}`)
+      .join('; ');
+    this.log.notice(`[async] ${policies}`);
+    this.log.notice(
+      `[async] queue ready: time scale ${timeScale} (a 1 minute retry delay waits ${(60 * timeScale).toFixed(timeScale < 1 / 60 ? 3 : 1)} s), state in ${stateDir}, ${resumed} pending event(s) resumed`,
+    );
+  }
+
+  /** before:offline:start:end */
+  stop(): void {
+    this.#scheduler?.stop();
+    this.#invoker?.stop();
+  }
+
+  #log(level: 'info' | 'warn' | 'error', message: string): void {
+    const line = `[async] ${message}`;
+    if (level === 'error') this.log.error(line);
+    else if (level === 'warn') this.log.warning(line);
+    else this.log.notice(line);
+  }
+
+  #enqueue(functionKey: string, payload: unknown): void {
+    this.#invoker?.enqueue(functionKey, payload).catch((error: unknown) => {
+      this.log.error(`[async] could not queue an event for ${functionKey}: ${String(error)}`);
+    });
+  }
+
+  async #run(functionKey: string, payload: unknown): Promise<RunResult> {
+    if (!this.#lambda) throw new Error('The offline Lambda runner is not started.');
+    const lambdaFunction = this.#lambda.get(functionKey);
+    lambdaFunction.setClientContext(undefined);
+    lambdaFunction.setEvent(payload);
+    try {
+      return { ok: true, result: await lambdaFunction.runHandler() };
+    } catch (error) {
+      return { ok: false, error: functionErrorPayload(error) };
+    }
+  }
+
+  async #createLambda(): Promise<OfflineLambda> {
+    const [{ default: Lambda }, { default: defaults }] = (await Promise.all([
+      import(offlineModuleUrl('lambda/index.js')),
+      import(offlineModuleUrl('config/defaultOptions.js')),
+    ])) as [{ default: new (serverless: unknown, options: unknown) => OfflineLambda }, { default: Record<string, unknown> }];
+    const { service } = this.serverless;
+    const options = { ...defaults, ...service.custom?.['serverless-offline'], ...this.cliOptions };
+    const lambda = new Lambda(this.serverless, options);
+    lambda.create(
+      Object.entries(service.functions).map(([functionKey, functionDefinition]) => ({ functionKey, functionDefinition })),
+    );
+    return lambda;
+  }
+
+  #listenToLocalS3(): void {
+    const s3Local = this.serverless.pluginManager.plugins.find(
+      (plugin) => plugin.constructor.name === 'ServerlessS3Local',
+    ) as { client?: EventEmitter } | undefined;
+    if (!s3Local?.client || typeof s3Local.client.on !== 'function') {
+      throw new Error(
+        'offline-async: serverless-s3-local has no running S3 server (plugin.client); this hook was written for serverless-s3-local 0.8.5. List it in serverless.yml and check its version.',
+      );
+    }
+    const { region } = this.serverless.service.provider;
+    const nextSequencer = sequencerFactory();
+    s3Local.client.on('event', (event: { Records: LocalS3Record[] }) => {
+      for (const record of event.Records) {
+        for (const subscription of subscriptionsFor(this.#subscriptions, record)) {
+          const configurationId = `${functionName(this.serverless.service, subscription.functionKey)}-${subscription.bucket}`;
+          const awsRecord = toAwsRecord(record, { region, configurationId, sequencer: nextSequencer() });
+          this.#enqueue(subscription.functionKey, { Records: [awsRecord] });
+        }
+      }
+    });
+  }
+
+  /**
+   * serverless-offline runs `InvocationType: Event` once, without retries, and reports every sync error as
+   * errorType "Error". Its invocations controller is patched: Event goes to the async queue; a sync error keeps
+   * its own name.
+   */
+  async #patchInvocations(): Promise<void> {
+    const { default: Controller } = (await import(offlineModuleUrl('lambda/routes/invocations/InvocationsController.js'))) as {
+      default: { prototype: { invoke: Invoke; [PATCHED]?: boolean } };
+    };
+    const proto = Controller.prototype;
+    if (typeof proto.invoke !== 'function' || proto.invoke.length !== 4) {
+      throw new Error(
+        'offline-async: serverless-offline InvocationsController.invoke(functionName, invocationType, event, clientContext) not found; this hook was written for serverless-offline 13.10.1.',
+      );
+    }
+    if (proto[PATCHED]) return;
+    const original = proto.invoke;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const plugin = this;
+    proto.invoke = async function (this: unknown, name, invocationType, event, clientContext) {
+      const functionKey = plugin.#functionKeyByName.get(name);
+      if (invocationType === 'Event' && functionKey !== undefined && plugin.#invoker) {
+        await plugin.#invoker.enqueue(functionKey, event);
+        return { Payload: '', StatusCode: 202 };
+      }
+      const result = await original.call(this, name, invocationType, event, clientContext);
+      const payload = result.Payload as { errorType?: string; trace?: string[] } | undefined;
+      if (result.UnhandledError && payload?.errorType === 'Error') {
+        payload.errorType = errorTypeFromStackLine(payload.trace?.[0]) ?? 'Error';
+      }
+      return result;
+    };
+    proto[PATCHED] = true;
+  }
+}

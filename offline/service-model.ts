@@ -1,0 +1,149 @@
+import { asyncPolicy } from './async-policy';
+import type { AsyncFunction, Destination } from './async-invoker';
+import type { S3Subscription } from './s3-notifications';
+
+/** The parts of a resolved serverless.yml the offline emulation reads. */
+export interface FunctionDefinition {
+  name?: string;
+  handler?: string;
+  events?: Array<Record<string, unknown>>;
+  environment?: Record<string, string>;
+  maximumRetryAttempts?: unknown;
+  maximumEventAge?: unknown;
+  reservedConcurrency?: unknown;
+  destinations?: { onSuccess?: unknown; onFailure?: unknown };
+}
+
+export interface ServiceDefinition {
+  service: string;
+  provider: { region: string; stage: string; s3?: Record<string, { name?: string }> };
+  functions: Record<string, FunctionDefinition>;
+  resources?: { Resources?: Record<string, { Type?: string; Properties?: Record<string, unknown> }> };
+}
+
+export interface ScheduleRule {
+  readonly functionKey: string;
+  readonly expression: string;
+  readonly ruleArn: string;
+  /** `input` of the schedule event: sent instead of the Scheduled Event envelope. */
+  readonly input: unknown;
+}
+
+export const LOCAL_ACCOUNT = '000000000000';
+
+/** Default number of queued events run at once per function when reservedConcurrency is not set. */
+const DEFAULT_ASYNC_CONCURRENCY = 10;
+
+function logicalName(functionKey: string): string {
+  return functionKey.charAt(0).toUpperCase() + functionKey.slice(1).replace(/[-_]/g, 'Dash');
+}
+
+export function functionName(service: ServiceDefinition, functionKey: string): string {
+  return service.functions[functionKey]?.name ?? `${service.service}-${service.provider.stage}-${functionKey}`;
+}
+
+function resolveDestination(service: ServiceDefinition, functionKey: string, value: unknown): Destination | undefined {
+  if (value === undefined || value === null) return undefined;
+  const { type, arn } =
+    typeof value === 'object' ? (value as { type?: unknown; arn?: unknown }) : { type: undefined, arn: value };
+  if (typeof arn === 'object' && arn !== null && 'Fn::GetAtt' in arn) {
+    const [logicalId] = (arn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
+    const resource = service.resources?.Resources?.[logicalId];
+    if (resource?.Type === 'AWS::SQS::Queue') {
+      const queueName = resource.Properties?.QueueName;
+      return { kind: 'sqs', queueName: typeof queueName === 'string' ? queueName : logicalId };
+    }
+    return { kind: 'unsupported', description: `${resource?.Type ?? 'unknown resource'} ${logicalId}` };
+  }
+  if (typeof arn !== 'string') {
+    return { kind: 'unsupported', description: `destination ${JSON.stringify(value)} of ${functionKey}` };
+  }
+  const sqs = /^arn:aws[\w-]*:sqs:[^:]*:[^:]*:(.+)$/.exec(arn);
+  if (sqs?.[1]) return { kind: 'sqs', queueName: sqs[1] };
+  const lambdaName = /^arn:aws[\w-]*:lambda:[^:]*:[^:]*:function:([^:]+)/.exec(arn)?.[1] ?? arn;
+  const target = Object.keys(service.functions).find(
+    (key) => key === lambdaName || functionName(service, key) === lambdaName,
+  );
+  if (target !== undefined && (type === undefined || type === 'function')) return { kind: 'function', functionKey: target };
+  return { kind: 'unsupported', description: `${String(type ?? 'destination')} ${arn}` };
+}
+
+/** Each function as the async queue sees it: policy, destinations, concurrency. */
+export function asyncFunctions(service: ServiceDefinition, timeScale: number): Map<string, AsyncFunction> {
+  const functions = new Map<string, AsyncFunction>();
+  for (const [key, definition] of Object.entries(service.functions)) {
+    const reserved = definition.reservedConcurrency;
+    functions.set(key, {
+      key,
+      arn: `arn:aws:lambda:${service.provider.region}:${LOCAL_ACCOUNT}:function:${functionName(service, key)}:$LATEST`,
+      policy: asyncPolicy(key, definition, timeScale),
+      onSuccess: resolveDestination(service, key, definition.destinations?.onSuccess),
+      onFailure: resolveDestination(service, key, definition.destinations?.onFailure),
+      maxConcurrency: typeof reserved === 'number' && reserved >= 0 ? reserved : DEFAULT_ASYNC_CONCURRENCY,
+    });
+  }
+  return functions;
+}
+
+function bucketName(service: ServiceDefinition, bucket: unknown): string | undefined {
+  if (typeof bucket !== 'string') return undefined;
+  return service.provider.s3?.[bucket]?.name ?? bucket;
+}
+
+/** The `s3` events of every function, bucket references resolved to names. */
+export function s3Subscriptions(service: ServiceDefinition): S3Subscription[] {
+  const subscriptions: S3Subscription[] = [];
+  for (const [functionKey, definition] of Object.entries(service.functions)) {
+    for (const event of definition.events ?? []) {
+      const s3 = event.s3;
+      if (s3 === undefined) continue;
+      const config = (typeof s3 === 'string' ? { bucket: s3 } : s3) as {
+        bucket?: unknown;
+        event?: string;
+        events?: string[];
+        rules?: Array<{ prefix?: string; suffix?: string }>;
+      };
+      const bucket = bucketName(service, config.bucket);
+      if (bucket === undefined) continue;
+      const prefix = config.rules?.find((rule) => rule.prefix !== undefined)?.prefix;
+      const suffix = config.rules?.find((rule) => rule.suffix !== undefined)?.suffix;
+      for (const name of config.events ?? [config.event ?? 's3:ObjectCreated:*']) {
+        subscriptions.push({ functionKey, bucket, event: name, prefix, suffix });
+      }
+    }
+  }
+  return subscriptions;
+}
+
+/** Every enabled schedule expression, with the rule ARN its events carry in `resources`. */
+export function scheduleRules(service: ServiceDefinition): ScheduleRule[] {
+  const rules: ScheduleRule[] = [];
+  for (const [functionKey, definition] of Object.entries(service.functions)) {
+    let index = 0;
+    for (const event of definition.events ?? []) {
+      const schedule = event.schedule;
+      if (schedule === undefined) continue;
+      index += 1;
+      const config = (typeof schedule === 'string' ? { rate: schedule } : schedule) as {
+        rate?: string | string[];
+        enabled?: unknown;
+        input?: unknown;
+        name?: string;
+      };
+      if (config.enabled === false || config.enabled === 'false') continue;
+      const name = config.name ?? `${service.service}-${service.provider.stage}-${logicalName(functionKey)}EventsRuleSchedule${index}`;
+      const ruleArn = `arn:aws:events:${service.provider.region}:${LOCAL_ACCOUNT}:rule/${name}`;
+      for (const expression of [config.rate ?? []].flat()) {
+        rules.push({ functionKey, expression, ruleArn, input: config.input });
+      }
+    }
+  }
+  return rules;
+}
+
+/** Removes the events the offline emulation dispatches itself, so no other plugin dispatches them too. */
+export function takeAsyncEvents(service: ServiceDefinition): void {
+  for (const definition of Object.values(service.functions)) {
+    definition.events = (definition.events ?? []).filter((event) => event.s3 === undefined && event.schedule === undefined);
+  }
+}

@@ -1,0 +1,26 @@
+'use strict';
+/**
+ * Entry point serverless.yml loads. The emulation itself is TypeScript (offline/plugin.ts), compiled on the fly
+ * by tsx and only when an offline command runs, so `sls package` and `sls deploy` never load it.
+ */
+class OfflineAsyncPlugin {
+  constructor(serverless, cliOptions, { log }) {
+    let emulation;
+    const get = () => {
+      if (!emulation) {
+        const { require: requireTs } = require('tsx/cjs/api');
+        const { OfflineAsync } = requireTs('../offline/plugin.ts', __filename);
+        emulation = new OfflineAsync(serverless, cliOptions, log);
+      }
+      return emulation;
+    };
+    this.hooks = {
+      'before:offline:start:init': () => get().prepare(),
+      'after:offline:start:init': () => get().start(),
+      'before:offline:start:end': () => get().stop(),
+      'before:invoke:local:loadEnvVars': () => get().injectLocalEnvironment(),
+    };
+  }
+}
+
+module.exports = OfflineAsyncPlugin;
