@@ -1,0 +1,179 @@
+/**
+ * Starts `serverless offline start` (local S3, HTTP, Lambda endpoint, async queue) for a test: free ports, a
+ * fresh state directory, its own process group; stopped — group and all — in `stop()`, which tests call from
+ * `after` hooks so it also runs when a test fails.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+
+export const PROJECT_DIR = resolve(__dirname, '..', '..');
+export const SERVERLESS_BIN = join(PROJECT_DIR, 'node_modules', 'serverless', 'bin', 'serverless.js');
+export const BUCKET = 'lambda-s3-test-dev';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface StackOptions {
+  /** LAMBDA_ASYNC_TIME_SCALE; 0.001 turns a 1 minute retry delay into 60 ms. */
+  timeScale?: number;
+  /** serverless --param values, e.g. { maximumRetryAttempts: '0' }. */
+  params?: Record<string, string>;
+  /** Reuse the state directory of an earlier stack (restart tests). */
+  stateDir?: string;
+  startTimeoutMs?: number;
+}
+
+export interface LogLine {
+  message?: string;
+  key?: string;
+  timestamp?: string;
+  [field: string]: unknown;
+}
+
+export class OfflineStack {
+  /** stdout and stderr together, for failure messages and framework lines. */
+  output = '';
+  /** stdout alone: the handlers' JSON log lines are whole lines here. */
+  stdout = '';
+  private exited: Promise<number | null>;
+  private exitCode: number | null | undefined;
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly ports: { http: number; lambda: number; s3: number },
+    readonly stateDir: string,
+    private readonly ownsStateDir: boolean,
+  ) {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      this.stdout += chunk.toString();
+      this.output += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    this.exited = new Promise((done) =>
+      child.on('exit', (code) => {
+        this.exitCode = code;
+        done(code);
+      }),
+    );
+  }
+
+  static async start(options: StackOptions = {}): Promise<OfflineStack> {
+    const ports = { http: await freePort(), lambda: await freePort(), s3: await freePort() };
+    const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'lambda-notes-offline-')));
+    const params = Object.entries(options.params ?? {}).map(([name, value]) => `--param=${name}=${value}`);
+    const child = spawn(process.execPath, [SERVERLESS_BIN, 'offline', 'start', ...params], {
+      cwd: PROJECT_DIR,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        SLS_TELEMETRY_DISABLED: '1',
+        LAMBDA_ASYNC_TIME_SCALE: String(options.timeScale ?? 0.001),
+        OFFLINE_HTTP_PORT: String(ports.http),
+        OFFLINE_LAMBDA_PORT: String(ports.lambda),
+        OFFLINE_S3_PORT: String(ports.s3),
+        OFFLINE_STATE_DIR: stateDir,
+      },
+    });
+    const stack = new OfflineStack(child, ports, stateDir, options.stateDir === undefined);
+    try {
+      await stack.waitForOutput(/\[async\] queue ready/, options.startTimeoutMs ?? 30_000);
+    } catch (error) {
+      await stack.stop();
+      throw error;
+    }
+    return stack;
+  }
+
+  /** Resolves when the output matches; rejects with the whole output if the process exits or time runs out. */
+  async waitForOutput(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = this.output.match(pattern);
+      if (match) return match;
+      if (this.exitCode !== undefined) {
+        throw new Error(`offline exited (code ${this.exitCode}) before printing ${pattern}:\n${this.output}`);
+      }
+      if (Date.now() > deadline) throw new Error(`offline did not print ${pattern} within ${timeoutMs} ms:\n${this.output}`);
+      await new Promise((done) => setTimeout(done, 20));
+    }
+  }
+
+  /** The JSON lines the handlers logged (Powertools Logger). */
+  logLines(): LogLine[] {
+    const lines: LogLine[] = [];
+    for (const line of this.stdout.split('\n')) {
+      if (!line.startsWith('{"level"')) continue;
+      try {
+        lines.push(JSON.parse(line) as LogLine);
+      } catch {
+        // The last line may still be arriving.
+      }
+    }
+    return lines;
+  }
+
+  s3Client(): S3Client {
+    return new S3Client({
+      region: 'ap-northeast-1',
+      endpoint: `http://localhost:${this.ports.s3}`,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+  }
+
+  lambdaClient(): LambdaClient {
+    return new LambdaClient({
+      region: 'ap-northeast-1',
+      endpoint: `http://localhost:${this.ports.lambda}`,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+  }
+
+  /** Environment for the project's scripts so they talk to this stack. */
+  scriptEnv(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      OFFLINE_S3_PORT: String(this.ports.s3),
+      OFFLINE_LAMBDA_PORT: String(this.ports.lambda),
+      OFFLINE_STATE_DIR: this.stateDir,
+    };
+  }
+
+  /** SIGTERM to the whole process group, SIGKILL if it has not exited in 5 s. Keeps the state dir if asked. */
+  async stop({ keepState = false }: { keepState?: boolean } = {}): Promise<void> {
+    const pid = this.child.pid;
+    if (pid !== undefined && this.exitCode === undefined) {
+      try {
+        process.kill(-pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, 5_000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    if (this.ownsStateDir && !keepState) await rm(this.stateDir, { recursive: true, force: true });
+  }
+}

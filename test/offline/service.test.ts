@@ -1,0 +1,114 @@
+/**
+ * The service offline, end to end: sls offline with the local S3, uploads through the SDK, the S3 trigger with
+ * its targets/ filter, GET /hello, and the Lambda endpoint's sync error shape.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { expect } from 'chai';
+import { BUCKET, OfflineStack, PROJECT_DIR } from '../helpers/offline-stack';
+import { waitFor } from '../helpers/wait';
+
+const run = promisify(execFile);
+
+describe('offline service (sls offline + local S3)', function () {
+  this.timeout(60_000);
+  let stack: OfflineStack;
+
+  before(async () => {
+    stack = await OfflineStack.start();
+  });
+
+  after(async () => {
+    await stack?.stop();
+  });
+
+  const processed = (key: string) =>
+    stack.logLines().filter((line) => line.message === 'object processed' && line.key === key);
+
+  async function upload(key: string, body: string): Promise<void> {
+    await stack.s3Client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: 'text/plain' }));
+  }
+
+  it('GET /hello answers 200 with key1 from the query string', async () => {
+    const response = await fetch(`http://localhost:${stack.ports.http}/hello?key1=value1`);
+    expect(response.status).to.equal(200);
+    expect(await response.json()).to.deep.equal({ result: 'value1', key1: 'value1', key2: null, key3: null });
+  });
+
+  it('GET /hello without a query string still answers 200', async () => {
+    const response = await fetch(`http://localhost:${stack.ports.http}/hello`);
+    expect(response.status).to.equal(200);
+    expect(await response.json()).to.include({ result: null });
+  });
+
+  it('an upload under targets/ runs s3Upload, which logs what it read', async () => {
+    await upload('targets/test.txt', 'Hello from lambda-notes!\n');
+    const [line] = await waitFor('s3Upload to process targets/test.txt', () => processed('targets/test.txt')[0] && processed('targets/test.txt'));
+    expect(line).to.include({ bucket: BUCKET, key: 'targets/test.txt', size: 25, contentType: 'text/plain', lines: 1 });
+  });
+
+  for (const key of [
+    'targets/with space.txt',
+    'targets/plus+sign.txt',
+    'targets/percent%41.txt',
+    'targets/amp&eq=.txt',
+    'targets/日本語 ファイル.txt',
+    'targets/deeper/a b+c%d&e=f.txt',
+  ]) {
+    it(`the key ${JSON.stringify(key)} reaches the handler encoded and is read back`, async () => {
+      await upload(key, `content of ${key}`);
+      const [line] = await waitFor(`s3Upload to process ${key}`, () => processed(key).length > 0 && processed(key));
+      expect(line?.size).to.equal(Buffer.byteLength(`content of ${key}`));
+    });
+  }
+
+  it('an upload outside targets/ does not run s3Upload', async () => {
+    await upload('other/outside.txt', 'not for the trigger');
+    // A later upload under targets/ is processed: by then the earlier event would have been too.
+    await upload('targets/after-outside.txt', 'marker');
+    await waitFor('the marker upload', () => processed('targets/after-outside.txt').length > 0);
+    expect(stack.logLines().filter((line) => line.key === 'other/outside.txt')).to.deep.equal([]);
+  });
+
+  it('a key that merely contains "targets/" is not under the prefix', async () => {
+    await upload('xtargets/nope.txt', 'not for the trigger');
+    await upload('targets/after-xtargets.txt', 'marker');
+    await waitFor('the marker upload', () => processed('targets/after-xtargets.txt').length > 0);
+    expect(stack.logLines().filter((line) => line.key === 'xtargets/nope.txt')).to.deep.equal([]);
+  });
+
+  it('each upload is dispatched once', async () => {
+    await upload('targets/once.txt', 'once');
+    await waitFor('targets/once.txt', () => processed('targets/once.txt').length > 0);
+    await upload('targets/after-once.txt', 'marker');
+    await waitFor('the marker upload', () => processed('targets/after-once.txt').length > 0);
+    expect(processed('targets/once.txt')).to.have.length(1);
+  });
+
+  it('a sync invoke error comes back with X-Amz-Function-Error and the error class as errorType', async () => {
+    const response = await stack
+      .lambdaClient()
+      .send(new InvokeCommand({ FunctionName: 'lambda-notes-dev-hello', Payload: Buffer.from('[1,2]') }));
+    expect(response.FunctionError).to.equal('Unhandled');
+    const payload = JSON.parse(Buffer.from(response.Payload ?? []).toString()) as { errorType: string; errorMessage: string };
+    expect(payload.errorType).to.equal('InvalidEventError');
+    expect(payload.errorMessage).to.contain('events/hello.json');
+  });
+
+  it('a sync invoke of the test event returns key1', async () => {
+    const response = await stack
+      .lambdaClient()
+      .send(new InvokeCommand({ FunctionName: 'lambda-notes-dev-hello', Payload: Buffer.from('{"key1":"value1","key2":"value2","key3":"value3"}') }));
+    expect(response.FunctionError).to.equal(undefined);
+    expect(JSON.parse(Buffer.from(response.Payload ?? []).toString())).to.equal('value1');
+  });
+
+  it('npm run upload puts test.txt under targets/ and says where', async () => {
+    const before = processed('targets/test.txt').length;
+    const { stdout } = await run('npm', ['run', '--silent', 'upload'], { cwd: PROJECT_DIR, env: stack.scriptEnv() });
+    expect(stdout).to.contain(`s3://${BUCKET}/targets/test.txt`);
+    await waitFor('the uploaded test.txt to be processed again', () => processed('targets/test.txt').length > before);
+  });
+});
