@@ -47,8 +47,9 @@ export interface LogLine {
 export class OfflineStack {
   /** stdout and stderr together, for failure messages and framework lines. */
   output = '';
-  /** stdout alone: the handlers' JSON log lines are whole lines here. */
+  /** Each stream alone: the handlers' JSON log lines are whole lines there (ERROR goes to stderr). */
   stdout = '';
+  stderr = '';
   private exited: Promise<number | null>;
   private exitCode: number | null | undefined;
 
@@ -62,7 +63,10 @@ export class OfflineStack {
       this.stdout += chunk.toString();
       this.output += chunk.toString();
     });
-    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString();
+      this.output += chunk.toString();
+    });
     this.exited = new Promise((done) =>
       child.on('exit', (code) => {
         this.exitCode = code;
@@ -113,10 +117,10 @@ export class OfflineStack {
     }
   }
 
-  /** The JSON lines the handlers logged (Powertools Logger). */
+  /** The JSON lines the handlers logged (Powertools Logger), stdout's first, then stderr's. */
   logLines(): LogLine[] {
     const lines: LogLine[] = [];
-    for (const line of this.stdout.split('\n')) {
+    for (const line of [...this.stdout.split('\n'), ...this.stderr.split('\n')]) {
       if (!line.startsWith('{"level"')) continue;
       try {
         lines.push(JSON.parse(line) as LogLine);

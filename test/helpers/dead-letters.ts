@@ -1,0 +1,15 @@
+import { LocalQueue } from '../../offline/local-queue';
+import type { DestinationRecord } from '../../offline/destination-record';
+
+export const DLQ_NAME = 'lambda-notes-dev-dlq';
+
+/** The destination records in a stack's local dead-letter queue. */
+export async function deadLetters(stateDir: string): Promise<DestinationRecord[]> {
+  const messages = await new LocalQueue(stateDir, DLQ_NAME).list();
+  return messages.map((message) => JSON.parse(message.Body) as DestinationRecord);
+}
+
+/** The (encoded) S3 key of the event a destination record carries. */
+export function recordKey(record: DestinationRecord): string | undefined {
+  return (record.requestPayload as { Records?: Array<{ s3: { object: { key: string } } }> }).Records?.[0]?.s3.object.key;
+}
