@@ -1,14 +1,19 @@
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.esbuild/', '.serverless/', '.offline/'] },
+  { ignores: ['node_modules/', '.esbuild*/', '.serverless/', '.offline/', 'bench/results*.json'] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
     files: ['**/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' } },
-    rules: { '@typescript-eslint/no-require-imports': 'off' },
+    languageOptions: { sourceType: 'commonjs', globals: globals.node },
+    rules: {
+      '@typescript-eslint/no-require-imports': 'off',
+      // Serverless Framework plugins are classes whose constructor registers hooks.
+      '@typescript-eslint/no-extraneous-class': 'off',
+    },
   },
   {
     files: ['test/**/*.ts'],
@@ -18,7 +23,13 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/ban-ts-comment': 'error',
-      'no-restricted-syntax': ['error', { selector: "MemberExpression[object.name=/^(describe|it)$/][property.name='only']", message: 'No .only in committed tests.' }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[object.name=/^(describe|it)$/][property.name='only']",
+          message: 'No .only in committed tests.',
+        },
+      ],
     },
   },
 );

@@ -14,11 +14,15 @@ export interface Config {
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!region) {
-    throw new ConfigurationError('AWS_REGION is not set (Lambda sets it; offline, serverless.yml provider.region does).');
+    throw new ConfigurationError(
+      'AWS_REGION is not set (Lambda sets it; offline, serverless.yml provider.region does).',
+    );
   }
   const s3Endpoint = env.S3_ENDPOINT || undefined;
   if (s3Endpoint !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(s3Endpoint)) {
-    throw new ConfigurationError(`S3_ENDPOINT must be an http(s) URL such as http://localhost:4569, got "${s3Endpoint}".`);
+    throw new ConfigurationError(
+      `S3_ENDPOINT must be an http(s) URL such as http://localhost:4569, got "${s3Endpoint}".`,
+    );
   }
   return { region, s3Endpoint };
 }

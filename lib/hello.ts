@@ -28,7 +28,9 @@ export function classifyHelloEvent(event: unknown): HelloInput {
   if (isObject(event) && 'key1' in event) {
     return { kind: 'test-event', event: event as unknown as HelloEvent };
   }
-  const got = isObject(event) ? `an object with keys [${Object.keys(event).join(', ')}]` : JSON.stringify(event) ?? 'nothing';
+  const got = isObject(event)
+    ? `an object with keys [${Object.keys(event).join(', ')}]`
+    : (JSON.stringify(event) ?? 'nothing');
   throw new InvalidEventError(
     `hello expects the hello-world test event {"key1": …, "key2": …, "key3": …} (see events/hello.json), got ${got}.`,
   );

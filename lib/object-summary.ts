@@ -29,18 +29,20 @@ export async function summariseObject(
   { s3, s3Endpoint }: SummaryDeps,
 ): Promise<ObjectSummary> {
   const { bucket, key } = target;
-  const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })).catch((error: unknown) => {
-    if (error instanceof NoSuchKey || (error instanceof Error && error.name === 'NoSuchKey')) {
-      throw new ObjectNotFoundError(`s3://${bucket}/${key} does not exist (deleted before it was read?).`);
-    }
-    if (isSystemError(error) && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'].includes(error.code)) {
-      const where = s3Endpoint ?? 'the S3 endpoint';
-      throw new S3UnreachableError(
-        `Cannot reach S3 at ${where} (${error.code}) to read s3://${bucket}/${key}. Offline, start it with \`npm start\`.`,
-      );
-    }
-    throw error;
-  });
+  const response = await s3
+    .send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+    .catch((error: unknown) => {
+      if (error instanceof NoSuchKey || (error instanceof Error && error.name === 'NoSuchKey')) {
+        throw new ObjectNotFoundError(`s3://${bucket}/${key} does not exist (deleted before it was read?).`);
+      }
+      if (isSystemError(error) && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'].includes(error.code)) {
+        const where = s3Endpoint ?? 'the S3 endpoint';
+        throw new S3UnreachableError(
+          `Cannot reach S3 at ${where} (${error.code}) to read s3://${bucket}/${key}. Offline, start it with \`npm start\`.`,
+        );
+      }
+      throw error;
+    });
 
   const body = response.Body as AsyncIterable<Uint8Array> | undefined;
   let size = 0;

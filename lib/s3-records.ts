@@ -15,9 +15,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function describe(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? `an object with keys [${Object.keys(value).join(', ')}]` : `a ${typeof value}`;
+  return typeof value === 'object'
+    ? `an object with keys [${Object.keys(value).join(', ')}]`
+    : `a ${typeof value}`;
 }
 
 /**
@@ -27,7 +29,9 @@ function describe(value: unknown): string {
  */
 export function parseObjectCreatedEvent(event: unknown): ObjectCreated[] {
   if (!isObject(event) || !Array.isArray(event.Records)) {
-    throw new InvalidEventError(`Expected an S3 notification event with a "Records" array, got ${describe(event)}.`);
+    throw new InvalidEventError(
+      `Expected an S3 notification event with a "Records" array, got ${describe(event)}.`,
+    );
   }
   if (event.Records.length === 0) {
     throw new InvalidEventError('The S3 notification event has an empty "Records" array.');
@@ -47,7 +51,9 @@ function parseRecord(record: unknown, index: number): ObjectCreated {
   }
   const { eventName, eventTime, s3 } = record as Partial<S3EventRecord> & Record<string, unknown>;
   if (typeof eventName !== 'string' || !eventName.startsWith('ObjectCreated:')) {
-    throw new InvalidEventError(`${where} is ${JSON.stringify(eventName)}; this function handles ObjectCreated events only.`);
+    throw new InvalidEventError(
+      `${where} is ${JSON.stringify(eventName)}; this function handles ObjectCreated events only.`,
+    );
   }
   const bucket: unknown = isObject(s3) && isObject(s3.bucket) ? s3.bucket.name : undefined;
   const key: unknown = isObject(s3) && isObject(s3.object) ? s3.object.key : undefined;
@@ -57,5 +63,10 @@ function parseRecord(record: unknown, index: number): ObjectCreated {
   if (typeof key !== 'string' || key === '') {
     throw new InvalidEventError(`${where} has no s3.object.key.`);
   }
-  return { bucket, key: decodeS3Key(key), eventName, eventTime: typeof eventTime === 'string' ? eventTime : '' };
+  return {
+    bucket,
+    key: decodeS3Key(key),
+    eventName,
+    eventTime: typeof eventTime === 'string' ? eventTime : '',
+  };
 }

@@ -1,4 +1,10 @@
-import { type AsyncPolicy, afterFunctionError, afterThrottle, type Condition, isExpired } from './async-policy';
+import {
+  type AsyncPolicy,
+  afterFunctionError,
+  afterThrottle,
+  type Condition,
+  isExpired,
+} from './async-policy';
 import { type DestinationCondition, destinationRecord, type LastOutcome } from './destination-record';
 import type { JsonDirectory } from './json-directory';
 
@@ -36,7 +42,13 @@ export type RunResult = LastOutcome | { readonly throttled: true };
 export type AsyncEventNotice =
   | { type: 'received'; functionKey: string; requestId: string }
   | { type: 'attempt'; functionKey: string; requestId: string; attempt: number; eventAgeMs: number }
-  | { type: 'done'; functionKey: string; requestId: string; condition: DestinationCondition; destination: string }
+  | {
+      type: 'done';
+      functionKey: string;
+      requestId: string;
+      condition: DestinationCondition;
+      destination: string;
+    }
   | { type: 'dropped'; functionKey: string; requestId: string; condition: Condition }
   | { type: 'delivery-failed'; functionKey: string; requestId: string; destination: string; reason: string };
 
@@ -45,7 +57,7 @@ export interface InvokerDeps {
   readonly pending: JsonDirectory<PendingEvent>;
   /** Events whose destination could not take them: kept, never dropped. */
   readonly undeliverable: JsonDirectory<{ event: PendingEvent; record: unknown; reason: string }>;
-  run(functionKey: string, payload: unknown): Promise<RunResult>;
+  run(functionKey: string, payload: unknown, info: { requestId: string; attempt: number; eventAgeMs: number }): Promise<RunResult>;
   sendToQueue(queueName: string, body: string): Promise<void>;
   now(): number;
   newId(): string;
@@ -108,7 +120,10 @@ export class AsyncInvoker {
       if (this.deps.functions.has(event.functionKey)) {
         this.#schedule(event);
       } else {
-        this.deps.log('error', `queued event ${event.requestId} is for unknown function "${event.functionKey}"; left in ${this.deps.pending.path}`);
+        this.deps.log(
+          'error',
+          `queued event ${event.requestId} is for unknown function "${event.functionKey}"; left in ${this.deps.pending.path}`,
+        );
       }
     }
     return entries.length;
@@ -127,6 +142,7 @@ export class AsyncInvoker {
   }
 
   #schedule(event: PendingEvent): void {
+    if (this.#stopped) return;
     const delay = Math.max(0, event.dueAt - this.deps.now());
     const timer = this.deps.setTimer(() => {
       this.#timers.delete(timer);
@@ -148,7 +164,10 @@ export class AsyncInvoker {
     this.#running.set(fn.key, running + 1);
     void this.#process(fn, event)
       .catch((error: unknown) => {
-        this.deps.log('error', `λ ${fn.key} ${event.requestId}: queue failure, event kept on disk: ${String(error)}`);
+        this.deps.log(
+          'error',
+          `λ ${fn.key} ${event.requestId}: queue failure, event kept on disk: ${String(error)}`,
+        );
       })
       .finally(() => {
         this.#running.set(fn.key, (this.#running.get(fn.key) ?? 1) - 1);
@@ -161,19 +180,17 @@ export class AsyncInvoker {
     const { log } = this.deps;
     const tag = `λ ${fn.key} ${event.requestId}`;
     if (isExpired(fn.policy, event, this.deps.now())) {
-      log('warn', `${tag}: older than maximumEventAge (${fn.policy.maximumEventAgeSeconds} s × ${fn.policy.timeScale}); not attempted again`);
+      log(
+        'warn',
+        `${tag}: older than maximumEventAge (${fn.policy.maximumEventAgeSeconds} s × ${fn.policy.timeScale}); not attempted again`,
+      );
       await this.#finish(fn, event, 'EventAgeExceeded');
       return;
     }
     const attempt = event.attempts + 1;
-    this.deps.notify?.({
-      type: 'attempt',
-      functionKey: fn.key,
-      requestId: event.requestId,
-      attempt,
-      eventAgeMs: this.deps.now() - event.receivedAt,
-    });
-    const result = await this.deps.run(fn.key, event.payload);
+    const eventAgeMs = this.deps.now() - event.receivedAt;
+    this.deps.notify?.({ type: 'attempt', functionKey: fn.key, requestId: event.requestId, attempt, eventAgeMs });
+    const result = await this.deps.run(fn.key, event.payload, { requestId: event.requestId, attempt, eventAgeMs });
 
     if ('throttled' in result) {
       const throttled = { ...event, throttles: event.throttles + 1 };
@@ -194,10 +211,16 @@ export class AsyncInvoker {
     const decision = afterFunctionError(fn.policy, done);
     const why = `${result.error.errorType}: ${result.error.errorMessage}`;
     if (decision.action === 'retry') {
-      log('warn', `${tag}: attempt ${attempt} of ${fn.policy.maximumRetryAttempts + 1} failed (${why}); retry in ${seconds(decision.delayMs)}`);
+      log(
+        'warn',
+        `${tag}: attempt ${attempt} of ${fn.policy.maximumRetryAttempts + 1} failed (${why}); retry in ${seconds(decision.delayMs)}`,
+      );
       await this.#requeue({ ...done, dueAt: this.deps.now() + decision.delayMs });
     } else {
-      log('warn', `${tag}: attempt ${attempt} of ${fn.policy.maximumRetryAttempts + 1} failed (${why}); no retries left`);
+      log(
+        'warn',
+        `${tag}: attempt ${attempt} of ${fn.policy.maximumRetryAttempts + 1} failed (${why}); no retries left`,
+      );
       await this.#finish(fn, done, decision.condition);
     }
   }
@@ -234,16 +257,34 @@ export class AsyncInvoker {
       await this.#deliver(destination, record);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      log('error', `${tag}: ${condition} record could NOT be delivered to ${where} (${reason}); kept in ${this.deps.undeliverable.path}`);
-      this.deps.notify?.({ type: 'delivery-failed', functionKey: fn.key, requestId: event.requestId, destination: where, reason });
+      log(
+        'error',
+        `${tag}: ${condition} record could NOT be delivered to ${where} (${reason}); kept in ${this.deps.undeliverable.path}`,
+      );
+      this.deps.notify?.({
+        type: 'delivery-failed',
+        functionKey: fn.key,
+        requestId: event.requestId,
+        destination: where,
+        reason,
+      });
       await this.deps.undeliverable.put(event.requestId, { event, record, reason });
       await this.deps.pending.remove(event.requestId);
       return;
     }
     if (condition !== 'Success' || fn.onSuccess !== undefined) {
-      log(condition === 'Success' ? 'info' : 'warn', `${tag}: ${condition} after ${event.attempts} attempt(s); record sent to ${where}`);
+      log(
+        condition === 'Success' ? 'info' : 'warn',
+        `${tag}: ${condition} after ${event.attempts} attempt(s); record sent to ${where}`,
+      );
     }
-    this.deps.notify?.({ type: 'done', functionKey: fn.key, requestId: event.requestId, condition, destination: where });
+    this.deps.notify?.({
+      type: 'done',
+      functionKey: fn.key,
+      requestId: event.requestId,
+      condition,
+      destination: where,
+    });
     await this.deps.pending.remove(event.requestId);
   }
 

@@ -39,16 +39,23 @@ export class InvalidAsyncConfigError extends Error {
   override name = 'InvalidAsyncConfigError';
 }
 
+function numeric(value: unknown): unknown {
+  return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+}
+
 /** Validates a function's async settings as CloudFormation would (AWS::Lambda::EventInvokeConfig). */
 export function asyncPolicy(
   functionKey: string,
   settings: { maximumRetryAttempts?: unknown; maximumEventAge?: unknown },
   timeScale: number,
 ): AsyncPolicy {
-  const retries = settings.maximumRetryAttempts ?? DEFAULT_MAXIMUM_RETRY_ATTEMPTS;
-  const age = settings.maximumEventAge ?? DEFAULT_MAXIMUM_EVENT_AGE_SECONDS;
+  // `--param` values reach here as strings ("0"); CloudFormation takes numeric strings too.
+  const retries = numeric(settings.maximumRetryAttempts ?? DEFAULT_MAXIMUM_RETRY_ATTEMPTS);
+  const age = numeric(settings.maximumEventAge ?? DEFAULT_MAXIMUM_EVENT_AGE_SECONDS);
   if (!Number.isInteger(retries) || (retries as number) < 0 || (retries as number) > 2) {
-    throw new InvalidAsyncConfigError(`functions.${functionKey}.maximumRetryAttempts must be 0, 1 or 2, got ${String(retries)}.`);
+    throw new InvalidAsyncConfigError(
+      `functions.${functionKey}.maximumRetryAttempts must be 0, 1 or 2, got ${String(retries)}.`,
+    );
   }
   if (!Number.isInteger(age) || (age as number) < 60 || (age as number) > 21_600) {
     throw new InvalidAsyncConfigError(
@@ -56,7 +63,9 @@ export function asyncPolicy(
     );
   }
   if (!(timeScale > 0) || !Number.isFinite(timeScale)) {
-    throw new InvalidAsyncConfigError(`The async time scale must be a positive number, got ${String(timeScale)}.`);
+    throw new InvalidAsyncConfigError(
+      `The async time scale must be a positive number, got ${String(timeScale)}.`,
+    );
   }
   return { maximumRetryAttempts: retries as number, maximumEventAgeSeconds: age as number, timeScale };
 }
@@ -70,7 +79,6 @@ export function isExpired(policy: AsyncPolicy, progress: EventProgress, now: num
   return now - progress.receivedAt > maximumAgeMs(policy);
 }
 
-/** After a function error (progress.attempts already counts the failed run). */
 /**
  * After a function error (progress.attempts already counts the failed run). The event's age is checked when
  * the retry comes due (isExpired), as Lambda does, not here.
@@ -78,11 +86,17 @@ export function isExpired(policy: AsyncPolicy, progress: EventProgress, now: num
 export function afterFunctionError(policy: AsyncPolicy, progress: EventProgress): Decision {
   const retriesDone = progress.attempts - 1;
   if (retriesDone >= policy.maximumRetryAttempts) return { action: 'discard', condition: 'RetriesExhausted' };
-  return { action: 'retry', delayMs: (RETRY_DELAYS_MS[retriesDone] ?? RETRY_DELAYS_MS[1]) * policy.timeScale };
+  return {
+    action: 'retry',
+    delayMs: (RETRY_DELAYS_MS[retriesDone] ?? RETRY_DELAYS_MS[1]) * policy.timeScale,
+  };
 }
 
 /** After a throttle (progress.throttles already counts this one): back off; isExpired ends it. */
 export function afterThrottle(policy: AsyncPolicy, progress: EventProgress): Decision {
-  const backoff = Math.min(THROTTLE_BACKOFF_FIRST_MS * 2 ** Math.max(0, progress.throttles - 1), THROTTLE_BACKOFF_MAX_MS);
+  const backoff = Math.min(
+    THROTTLE_BACKOFF_FIRST_MS * 2 ** Math.max(0, progress.throttles - 1),
+    THROTTLE_BACKOFF_MAX_MS,
+  );
   return { action: 'retry', delayMs: backoff * policy.timeScale };
 }

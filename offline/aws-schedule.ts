@@ -52,8 +52,10 @@ type FieldSpec = { name: string; min: number; max: number; names?: readonly stri
 const MINUTES: FieldSpec = { name: 'minutes', min: 0, max: 59 };
 const HOURS: FieldSpec = { name: 'hours', min: 0, max: 23 };
 const DAY_OF_MONTH: FieldSpec = { name: 'day-of-month', min: 1, max: 31 };
-const MONTH: FieldSpec = { name: 'month', min: 1, max: 12, names: 'JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC'.split(' ') };
-const DAY_OF_WEEK: FieldSpec = { name: 'day-of-week', min: 1, max: 7, names: 'SUN MON TUE WED THU FRI SAT'.split(' ') };
+const MONTH_NAMES = 'JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC'.split(' ');
+const MONTH: FieldSpec = { name: 'month', min: 1, max: 12, names: MONTH_NAMES };
+const DAY_NAMES = 'SUN MON TUE WED THU FRI SAT'.split(' ');
+const DAY_OF_WEEK: FieldSpec = { name: 'day-of-week', min: 1, max: 7, names: DAY_NAMES };
 const YEAR: FieldSpec = { name: 'year', min: 1970, max: 2199 };
 
 /** Thrown by the field parsers, which do not know the whole expression; parseSchedule adds it. */
@@ -215,8 +217,10 @@ function nextCronTime(schedule: CronSchedule, after: Date): Date | undefined {
       for (let day = inStartMonth ? start.getUTCDate() : 1; day <= lastDay; day++) {
         if (!matchesDay(schedule.day, year, month, day, lastDay)) continue;
         const isStartDay = inStartMonth && day === start.getUTCDate();
-        const minuteOfDay = firstMinuteOfDay(schedule, isStartDay ? start.getUTCHours() * 60 + start.getUTCMinutes() : 0);
-        if (minuteOfDay !== undefined) return new Date(Date.UTC(year, month - 1, day) + minuteOfDay * MINUTE_MS);
+        const from = isStartDay ? start.getUTCHours() * 60 + start.getUTCMinutes() : 0;
+        const minuteOfDay = firstMinuteOfDay(schedule, from);
+        if (minuteOfDay === undefined) continue;
+        return new Date(Date.UTC(year, month - 1, day) + minuteOfDay * MINUTE_MS);
       }
     }
   }

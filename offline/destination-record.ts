@@ -29,7 +29,9 @@ export interface DestinationRecord {
   readonly responsePayload?: unknown;
 }
 
-export type LastOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: FunctionErrorPayload };
+export type LastOutcome =
+  | { readonly ok: true; readonly result: unknown }
+  | { readonly ok: false; readonly error: FunctionErrorPayload };
 
 export function destinationRecord(input: {
   readonly requestId: string;
@@ -55,7 +57,10 @@ export function destinationRecord(input: {
     ...(lastOutcome === undefined
       ? {}
       : lastOutcome.ok
-        ? { responseContext: { statusCode: 200, executedVersion: '$LATEST' }, responsePayload: lastOutcome.result }
+        ? {
+            responseContext: { statusCode: 200, executedVersion: '$LATEST' },
+            responsePayload: lastOutcome.result,
+          }
         : {
             responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
             responsePayload: lastOutcome.error,
@@ -77,7 +82,8 @@ export function errorTypeFromStackLine(line: string | undefined): string | undef
  */
 export function functionErrorPayload(error: unknown): FunctionErrorPayload {
   if (!(error instanceof Error)) {
-    return { errorType: 'Error', errorMessage: String(error), trace: [] };
+    // As the Node.js runtime reports a thrown non-Error: its typeof.
+    return { errorType: typeof error, errorMessage: String(error), trace: [] };
   }
   const trace = (error.stack ?? '').split('\n');
   const errorType = error.name !== 'Error' ? error.name : (errorTypeFromStackLine(trace[0]) ?? 'Error');

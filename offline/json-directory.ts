@@ -1,4 +1,5 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 
 /**
@@ -18,7 +19,7 @@ export class JsonDirectory<T> {
   async put(name: string, value: T): Promise<void> {
     await this.#ensure();
     const target = join(this.path, `${name}.json`);
-    const temporary = join(this.path, `.${name}.${process.pid}.tmp`);
+    const temporary = join(this.path, `.${name}.${randomUUID()}.tmp`);
     await writeFile(temporary, JSON.stringify(value));
     await rename(temporary, target);
   }

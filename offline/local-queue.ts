@@ -21,6 +21,8 @@ export function localQueuePath(stateDir: string, queueName: string): string {
  */
 export class LocalQueue {
   readonly #messages: JsonDirectory<QueueMessage>;
+  /** Orders messages sent in the same millisecond. */
+  #sequence = 0;
 
   constructor(
     stateDir: string,
@@ -38,7 +40,9 @@ export class LocalQueue {
       MD5OfBody: createHash('md5').update(body).digest('hex'),
       Attributes: { SentTimestamp: String(sentAt) },
     };
-    await this.#messages.put(`${String(sentAt).padStart(15, '0')}-${message.MessageId}`, message);
+    this.#sequence = (this.#sequence + 1) % 1_000_000;
+    const order = `${String(sentAt).padStart(15, '0')}-${String(this.#sequence).padStart(6, '0')}`;
+    await this.#messages.put(`${order}-${message.MessageId}`, message);
     return message;
   }
 

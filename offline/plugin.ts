@@ -55,17 +55,27 @@ interface InvokeResult {
   UnhandledError?: boolean;
 }
 
-type Invoke = (name: string, type: string | null, event: unknown, clientContext: unknown) => Promise<InvokeResult>;
+type Invoke = (
+  name: string,
+  type: string | null,
+  event: unknown,
+  clientContext: unknown,
+) => Promise<InvokeResult>;
 
 /** Fixed by the pinned serverless-s3-local: its S3 credentials. */
 const LOCAL_S3_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
 /** Environment knobs of the emulation, read and validated once. */
-export function readOfflineSettings(env: NodeJS.ProcessEnv, servicePath: string): { timeScale: number; stateDir: string } {
+export function readOfflineSettings(
+  env: NodeJS.ProcessEnv,
+  servicePath: string,
+): { timeScale: number; stateDir: string } {
   const raw = env.LAMBDA_ASYNC_TIME_SCALE;
   const timeScale = raw === undefined || raw === '' ? 1 : Number(raw);
   if (!Number.isFinite(timeScale) || timeScale <= 0) {
-    throw new Error(`LAMBDA_ASYNC_TIME_SCALE must be a positive number (1 = AWS's real delays), got "${raw}".`);
+    throw new Error(
+      `LAMBDA_ASYNC_TIME_SCALE must be a positive number (1 = AWS's real delays), got "${raw}".`,
+    );
   }
   return { timeScale, stateDir: resolve(servicePath, env.OFFLINE_STATE_DIR || '.offline') };
 }
@@ -89,21 +99,29 @@ const MAX_LOCAL_SEGMENT_BYTES = 255 - '._S3rver_metadata.json'.length;
 
 function s3Error(response: ServerResponse, code: string, message: string): void {
   response.writeHead(400, { 'content-type': 'application/xml' });
-  response.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`);
+  response.end(
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`,
+  );
 }
 
 /** Answers writes whose key S3 would refuse, or the local S3 cannot store, with an S3 error instead of a crash. */
 function guardKeyLengths(s3rver: { httpServer?: Server }): void {
   const server = s3rver.httpServer;
   if (!server) throw new Error('offline-async: the local S3 server (s3rver 3.7 httpServer) was not found.');
-  const handlers = server.listeners('request') as Array<(request: IncomingMessage, response: ServerResponse) => void>;
+  const handlers = server.listeners('request') as Array<
+    (request: IncomingMessage, response: ServerResponse) => void
+  >;
   server.removeAllListeners('request');
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     if (request.method === 'PUT' || request.method === 'POST') {
       const path = new URL(request.url ?? '/', 'http://local').pathname;
       const key = decodeURIComponent(path.split('/').slice(2).join('/'));
       if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
-        s3Error(response, 'KeyTooLongError', `Your key is too long: ${Buffer.byteLength(key)} bytes, S3 allows ${MAX_KEY_BYTES}.`);
+        s3Error(
+          response,
+          'KeyTooLongError',
+          `Your key is too long: ${Buffer.byteLength(key)} bytes, S3 allows ${MAX_KEY_BYTES}.`,
+        );
         return;
       }
       const longest = Math.max(0, ...key.split('/').map((segment) => Buffer.byteLength(segment)));
@@ -140,7 +158,8 @@ export class OfflineAsync {
     this.#settings = readOfflineSettings(process.env, serverless.config.servicePath);
     this.#subscriptions = s3Subscriptions(service);
     this.#schedules = scheduleRules(service);
-    for (const key of Object.keys(service.functions)) this.#functionKeyByName.set(functionName(service, key), key);
+    for (const key of Object.keys(service.functions))
+      this.#functionKeyByName.set(functionName(service, key), key);
   }
 
   /** The local S3 endpoint and its credentials, given to every function offline and to `sls invoke local`. */
@@ -154,6 +173,19 @@ export class OfflineAsync {
   injectLocalEnvironment(): void {
     for (const definition of Object.values(this.serverless.service.functions)) {
       definition.environment = { ...definition.environment, ...this.localEnvironment() };
+    }
+  }
+
+  /**
+   * after the framework's own before:invoke:local:loadEnvVars, which has written the function's environment
+   * into process.env: points the handler at the local S3 unless `--env` set these variables.
+   */
+  prepareInvokeLocal(): void {
+    const given = new Set(
+      [this.cliOptions.env ?? []].flat().map((assignment) => String(assignment).split('=')[0]),
+    );
+    for (const [name, value] of Object.entries(this.localEnvironment())) {
+      if (!given.has(name)) process.env[name] = value;
     }
   }
 
@@ -201,7 +233,10 @@ export class OfflineAsync {
     });
     this.#scheduler.start(this.#schedules);
     const policies = [...functions.values()]
-      .map((fn) => `${fn.key}: ${fn.policy.maximumRetryAttempts} retries, max age ${fn.policy.maximumEventAgeSeconds} s, on failure → ${fn.onFailure ? (fn.onFailure.kind === 'sqs' ? fn.onFailure.queueName : fn.onFailure.kind) : 'dropped'}`)
+      .map(
+        (fn) =>
+          `${fn.key}: ${fn.policy.maximumRetryAttempts} retries, max age ${fn.policy.maximumEventAgeSeconds} s, on failure → ${fn.onFailure ? (fn.onFailure.kind === 'sqs' ? fn.onFailure.queueName : fn.onFailure.kind) : 'dropped'}`,
+      )
       .join('; ');
     this.log.notice(`[async] ${policies}`);
     this.log.notice(
@@ -244,12 +279,18 @@ export class OfflineAsync {
     const [{ default: Lambda }, { default: defaults }] = (await Promise.all([
       import(offlineModuleUrl('lambda/index.js')),
       import(offlineModuleUrl('config/defaultOptions.js')),
-    ])) as [{ default: new (serverless: unknown, options: unknown) => OfflineLambda }, { default: Record<string, unknown> }];
+    ])) as [
+      { default: new (serverless: unknown, options: unknown) => OfflineLambda },
+      { default: Record<string, unknown> },
+    ];
     const { service } = this.serverless;
     const options = { ...defaults, ...service.custom?.['serverless-offline'], ...this.cliOptions };
     const lambda = new Lambda(this.serverless, options);
     lambda.create(
-      Object.entries(service.functions).map(([functionKey, functionDefinition]) => ({ functionKey, functionDefinition })),
+      Object.entries(service.functions).map(([functionKey, functionDefinition]) => ({
+        functionKey,
+        functionDefinition,
+      })),
     );
     return lambda;
   }
@@ -283,7 +324,9 @@ export class OfflineAsync {
    * its own name.
    */
   async #patchInvocations(): Promise<void> {
-    const { default: Controller } = (await import(offlineModuleUrl('lambda/routes/invocations/InvocationsController.js'))) as {
+    const { default: Controller } = (await import(
+      offlineModuleUrl('lambda/routes/invocations/InvocationsController.js')
+    )) as {
       default: { prototype: { invoke: Invoke; [PATCHED]?: boolean } };
     };
     const proto = Controller.prototype;

@@ -20,7 +20,12 @@ export interface LocalS3Record {
   readonly responseElements?: Record<string, string>;
   readonly s3: {
     readonly bucket: { readonly name: string; readonly ownerIdentity?: { principalId: string } };
-    readonly object: { readonly key: string; readonly size?: number; readonly eTag?: string; readonly sequencer?: string };
+    readonly object: {
+      readonly key: string;
+      readonly size?: number;
+      readonly eTag?: string;
+      readonly sequencer?: string;
+    };
   };
 }
 
@@ -40,7 +45,10 @@ function eventMatches(pattern: string, eventName: string): boolean {
 }
 
 /** S3's filter rules are plain starts-with / ends-with on the (unencoded) key. */
-export function subscriptionsFor(subscriptions: readonly S3Subscription[], record: LocalS3Record): S3Subscription[] {
+export function subscriptionsFor(
+  subscriptions: readonly S3Subscription[],
+  record: LocalS3Record,
+): S3Subscription[] {
   const { key } = record.s3.object;
   const eventName = awsEventName(record);
   return subscriptions.filter(

@@ -3,7 +3,12 @@ import { nextFireTime, parseSchedule, type Schedule } from './aws-schedule';
 import { LOCAL_ACCOUNT, type ScheduleRule } from './service-model';
 
 /** The event EventBridge sends for a schedule rule without `input`: UTC, whole seconds. */
-export function scheduledEvent(input: { ruleArn: string; region: string; time: Date; id: string }): ScheduledEvent {
+export function scheduledEvent(input: {
+  ruleArn: string;
+  region: string;
+  time: Date;
+  id: string;
+}): ScheduledEvent {
   return {
     version: '0',
     id: input.id,
@@ -41,7 +46,9 @@ export class Scheduler {
     for (const rule of rules) {
       const schedule = parseSchedule(rule.expression);
       const next = nextFireTime(schedule, anchor, anchor);
-      this.deps.log(`schedule ${rule.expression} → ${rule.functionKey}; next run ${next ? next.toISOString() : 'never'} (UTC)`);
+      this.deps.log(
+        `schedule ${rule.expression} → ${rule.functionKey}; next run ${next ? next.toISOString() : 'never'} (UTC)`,
+      );
       this.#arm(rule, schedule, anchor, next);
     }
   }
@@ -63,7 +70,12 @@ export class Scheduler {
         }
         const event =
           rule.input === undefined
-            ? scheduledEvent({ ruleArn: rule.ruleArn, region: this.deps.region, time: next, id: this.deps.newId() })
+            ? scheduledEvent({
+                ruleArn: rule.ruleArn,
+                region: this.deps.region,
+                time: next,
+                id: this.deps.newId(),
+              })
             : rule.input;
         this.deps.fire(rule.functionKey, event);
         this.#arm(rule, schedule, anchor, nextFireTime(schedule, next, anchor));

@@ -34,18 +34,28 @@ export const LOCAL_ACCOUNT = '000000000000';
 /** Default number of queued events run at once per function when reservedConcurrency is not set. */
 const DEFAULT_ASYNC_CONCURRENCY = 10;
 
+/** Serverless's normalized resource name: `nightly-report_v2` → `NightlyDashreportUnderscorev2`. */
 function logicalName(functionKey: string): string {
-  return functionKey.charAt(0).toUpperCase() + functionKey.slice(1).replace(/[-_]/g, 'Dash');
+  const name = functionKey.replace(/-/g, 'Dash').replace(/_/g, 'Underscore');
+  return name.charAt(0).toUpperCase() + name.slice(1);
 }
 
 export function functionName(service: ServiceDefinition, functionKey: string): string {
-  return service.functions[functionKey]?.name ?? `${service.service}-${service.provider.stage}-${functionKey}`;
+  return (
+    service.functions[functionKey]?.name ?? `${service.service}-${service.provider.stage}-${functionKey}`
+  );
 }
 
-function resolveDestination(service: ServiceDefinition, functionKey: string, value: unknown): Destination | undefined {
+function resolveDestination(
+  service: ServiceDefinition,
+  functionKey: string,
+  value: unknown,
+): Destination | undefined {
   if (value === undefined || value === null) return undefined;
   const { type, arn } =
-    typeof value === 'object' ? (value as { type?: unknown; arn?: unknown }) : { type: undefined, arn: value };
+    typeof value === 'object'
+      ? (value as { type?: unknown; arn?: unknown })
+      : { type: undefined, arn: value };
   if (typeof arn === 'object' && arn !== null && 'Fn::GetAtt' in arn) {
     const [logicalId] = (arn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
     const resource = service.resources?.Resources?.[logicalId];
@@ -64,8 +74,19 @@ function resolveDestination(service: ServiceDefinition, functionKey: string, val
   const target = Object.keys(service.functions).find(
     (key) => key === lambdaName || functionName(service, key) === lambdaName,
   );
-  if (target !== undefined && (type === undefined || type === 'function')) return { kind: 'function', functionKey: target };
+  if (target !== undefined && (type === undefined || type === 'function'))
+    return { kind: 'function', functionKey: target };
   return { kind: 'unsupported', description: `${String(type ?? 'destination')} ${arn}` };
+}
+
+/** reservedConcurrency of the functions that set it. */
+export function reservedConcurrency(service: ServiceDefinition): Map<string, number> {
+  const reserved = new Map<string, number>();
+  for (const [key, definition] of Object.entries(service.functions)) {
+    const value = Number(definition.reservedConcurrency);
+    if (definition.reservedConcurrency !== undefined && Number.isInteger(value) && value >= 0) reserved.set(key, value);
+  }
+  return reserved;
 }
 
 /** Each function as the async queue sees it: policy, destinations, concurrency. */
@@ -79,7 +100,9 @@ export function asyncFunctions(service: ServiceDefinition, timeScale: number): M
       policy: asyncPolicy(key, definition, timeScale),
       onSuccess: resolveDestination(service, key, definition.destinations?.onSuccess),
       onFailure: resolveDestination(service, key, definition.destinations?.onFailure),
-      maxConcurrency: typeof reserved === 'number' && reserved >= 0 ? reserved : DEFAULT_ASYNC_CONCURRENCY,
+      // Pollers of the local queue; reserved concurrency itself is enforced per invocation (MetricsRecorder),
+      // so that events beyond it are throttled and retried as Lambda does, not silently held back.
+      maxConcurrency: Math.max(DEFAULT_ASYNC_CONCURRENCY, typeof reserved === 'number' ? reserved : 0),
     });
   }
   return functions;
@@ -123,17 +146,20 @@ export function scheduleRules(service: ServiceDefinition): ScheduleRule[] {
     for (const event of definition.events ?? []) {
       const schedule = event.schedule;
       if (schedule === undefined) continue;
-      index += 1;
       const config = (typeof schedule === 'string' ? { rate: schedule } : schedule) as {
         rate?: string | string[];
         enabled?: unknown;
         input?: unknown;
         name?: string;
       };
-      if (config.enabled === false || config.enabled === 'false') continue;
-      const name = config.name ?? `${service.service}-${service.provider.stage}-${logicalName(functionKey)}EventsRuleSchedule${index}`;
-      const ruleArn = `arn:aws:events:${service.provider.region}:${LOCAL_ACCOUNT}:rule/${name}`;
+      // Serverless numbers one rule per expression, disabled ones included.
       for (const expression of [config.rate ?? []].flat()) {
+        index += 1;
+        if (config.enabled === false || config.enabled === 'false') continue;
+        const name =
+          config.name ??
+          `${service.service}-${service.provider.stage}-${logicalName(functionKey)}EventsRuleSchedule${index}`;
+        const ruleArn = `arn:aws:events:${service.provider.region}:${LOCAL_ACCOUNT}:rule/${name}`;
         rules.push({ functionKey, expression, ruleArn, input: config.input });
       }
     }
@@ -144,6 +170,8 @@ export function scheduleRules(service: ServiceDefinition): ScheduleRule[] {
 /** Removes the events the offline emulation dispatches itself, so no other plugin dispatches them too. */
 export function takeAsyncEvents(service: ServiceDefinition): void {
   for (const definition of Object.values(service.functions)) {
-    definition.events = (definition.events ?? []).filter((event) => event.s3 === undefined && event.schedule === undefined);
+    definition.events = (definition.events ?? []).filter(
+      (event) => event.s3 === undefined && event.schedule === undefined,
+    );
   }
 }

@@ -18,7 +18,7 @@ class OfflineAsyncPlugin {
       'before:offline:start:init': () => get().prepare(),
       'after:offline:start:init': () => get().start(),
       'before:offline:start:end': () => get().stop(),
-      'before:invoke:local:loadEnvVars': () => get().injectLocalEnvironment(),
+      'before:invoke:local:loadEnvVars': () => get().prepareInvokeLocal(),
     };
   }
 }

@@ -11,7 +11,12 @@
  */
 import { parseArgs } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DeleteMessageCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { DestinationRecord } from '../offline/destination-record';
 import { LocalQueue } from '../offline/local-queue';
 import {
@@ -61,7 +66,10 @@ function localQueue(target: Target): DeadLetterQueue {
  * and keeps the receipt handles so that delete can follow.
  */
 function sqsQueue(target: Target & { kind: 'aws' }): DeadLetterQueue {
-  const sqs = new SQSClient({ region: target.region, ...(target.profile ? { profile: target.profile } : {}) });
+  const sqs = new SQSClient({
+    region: target.region,
+    ...(target.profile ? { profile: target.profile } : {}),
+  });
   const name = deadLetterQueueName(target.stage);
   const receipts = new Map<string, string>();
   let url: string | undefined;
@@ -100,7 +108,8 @@ function sqsQueue(target: Target & { kind: 'aws' }): DeadLetterQueue {
     },
     async delete(messageId) {
       const receipt = receipts.get(messageId);
-      if (receipt === undefined) throw new UsageError(`no message ${messageId} in ${name} (or it is being read elsewhere).`);
+      if (receipt === undefined)
+        throw new UsageError(`no message ${messageId} in ${name} (or it is being read elsewhere).`);
       await sqs.send(new DeleteMessageCommand({ QueueUrl: await queueUrl(), ReceiptHandle: receipt }));
     },
   };
@@ -116,12 +125,14 @@ function parseRecord(letter: DeadLetter): DestinationRecord | undefined {
 }
 
 function summary(letter: DeadLetter, record: DestinationRecord | undefined): string {
-  if (!record) return `${letter.messageId}  ${letter.sentAt.toISOString()}  (not a Lambda destination record)`;
+  if (!record)
+    return `${letter.messageId}  ${letter.sentAt.toISOString()}  (not a Lambda destination record)`;
   const { functionArn, condition, approximateInvokeCount } = record.requestContext;
   const fn = functionArn.split(':')[6] ?? functionArn;
   const error = record.responsePayload as { errorType?: string; errorMessage?: string } | undefined;
-  const s3Key = (record.requestPayload as { Records?: Array<{ s3?: { object?: { key?: string } } }> } | undefined)?.Records?.[0]
-    ?.s3?.object?.key;
+  const s3Key = (
+    record.requestPayload as { Records?: Array<{ s3?: { object?: { key?: string } } }> } | undefined
+  )?.Records?.[0]?.s3?.object?.key;
   return [
     letter.messageId,
     letter.sentAt.toISOString(),
@@ -138,11 +149,17 @@ function summary(letter: DeadLetter, record: DestinationRecord | undefined): str
 function invokerFor(target: Target): { lambda: LambdaClient; endpoint: string | undefined } {
   if (target.kind === 'offline') {
     const endpoint = offlineEndpoints().lambda;
-    return { endpoint, lambda: new LambdaClient({ region: target.region, endpoint, credentials: LOCAL_CREDENTIALS }) };
+    return {
+      endpoint,
+      lambda: new LambdaClient({ region: target.region, endpoint, credentials: LOCAL_CREDENTIALS }),
+    };
   }
   return {
     endpoint: undefined,
-    lambda: new LambdaClient({ region: target.region, ...(target.profile ? { profile: target.profile } : {}) }),
+    lambda: new LambdaClient({
+      region: target.region,
+      ...(target.profile ? { profile: target.profile } : {}),
+    }),
   };
 }
 
@@ -152,7 +169,9 @@ async function redrive(queue: DeadLetterQueue, target: Target, letters: DeadLett
   for (const letter of letters) {
     const record = parseRecord(letter);
     if (!record) {
-      process.stderr.write(`skipped ${letter.messageId}: not a Lambda destination record, so its function is unknown\n`);
+      process.stderr.write(
+        `skipped ${letter.messageId}: not a Lambda destination record, so its function is unknown\n`,
+      );
       continue;
     }
     const functionName = record.requestContext.functionArn.split(':')[6];
@@ -170,7 +189,9 @@ async function redrive(queue: DeadLetterQueue, target: Target, letters: DeadLett
     }
     await queue.delete(letter.messageId);
     redriven += 1;
-    process.stdout.write(`redriven ${letter.messageId} → ${functionName} (async invocation accepted, message deleted)\n`);
+    process.stdout.write(
+      `redriven ${letter.messageId} → ${functionName} (async invocation accepted, message deleted)\n`,
+    );
   }
   process.stdout.write(`${redriven} message(s) redriven from ${queue.description}\n`);
 }
@@ -201,14 +222,21 @@ async function main(): Promise<void> {
   switch (command) {
     case 'list':
       if (values.json) {
-        process.stdout.write(`${JSON.stringify(letters.map((l) => parseRecord(l) ?? l.body), null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify(
+            letters.map((l) => parseRecord(l) ?? l.body),
+            null,
+            2,
+          )}\n`,
+        );
       } else {
         process.stdout.write(`${letters.length} message(s) in ${queue.description}\n`);
         for (const letter of letters) process.stdout.write(`${summary(letter, parseRecord(letter))}\n`);
       }
       return;
     case 'show': {
-      if (messageId === undefined) throw new UsageError('show needs a message id (see `npm run dlq -- list`).');
+      if (messageId === undefined)
+        throw new UsageError('show needs a message id (see `npm run dlq -- list`).');
       const [letter] = pick();
       process.stdout.write(`${JSON.stringify(parseRecord(letter as DeadLetter) ?? letter?.body, null, 2)}\n`);
       return;

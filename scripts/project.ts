@@ -9,10 +9,15 @@ export const OFFLINE_STAGE = 'dev';
 
 export const uploadBucketName = (stage: string): string => `lambda-s3-test-${stage}`;
 export const deadLetterQueueName = (stage: string): string => `${SERVICE}-${stage}-dlq`;
-export const lambdaFunctionName = (stage: string, functionKey: string): string => `${SERVICE}-${stage}-${functionKey}`;
+export const lambdaFunctionName = (stage: string, functionKey: string): string =>
+  `${SERVICE}-${stage}-${functionKey}`;
 
 /** The same environment variables serverless.yml reads for the offline ports and state. */
-export function offlineEndpoints(env: NodeJS.ProcessEnv = process.env): { s3: string; lambda: string; stateDir: string } {
+export function offlineEndpoints(env: NodeJS.ProcessEnv = process.env): {
+  s3: string;
+  lambda: string;
+  stateDir: string;
+} {
   return {
     s3: `http://localhost:${env.OFFLINE_S3_PORT || 4569}`,
     lambda: `http://localhost:${env.OFFLINE_LAMBDA_PORT || 3002}`,
@@ -59,11 +64,18 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
 export function explainAwsError(error: unknown, target: Target, endpoint: string | undefined): Error {
   if (!(error instanceof Error)) return new Error(String(error));
   const code = (error as NodeJS.ErrnoException).code ?? '';
-  if (target.kind === 'offline' && (code === 'ECONNREFUSED' || error.name === 'AggregateError' || /ECONNREFUSED/.test(error.message))) {
-    return new UsageError(`cannot reach ${endpoint ?? 'the offline stack'} — start it first with \`npm start\`.`);
+  if (
+    target.kind === 'offline' &&
+    (code === 'ECONNREFUSED' || error.name === 'AggregateError' || /ECONNREFUSED/.test(error.message))
+  ) {
+    return new UsageError(
+      `cannot reach ${endpoint ?? 'the offline stack'} — start it first with \`npm start\`.`,
+    );
   }
   if (error.name === 'CredentialsProviderError') {
-    return new UsageError(`no AWS credentials for stage "${target.stage}": pass --profile <name> or run \`aws configure\`.`);
+    return new UsageError(
+      `no AWS credentials for stage "${target.stage}": pass --profile <name> or run \`aws configure\`.`,
+    );
   }
   return error;
 }

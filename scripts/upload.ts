@@ -83,7 +83,13 @@ async function main(): Promise<void> {
 
   try {
     await client.send(
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(file), ContentLength: size, ContentType: contentType }),
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: createReadStream(file),
+        ContentLength: size,
+        ContentType: contentType,
+      }),
     );
   } catch (error) {
     if (error instanceof NoSuchBucket || (error as Error).name === 'NoSuchBucket') {
@@ -93,9 +99,13 @@ async function main(): Promise<void> {
     }
     throw explainAwsError(error, target, endpoint);
   }
-  const where = target.kind === 'offline' ? `the local S3 (${endpoint})` : `AWS ${target.region} (stage ${target.stage})`;
-  process.stdout.write(`upload: ${file} (${size} bytes, ${contentType}) to s3://${bucket}/${key} on ${where}\n`);
-  if (target.kind === 'offline') process.stdout.write('the npm start log now shows s3Upload\'s "object processed" line\n');
+  const where =
+    target.kind === 'offline' ? `the local S3 (${endpoint})` : `AWS ${target.region} (stage ${target.stage})`;
+  process.stdout.write(
+    `upload: ${file} (${size} bytes, ${contentType}) to s3://${bucket}/${key} on ${where}\n`,
+  );
+  if (target.kind === 'offline')
+    process.stdout.write('the npm start log now shows s3Upload\'s "object processed" line\n');
 }
 
 void runMain(main);

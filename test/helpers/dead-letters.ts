@@ -11,5 +11,6 @@ export async function deadLetters(stateDir: string): Promise<DestinationRecord[]
 
 /** The (encoded) S3 key of the event a destination record carries. */
 export function recordKey(record: DestinationRecord): string | undefined {
-  return (record.requestPayload as { Records?: Array<{ s3: { object: { key: string } } }> }).Records?.[0]?.s3.object.key;
+  return (record.requestPayload as { Records?: Array<{ s3: { object: { key: string } } }> }).Records?.[0]?.s3
+    .object.key;
 }

@@ -22,7 +22,9 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -91,6 +93,7 @@ export class OfflineStack {
         OFFLINE_LAMBDA_PORT: String(ports.lambda),
         OFFLINE_S3_PORT: String(ports.s3),
         OFFLINE_STATE_DIR: stateDir,
+        ESBUILD_WORK_FOLDER: `.esbuild-test-${ports.http}`,
       },
     });
     const stack = new OfflineStack(child, ports, stateDir, options.stateDir === undefined);
@@ -112,7 +115,8 @@ export class OfflineStack {
       if (this.exitCode !== undefined) {
         throw new Error(`offline exited (code ${this.exitCode}) before printing ${pattern}:\n${this.output}`);
       }
-      if (Date.now() > deadline) throw new Error(`offline did not print ${pattern} within ${timeoutMs} ms:\n${this.output}`);
+      if (Date.now() > deadline)
+        throw new Error(`offline did not print ${pattern} within ${timeoutMs} ms:\n${this.output}`);
       await new Promise((done) => setTimeout(done, 20));
     }
   }
@@ -178,6 +182,7 @@ export class OfflineStack {
       await this.exited;
       clearTimeout(timer);
     }
+    await rm(join(PROJECT_DIR, `.esbuild-test-${this.ports.http}`), { recursive: true, force: true });
     if (this.ownsStateDir && !keepState) await rm(this.stateDir, { recursive: true, force: true });
   }
 }

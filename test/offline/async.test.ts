@@ -20,7 +20,10 @@ const SCALE = 0.001;
 const MINUTE_SCALED_MS = 60_000 * SCALE;
 
 async function dlqListJson(stack: OfflineStack): Promise<DestinationRecord[]> {
-  const { stdout } = await run('npm', ['run', '--silent', 'dlq', '--', 'list', '--json'], { cwd: PROJECT_DIR, env: stack.scriptEnv() });
+  const { stdout } = await run('npm', ['run', '--silent', 'dlq', '--', 'list', '--json'], {
+    cwd: PROJECT_DIR,
+    env: stack.scriptEnv(),
+  });
   return JSON.parse(stdout) as DestinationRecord[];
 }
 
@@ -55,7 +58,9 @@ describe('offline async invocation (default policy: 2 retries)', function () {
   });
 
   const put = (key: string, body: string) =>
-    stack.s3Client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: 'text/plain' }));
+    stack
+      .s3Client()
+      .send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: 'text/plain' }));
 
   describe('a refused 0-byte upload', () => {
     const key = 'targets/empty file.txt';
@@ -86,14 +91,29 @@ describe('offline async invocation (default policy: 2 retries)', function () {
         approximateInvokeCount: 3,
         functionArn: 'arn:aws:lambda:ap-northeast-1:000000000000:function:lambda-notes-dev-s3Upload:$LATEST',
       });
-      expect(record.responseContext).to.deep.equal({ statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' });
+      expect(record.responseContext).to.deep.equal({
+        statusCode: 200,
+        executedVersion: '$LATEST',
+        functionError: 'Unhandled',
+      });
       expect(record.responsePayload).to.include({ errorType: 'EmptyObjectError' });
     });
 
     it('keeps the original S3 event, AWS-shaped, as requestPayload', () => {
       const [s3Record] = (record.requestPayload as { Records: Array<Record<string, unknown>> }).Records;
-      expect(s3Record).to.include({ eventVersion: '2.1', eventSource: 'aws:s3', awsRegion: 'ap-northeast-1', eventName: 'ObjectCreated:Put' });
-      expect(s3Record?.s3).to.deep.include({ bucket: { name: BUCKET, ownerIdentity: (s3Record?.s3 as { bucket: { ownerIdentity: unknown } }).bucket.ownerIdentity, arn: `arn:aws:s3:::${BUCKET}` } });
+      expect(s3Record).to.include({
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: 'ap-northeast-1',
+        eventName: 'ObjectCreated:Put',
+      });
+      expect(s3Record?.s3).to.deep.include({
+        bucket: {
+          name: BUCKET,
+          ownerIdentity: (s3Record?.s3 as { bucket: { ownerIdentity: unknown } }).bucket.ownerIdentity,
+          arn: `arn:aws:s3:::${BUCKET}`,
+        },
+      });
       expect(recordKey(record)).to.equal('targets/empty+file.txt');
     });
 
@@ -114,7 +134,10 @@ describe('offline async invocation (default policy: 2 retries)', function () {
         env: stack.scriptEnv(),
       });
       expect(stdout).to.contain(`redriven ${MessageId} → lambda-notes-dev-s3Upload`);
-      await waitFor('the redriven event to be processed', () => processedKeys(stack).filter((k) => k === key).length > before);
+      await waitFor(
+        'the redriven event to be processed',
+        () => processedKeys(stack).filter((k) => k === key).length > before,
+      );
       const remaining = (await dlqListJson(stack)).filter((r) => recordKey(r) === encodeS3Key(key));
       expect(remaining).to.deep.equal([]);
     });
@@ -126,9 +149,13 @@ describe('offline async invocation (default policy: 2 retries)', function () {
     await waitFor('the upload to be processed', () => processedKeys(stack).includes(key));
     await stack.s3Client().send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
     const event = s3PutEvent([encodeS3Key(key)]);
-    const response = await stack
-      .lambdaClient()
-      .send(new InvokeCommand({ FunctionName: 'lambda-notes-dev-s3Upload', InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(event)) }));
+    const response = await stack.lambdaClient().send(
+      new InvokeCommand({
+        FunctionName: 'lambda-notes-dev-s3Upload',
+        InvocationType: 'Event',
+        Payload: Buffer.from(JSON.stringify(event)),
+      }),
+    );
     expect(response.StatusCode).to.equal(202);
     const record = await deadLetterFor(stack, key);
     expect(record.requestContext.approximateInvokeCount).to.equal(3);
@@ -145,7 +172,10 @@ describe('offline async invocation (default policy: 2 retries)', function () {
   });
 
   it('200 uploads, some refused: each ends processed once or in the DLQ once — none lost, none doubled', async () => {
-    const keys = Array.from({ length: 200 }, (_, i) => `targets/load/${String(i).padStart(3, '0')} item+${i}.txt`);
+    const keys = Array.from(
+      { length: 200 },
+      (_, i) => `targets/load/${String(i).padStart(3, '0')} item+${i}.txt`,
+    );
     const failing = new Set(keys.filter((_, i) => i % 10 === 3));
     for (let i = 0; i < keys.length; i += 20) {
       await Promise.all(keys.slice(i, i + 20).map((key) => put(key, failing.has(key) ? '' : `item ${key}`)));
@@ -160,7 +190,9 @@ describe('offline async invocation (default policy: 2 retries)', function () {
     expect(processed).to.have.length(200 - failing.size);
     expect(new Set(processed).size).to.equal(processed.length);
     for (const key of keys) expect(dead.has(encodeS3Key(key))).to.equal(failing.has(key));
-    const deadForLoad = (await deadLetters(stack.stateDir)).filter((r) => recordKey(r)?.startsWith('targets/load/'));
+    const deadForLoad = (await deadLetters(stack.stateDir)).filter((r) =>
+      recordKey(r)?.startsWith('targets/load/'),
+    );
     expect(deadForLoad).to.have.length(failing.size);
   });
 });

@@ -28,7 +28,9 @@ describe('offline service (sls offline + local S3)', function () {
     stack.logLines().filter((line) => line.message === 'object processed' && line.key === key);
 
   async function upload(key: string, body: string): Promise<void> {
-    await stack.s3Client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: 'text/plain' }));
+    await stack
+      .s3Client()
+      .send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: 'text/plain' }));
   }
 
   it('GET /hello answers 200 with key1 from the query string', async () => {
@@ -45,8 +47,17 @@ describe('offline service (sls offline + local S3)', function () {
 
   it('an upload under targets/ runs s3Upload, which logs what it read', async () => {
     await upload('targets/test.txt', 'Hello from lambda-notes!\n');
-    const [line] = await waitFor('s3Upload to process targets/test.txt', () => processed('targets/test.txt')[0] && processed('targets/test.txt'));
-    expect(line).to.include({ bucket: BUCKET, key: 'targets/test.txt', size: 25, contentType: 'text/plain', lines: 1 });
+    const [line] = await waitFor(
+      's3Upload to process targets/test.txt',
+      () => processed('targets/test.txt')[0] && processed('targets/test.txt'),
+    );
+    expect(line).to.include({
+      bucket: BUCKET,
+      key: 'targets/test.txt',
+      size: 25,
+      contentType: 'text/plain',
+      lines: 1,
+    });
   });
 
   for (const key of [
@@ -59,7 +70,10 @@ describe('offline service (sls offline + local S3)', function () {
   ]) {
     it(`the key ${JSON.stringify(key)} reaches the handler encoded and is read back`, async () => {
       await upload(key, `content of ${key}`);
-      const [line] = await waitFor(`s3Upload to process ${key}`, () => processed(key).length > 0 && processed(key));
+      const [line] = await waitFor(
+        `s3Upload to process ${key}`,
+        () => processed(key).length > 0 && processed(key),
+      );
       expect(line?.size).to.equal(Buffer.byteLength(`content of ${key}`));
     });
   }
@@ -92,23 +106,35 @@ describe('offline service (sls offline + local S3)', function () {
       .lambdaClient()
       .send(new InvokeCommand({ FunctionName: 'lambda-notes-dev-hello', Payload: Buffer.from('[1,2]') }));
     expect(response.FunctionError).to.equal('Unhandled');
-    const payload = JSON.parse(Buffer.from(response.Payload ?? []).toString()) as { errorType: string; errorMessage: string };
+    const payload = JSON.parse(Buffer.from(response.Payload ?? []).toString()) as {
+      errorType: string;
+      errorMessage: string;
+    };
     expect(payload.errorType).to.equal('InvalidEventError');
     expect(payload.errorMessage).to.contain('events/hello.json');
   });
 
   it('a sync invoke of the test event returns key1', async () => {
-    const response = await stack
-      .lambdaClient()
-      .send(new InvokeCommand({ FunctionName: 'lambda-notes-dev-hello', Payload: Buffer.from('{"key1":"value1","key2":"value2","key3":"value3"}') }));
+    const response = await stack.lambdaClient().send(
+      new InvokeCommand({
+        FunctionName: 'lambda-notes-dev-hello',
+        Payload: Buffer.from('{"key1":"value1","key2":"value2","key3":"value3"}'),
+      }),
+    );
     expect(response.FunctionError).to.equal(undefined);
     expect(JSON.parse(Buffer.from(response.Payload ?? []).toString())).to.equal('value1');
   });
 
   it('npm run upload puts test.txt under targets/ and says where', async () => {
     const before = processed('targets/test.txt').length;
-    const { stdout } = await run('npm', ['run', '--silent', 'upload'], { cwd: PROJECT_DIR, env: stack.scriptEnv() });
+    const { stdout } = await run('npm', ['run', '--silent', 'upload'], {
+      cwd: PROJECT_DIR,
+      env: stack.scriptEnv(),
+    });
     expect(stdout).to.contain(`s3://${BUCKET}/targets/test.txt`);
-    await waitFor('the uploaded test.txt to be processed again', () => processed('targets/test.txt').length > before);
+    await waitFor(
+      'the uploaded test.txt to be processed again',
+      () => processed('targets/test.txt').length > before,
+    );
   });
 });

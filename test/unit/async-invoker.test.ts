@@ -1,0 +1,816 @@
+import { expect } from 'chai';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type AsyncEventNotice,
+  type AsyncFunction,
+  AsyncInvoker,
+  type Destination,
+  type PendingEvent,
+  type RunResult,
+} from '../../offline/async-invoker';
+import type { DestinationRecord, FunctionErrorPayload } from '../../offline/destination-record';
+import { JsonDirectory } from '../../offline/json-directory';
+
+const T0 = Date.parse('2026-11-25T13:37:00.000Z');
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const DLQ = 'lambda-notes-dev-dlq';
+const SUCCESS_QUEUE = 'lambda-notes-dev-success';
+const PAYLOAD = { Records: [{ s3: { bucket: { name: 'uploads' }, object: { key: 'targets/a.txt' } } }] };
+const FAILURE: FunctionErrorPayload = {
+  errorType: 'EmptyObjectError',
+  errorMessage: 'targets/a.txt is empty',
+  trace: ['EmptyObjectError: targets/a.txt is empty', '    at handler (/var/task/index.js:1:1)'],
+};
+const FAILED: RunResult = { ok: false, error: FAILURE };
+const THROTTLED: RunResult = { throttled: true };
+
+interface FakeTimer {
+  readonly dueAt: number;
+  readonly seq: number;
+  readonly callback: () => void;
+  /** Shape of the handle InvokerDeps.setTimer returns (a Node timer has unref). */
+  unref?(): unknown;
+}
+
+/**
+ * Fake clock and timers. `advance` moves the clock to each due timer in turn and runs it; between steps it lets
+ * the invoker's pending file I/O (counted by TrackedDirectory) and promise chains finish.
+ */
+class FakeTime {
+  now = T0;
+  #timers: FakeTimer[] = [];
+  #seq = 0;
+  #inFlight = 0;
+
+  readonly setTimer = (callback: () => void, ms: number): FakeTimer => {
+    const timer = { dueAt: this.now + ms, seq: this.#seq++, callback };
+    this.#timers.push(timer);
+    return timer;
+  };
+
+  readonly clearTimer = (timer: object): void => {
+    this.#timers = this.#timers.filter((candidate) => candidate !== timer);
+  };
+
+  get timerCount(): number {
+    return this.#timers.length;
+  }
+
+  /** A run that takes `ms` of fake time. */
+  delay(ms: number): Promise<void> {
+    return new Promise((resolve) => this.setTimer(resolve, ms));
+  }
+
+  track<T>(work: Promise<T>): Promise<T> {
+    this.#inFlight += 1;
+    return work.finally(() => {
+      this.#inFlight -= 1;
+    });
+  }
+
+  /** Lets pending I/O and promise chains run until only timers are left (a condition, not a fixed sleep). */
+  async settle(): Promise<void> {
+    const giveUpAt = performance.now() + 5_000;
+    do {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.#inFlight === 0) return;
+    } while (performance.now() < giveUpAt);
+    throw new Error('FakeTime.settle: file I/O still in flight after 5 s');
+  }
+
+  async advance(ms: number): Promise<void> {
+    const target = this.now + ms;
+    for (;;) {
+      await this.settle();
+      const due = this.#timers
+        .filter((timer) => timer.dueAt <= target)
+        .sort((a, b) => a.dueAt - b.dueAt || a.seq - b.seq)[0];
+      if (due === undefined) break;
+      this.clearTimer(due);
+      this.now = Math.max(this.now, due.dueAt);
+      due.callback();
+    }
+    this.now = target;
+  }
+}
+
+/** A JsonDirectory whose operations FakeTime.settle waits for. */
+class TrackedDirectory<T> extends JsonDirectory<T> {
+  constructor(
+    path: string,
+    private readonly time: FakeTime,
+  ) {
+    super(path);
+  }
+
+  override put(name: string, value: T): Promise<void> {
+    return this.time.track(super.put(name, value));
+  }
+
+  override read(name: string): Promise<T | undefined> {
+    return this.time.track(super.read(name));
+  }
+
+  override remove(name: string): Promise<boolean> {
+    return this.time.track(super.remove(name));
+  }
+
+  override names(): Promise<string[]> {
+    return this.time.track(super.names());
+  }
+
+  override entries(): Promise<Array<{ name: string; value: T }>> {
+    return this.time.track(super.entries());
+  }
+}
+
+type Undeliverable = { event: PendingEvent; record: unknown; reason: string };
+type Runner = (functionKey: string, payload: unknown, time: FakeTime) => RunResult | Promise<RunResult>;
+
+interface Harness {
+  readonly invoker: AsyncInvoker;
+  readonly time: FakeTime;
+  readonly pending: TrackedDirectory<PendingEvent>;
+  readonly undeliverable: TrackedDirectory<Undeliverable>;
+  readonly runs: Array<{ functionKey: string; payload: unknown; at: number }>;
+  readonly sent: Array<{ queueName: string; body: string }>;
+  readonly logs: Array<{ level: 'info' | 'warn' | 'error'; message: string }>;
+  readonly notices: AsyncEventNotice[];
+  readonly concurrency: { active: number; max: number };
+  /** Destination records sent to a queue, parsed. */
+  records(queueName?: string): DestinationRecord[];
+}
+
+const FUNCTION_ARN = 'arn:aws:lambda:ap-northeast-1:000000000000:function:lambda-notes-dev-s3Upload:$LATEST';
+
+function asyncFunction(overrides: Partial<AsyncFunction> & { key?: string } = {}): AsyncFunction {
+  return {
+    key: 's3Upload',
+    arn: FUNCTION_ARN,
+    policy: { maximumRetryAttempts: 2, maximumEventAgeSeconds: 21_600, timeScale: 0.5 },
+    onSuccess: undefined,
+    onFailure: { kind: 'sqs', queueName: DLQ },
+    maxConcurrency: 10,
+    ...overrides,
+  };
+}
+
+function withPolicy(
+  policy: Partial<AsyncFunction['policy']>,
+  overrides: Partial<AsyncFunction> = {},
+): AsyncFunction {
+  const base = asyncFunction(overrides);
+  return { ...base, policy: { ...base.policy, ...policy } };
+}
+
+/** Results in order, the last one repeated. */
+function scripted(...results: RunResult[]): Runner {
+  let index = 0;
+  return () => results[Math.min(index++, results.length - 1)] ?? FAILED;
+}
+
+describe('AsyncInvoker', () => {
+  let root: string;
+  let invokers: AsyncInvoker[];
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'async-invoker-'));
+    invokers = [];
+  });
+
+  afterEach(async () => {
+    for (const invoker of invokers) invoker.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  function harness(options: {
+    functions: AsyncFunction[];
+    run?: Runner;
+    sendToQueue?: (queueName: string, body: string) => Promise<void>;
+    time?: FakeTime;
+  }): Harness {
+    const time = options.time ?? new FakeTime();
+    const pending = new TrackedDirectory<PendingEvent>(join(root, 'pending'), time);
+    const undeliverable = new TrackedDirectory<Undeliverable>(join(root, 'undeliverable'), time);
+    const runs: Harness['runs'] = [];
+    const sent: Harness['sent'] = [];
+    const logs: Harness['logs'] = [];
+    const notices: AsyncEventNotice[] = [];
+    const concurrency = { active: 0, max: 0 };
+    const run = options.run ?? scripted({ ok: true, result: 'done' });
+    let ids = 0;
+    const invoker = new AsyncInvoker({
+      functions: new Map(options.functions.map((fn) => [fn.key, fn])),
+      pending,
+      undeliverable,
+      run: async (functionKey, payload) => {
+        runs.push({ functionKey, payload, at: time.now });
+        concurrency.active += 1;
+        concurrency.max = Math.max(concurrency.max, concurrency.active);
+        try {
+          return await run(functionKey, payload, time);
+        } finally {
+          concurrency.active -= 1;
+        }
+      },
+      sendToQueue:
+        options.sendToQueue ??
+        (async (queueName, body) => {
+          sent.push({ queueName, body });
+        }),
+      now: () => time.now,
+      newId: () => `req-${++ids}`,
+      setTimer: time.setTimer,
+      clearTimer: time.clearTimer,
+      log: (level, message) => logs.push({ level, message }),
+      notify: (notice) => notices.push(notice),
+    });
+    invokers.push(invoker);
+    return {
+      invoker,
+      time,
+      pending,
+      undeliverable,
+      runs,
+      sent,
+      logs,
+      notices,
+      concurrency,
+      records: (queueName) =>
+        sent
+          .filter((message) => queueName === undefined || message.queueName === queueName)
+          .map((message) => JSON.parse(message.body) as DestinationRecord),
+    };
+  }
+
+  /** Enqueues PAYLOAD for s3Upload and lets everything due within `forMs` happen. */
+  async function enqueueAndRun(h: Harness, forMs = 60 * MINUTE): Promise<void> {
+    await h.invoker.enqueue('s3Upload', PAYLOAD);
+    await h.time.advance(forMs);
+  }
+
+  describe('enqueue', () => {
+    it('has the event on disk when enqueue resolves', async () => {
+      const h = harness({
+        functions: [asyncFunction()],
+        run: async (_key, _payload, time) => {
+          await time.delay(SECOND);
+          return { ok: true, result: null };
+        },
+      });
+      const requestId = await h.invoker.enqueue('s3Upload', PAYLOAD);
+      expect(await h.pending.read(requestId)).to.include({
+        requestId,
+        functionKey: 's3Upload',
+        attempts: 0,
+        receivedAt: T0,
+      });
+    });
+
+    it('refuses a function that is not in serverless.yml', async () => {
+      const h = harness({ functions: [asyncFunction()] });
+      let caught: unknown;
+      try {
+        await h.invoker.enqueue('nope', PAYLOAD);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).to.be.instanceOf(Error).with.property('message').that.contains('"nope"');
+    });
+  });
+
+  describe('success on the first attempt', () => {
+    it('runs the function once, at once, with the payload', async () => {
+      const h = harness({ functions: [asyncFunction()] });
+      await enqueueAndRun(h);
+      expect(h.runs).to.deep.equal([{ functionKey: 's3Upload', payload: PAYLOAD, at: T0 }]);
+    });
+
+    it('sends no destination record when there is no onSuccess', async () => {
+      const h = harness({ functions: [asyncFunction()] });
+      await enqueueAndRun(h);
+      expect(h.sent).to.deep.equal([]);
+    });
+
+    it('leaves the pending directory empty', async () => {
+      const h = harness({ functions: [asyncFunction()] });
+      await enqueueAndRun(h);
+      expect(await h.pending.names()).to.deep.equal([]);
+    });
+  });
+
+  describe('a function that always fails, 2 retries, time scale 0.5', () => {
+    const always = (): Harness => harness({ functions: [asyncFunction()], run: scripted(FAILED) });
+
+    it('runs exactly 3 times: at once, then after 60 s × 0.5, then after 120 s × 0.5', async () => {
+      const h = always();
+      await enqueueAndRun(h);
+      expect(h.runs.map((run) => run.at - T0)).to.deep.equal([0, 30_000, 90_000]);
+    });
+
+    it('does not retry a millisecond before the delay is over', async () => {
+      const h = always();
+      await h.invoker.enqueue('s3Upload', PAYLOAD);
+      await h.time.advance(29_999);
+      const before = h.runs.length;
+      await h.time.advance(1);
+      expect([before, h.runs.length]).to.deep.equal([1, 2]);
+    });
+
+    it('runs every attempt with the original payload', async () => {
+      const h = always();
+      await enqueueAndRun(h);
+      expect(h.runs.map((run) => run.payload)).to.deep.equal([PAYLOAD, PAYLOAD, PAYLOAD]);
+    });
+
+    it('sends exactly one record, to the onFailure queue', async () => {
+      const h = always();
+      await enqueueAndRun(h);
+      expect(h.sent.map((message) => message.queueName)).to.deep.equal([DLQ]);
+    });
+
+    it('sends a RetriesExhausted record with approximateInvokeCount 3 and the function ARN', async () => {
+      const h = always();
+      await enqueueAndRun(h);
+      expect(h.records(DLQ)[0]?.requestContext).to.deep.equal({
+        requestId: 'req-1',
+        functionArn: FUNCTION_ARN,
+        condition: 'RetriesExhausted',
+        approximateInvokeCount: 3,
+      });
+    });
+
+    it('puts the original payload in requestPayload and the last error in responsePayload', async () => {
+      const h = always();
+      await enqueueAndRun(h);
+      const record = h.records(DLQ)[0];
+      expect(record?.requestPayload).to.deep.equal(PAYLOAD);
+      expect(record?.responseContext).to.deep.equal({
+        statusCode: 200,
+        executedVersion: '$LATEST',
+        functionError: 'Unhandled',
+      });
+      expect(record?.responsePayload).to.deep.equal(FAILURE);
+    });
+
+    it('stamps the record with the time of the last failure', async () => {
+      const h = always();
+      await enqueueAndRun(h);
+      expect(h.records(DLQ)[0]?.timestamp).to.equal(new Date(T0 + 90_000).toISOString());
+    });
+
+    it('reports attempts 1, 2, 3 with their event age', async () => {
+      const h = always();
+      await enqueueAndRun(h);
+      const attempts = h.notices.flatMap((notice) =>
+        notice.type === 'attempt' ? [[notice.attempt, notice.eventAgeMs]] : [],
+      );
+      expect(attempts).to.deep.equal([
+        [1, 0],
+        [2, 30_000],
+        [3, 90_000],
+      ]);
+    });
+
+    it('forgets the event once the record is sent', async () => {
+      const h = always();
+      await enqueueAndRun(h);
+      expect(await h.pending.names()).to.deep.equal([]);
+    });
+
+    it('keeps the event on disk between attempts, with its attempt count', async () => {
+      const h = always();
+      await h.invoker.enqueue('s3Upload', PAYLOAD);
+      await h.time.advance(SECOND);
+      expect(await h.pending.read('req-1')).to.include({ attempts: 1, dueAt: T0 + 30_000 });
+    });
+  });
+
+  describe('maximumRetryAttempts 0', () => {
+    it('runs once only', async () => {
+      const h = harness({ functions: [withPolicy({ maximumRetryAttempts: 0 })], run: scripted(FAILED) });
+      await enqueueAndRun(h);
+      expect(h.runs).to.have.length(1);
+    });
+
+    it('sends RetriesExhausted with approximateInvokeCount 1', async () => {
+      const h = harness({ functions: [withPolicy({ maximumRetryAttempts: 0 })], run: scripted(FAILED) });
+      await enqueueAndRun(h);
+      expect(h.records(DLQ).map((record) => record.requestContext)).to.deep.equal([
+        {
+          requestId: 'req-1',
+          functionArn: FUNCTION_ARN,
+          condition: 'RetriesExhausted',
+          approximateInvokeCount: 1,
+        },
+      ]);
+    });
+  });
+
+  describe('maximumEventAge', () => {
+    // Time scale 1, maximum age 60 s; the run takes 5 s, so the 1-minute retry would come due at 65 s.
+    const slowFailure: Runner = async (_key, _payload, time) => {
+      await time.delay(5 * SECOND);
+      return FAILED;
+    };
+    const sixtySeconds = (): AsyncFunction => withPolicy({ maximumEventAgeSeconds: 60, timeScale: 1 });
+
+    it('does not run a retry that comes due past the maximum age', async () => {
+      const h = harness({ functions: [sixtySeconds()], run: slowFailure });
+      await enqueueAndRun(h);
+      expect(h.runs.map((run) => run.at - T0)).to.deep.equal([0]);
+    });
+
+    it('sends EventAgeExceeded with approximateInvokeCount 1 and the last error', async () => {
+      const h = harness({ functions: [sixtySeconds()], run: slowFailure });
+      await enqueueAndRun(h);
+      const [record] = h.records(DLQ);
+      expect(record?.requestContext).to.include({ condition: 'EventAgeExceeded', approximateInvokeCount: 1 });
+      expect(record?.responsePayload).to.deep.equal(FAILURE);
+    });
+
+    it('sends the record when the retry comes due, 65 s after receipt', async () => {
+      const h = harness({ functions: [sixtySeconds()], run: slowFailure });
+      await enqueueAndRun(h);
+      expect(h.records(DLQ)[0]?.timestamp).to.equal(new Date(T0 + 65 * SECOND).toISOString());
+    });
+
+    it('still runs a retry that comes due exactly at the maximum age', async () => {
+      const h = harness({ functions: [sixtySeconds()], run: scripted(FAILED) });
+      await enqueueAndRun(h);
+      expect(h.runs.map((run) => run.at - T0)).to.deep.equal([0, 60_000]);
+    });
+
+    it('sends EventAgeExceeded, not RetriesExhausted, when the second retry is past the age', async () => {
+      const h = harness({ functions: [sixtySeconds()], run: scripted(FAILED) });
+      await enqueueAndRun(h);
+      expect(h.records(DLQ).map((record) => record.requestContext)).to.deep.equal([
+        {
+          requestId: 'req-1',
+          functionArn: FUNCTION_ARN,
+          condition: 'EventAgeExceeded',
+          approximateInvokeCount: 2,
+        },
+      ]);
+    });
+  });
+
+  describe('onSuccess', () => {
+    const withOnSuccess = (): AsyncFunction =>
+      asyncFunction({ onSuccess: { kind: 'sqs', queueName: SUCCESS_QUEUE } });
+
+    it('sends a Success record with the result to the onSuccess queue', async () => {
+      const h = harness({
+        functions: [withOnSuccess()],
+        run: scripted({ ok: true, result: { processed: 1 } }),
+      });
+      await enqueueAndRun(h);
+      const records = h.records(SUCCESS_QUEUE);
+      expect(records).to.have.length(1);
+      expect(records[0]?.requestContext).to.include({ condition: 'Success', approximateInvokeCount: 1 });
+      expect(records[0]?.responseContext).to.deep.equal({ statusCode: 200, executedVersion: '$LATEST' });
+      expect(records[0]?.responsePayload).to.deep.equal({ processed: 1 });
+    });
+
+    it('counts the failed attempts before a success', async () => {
+      const h = harness({ functions: [withOnSuccess()], run: scripted(FAILED, { ok: true, result: 'ok' }) });
+      await enqueueAndRun(h);
+      expect(
+        h.records(SUCCESS_QUEUE).map((record) => record.requestContext.approximateInvokeCount),
+      ).to.deep.equal([2]);
+    });
+
+    it('sends nothing to the onFailure queue after a success', async () => {
+      const h = harness({ functions: [withOnSuccess()], run: scripted(FAILED, { ok: true, result: 'ok' }) });
+      await enqueueAndRun(h);
+      expect(h.records(DLQ)).to.deep.equal([]);
+    });
+  });
+
+  describe('a function destination', () => {
+    const audit = asyncFunction({ key: 'audit', arn: 'arn:audit', onFailure: undefined });
+    const toAudit: Destination = { kind: 'function', functionKey: 'audit' };
+    const run: Runner = (functionKey) => (functionKey === 'audit' ? { ok: true, result: null } : FAILED);
+
+    it('enqueues the record as the event of that function', async () => {
+      const h = harness({
+        functions: [withPolicy({ maximumRetryAttempts: 0 }, { onFailure: toAudit }), audit],
+        run,
+      });
+      await enqueueAndRun(h);
+      const auditRuns = h.runs.filter((entry) => entry.functionKey === 'audit');
+      expect(auditRuns).to.have.length(1);
+      const record = auditRuns[0]?.payload as DestinationRecord;
+      expect(record.requestContext).to.include({ requestId: 'req-1', condition: 'RetriesExhausted' });
+      expect(record.requestPayload).to.deep.equal(PAYLOAD);
+    });
+
+    it('gives the destination event a request id of its own', async () => {
+      const h = harness({
+        functions: [withPolicy({ maximumRetryAttempts: 0 }, { onFailure: toAudit }), audit],
+        run,
+      });
+      await enqueueAndRun(h);
+      const received = h.notices.flatMap((notice) => (notice.type === 'received' ? [notice] : []));
+      expect(received.map((notice) => [notice.functionKey, notice.requestId])).to.deep.equal([
+        ['s3Upload', 'req-1'],
+        ['audit', 'req-2'],
+      ]);
+    });
+
+    it('sends nothing to any queue', async () => {
+      const h = harness({
+        functions: [withPolicy({ maximumRetryAttempts: 0 }, { onFailure: toAudit }), audit],
+        run,
+      });
+      await enqueueAndRun(h);
+      expect(h.sent).to.deep.equal([]);
+    });
+  });
+
+  describe('a destination that cannot take the record', () => {
+    const failingQueue = (): Harness =>
+      harness({
+        functions: [withPolicy({ maximumRetryAttempts: 0 })],
+        run: scripted(FAILED),
+        sendToQueue: async () => {
+          throw new Error('queue directory is read-only');
+        },
+      });
+
+    it('keeps the event, its record and the reason in the undeliverable directory', async () => {
+      const h = failingQueue();
+      await enqueueAndRun(h);
+      const entries = await h.undeliverable.entries();
+      expect(entries).to.have.length(1);
+      const kept = entries[0]?.value;
+      expect(kept?.event).to.include({ requestId: 'req-1', attempts: 1 });
+      expect(kept?.event.payload).to.deep.equal(PAYLOAD);
+      expect((kept?.record as DestinationRecord).requestContext.condition).to.equal('RetriesExhausted');
+      expect(kept?.reason).to.equal('queue directory is read-only');
+    });
+
+    it('removes the event from pending only once it is kept elsewhere', async () => {
+      const h = failingQueue();
+      await enqueueAndRun(h);
+      expect([await h.pending.names(), await h.undeliverable.names()]).to.deep.equal([[], ['req-1']]);
+    });
+
+    it("emits a 'delivery-failed' notice and no 'done'", async () => {
+      const h = failingQueue();
+      await enqueueAndRun(h);
+      expect(
+        h.notices.filter((notice) => notice.type === 'delivery-failed' || notice.type === 'done'),
+      ).to.deep.equal([
+        {
+          type: 'delivery-failed',
+          functionKey: 's3Upload',
+          requestId: 'req-1',
+          destination: `SQS queue ${DLQ}`,
+          reason: 'queue directory is read-only',
+        },
+      ]);
+    });
+
+    it('logs an error saying the record could not be delivered', async () => {
+      const h = failingQueue();
+      await enqueueAndRun(h);
+      const errors = h.logs.filter((line) => line.level === 'error');
+      expect(errors).to.have.length(1);
+      expect(errors[0]?.message)
+        .to.contain('could NOT be delivered')
+        .and.contain(DLQ)
+        .and.contain('read-only');
+    });
+
+    it('treats an unsupported destination (SNS) as undeliverable', async () => {
+      const h = harness({
+        functions: [
+          withPolicy(
+            { maximumRetryAttempts: 0 },
+            { onFailure: { kind: 'unsupported', description: 'sns arn:aws:sns:x' } },
+          ),
+        ],
+        run: scripted(FAILED),
+      });
+      await enqueueAndRun(h);
+      expect(await h.undeliverable.names()).to.deep.equal(['req-1']);
+    });
+  });
+
+  describe('no onFailure destination', () => {
+    const noDestination = (): Harness =>
+      harness({
+        functions: [withPolicy({ maximumRetryAttempts: 0 }, { onFailure: undefined })],
+        run: scripted(FAILED),
+      });
+
+    it("emits a 'dropped' notice with the condition", async () => {
+      const h = noDestination();
+      await enqueueAndRun(h);
+      expect(h.notices.filter((notice) => notice.type === 'dropped')).to.deep.equal([
+        { type: 'dropped', functionKey: 's3Upload', requestId: 'req-1', condition: 'RetriesExhausted' },
+      ]);
+    });
+
+    it('logs an error line saying the event was dropped', async () => {
+      const h = noDestination();
+      await enqueueAndRun(h);
+      const errors = h.logs.filter((line) => line.level === 'error');
+      expect(errors).to.have.length(1);
+      expect(errors[0]?.message).to.contain('DROPPED').and.contain('req-1');
+    });
+
+    it('forgets the event, as Lambda does', async () => {
+      const h = noDestination();
+      await enqueueAndRun(h);
+      expect([await h.pending.names(), await h.undeliverable.names(), h.sent]).to.deep.equal([[], [], []]);
+    });
+  });
+
+  describe('resume', () => {
+    /** A first invoker fails once, then is stopped while the retry waits; a second takes over the directory. */
+    async function restarted(): Promise<{ first: Harness; second: Harness; resumed: number }> {
+      const first = harness({ functions: [asyncFunction()], run: scripted(FAILED) });
+      await first.invoker.enqueue('s3Upload', PAYLOAD);
+      await first.time.advance(SECOND);
+      first.invoker.stop();
+      const second = harness({
+        functions: [asyncFunction({ onSuccess: { kind: 'sqs', queueName: SUCCESS_QUEUE } })],
+        run: scripted({ ok: true, result: 'second' }),
+        time: first.time,
+      });
+      const resumed = await second.invoker.resume();
+      await second.time.advance(60 * MINUTE);
+      return { first, second, resumed };
+    }
+
+    it('reports the number of events found on disk', async () => {
+      const { resumed } = await restarted();
+      expect(resumed).to.equal(1);
+    });
+
+    it('runs the pending event at its due time in the second invoker', async () => {
+      const { second } = await restarted();
+      expect(second.runs).to.deep.equal([{ functionKey: 's3Upload', payload: PAYLOAD, at: T0 + 30_000 }]);
+    });
+
+    it('does not run it again in the stopped invoker', async () => {
+      const { first } = await restarted();
+      expect(first.runs).to.have.length(1);
+    });
+
+    it('carries the attempt count over (approximateInvokeCount 2)', async () => {
+      const { second } = await restarted();
+      expect(second.records(SUCCESS_QUEUE).map((record) => record.requestContext)).to.deep.equal([
+        { requestId: 'req-1', functionArn: FUNCTION_ARN, condition: 'Success', approximateInvokeCount: 2 },
+      ]);
+    });
+
+    it('leaves an event of an unknown function on disk and logs an error', async () => {
+      const time = new FakeTime();
+      const pending = new JsonDirectory<PendingEvent>(join(root, 'pending'));
+      await pending.put('orphan', {
+        requestId: 'orphan',
+        functionKey: 'removedFunction',
+        payload: {},
+        receivedAt: T0,
+        attempts: 1,
+        throttles: 0,
+        dueAt: T0,
+      });
+      const h = harness({ functions: [asyncFunction()], time });
+      await h.invoker.resume();
+      await time.advance(MINUTE);
+      expect(await h.pending.names()).to.deep.equal(['orphan']);
+      expect(
+        h.logs
+          .filter((line) => line.level === 'error')
+          .map((line) => line.message)
+          .join(),
+      ).to.contain('removedFunction');
+    });
+  });
+
+  describe('stop', () => {
+    it('clears the timers of waiting retries', async () => {
+      const h = harness({ functions: [asyncFunction()], run: scripted(FAILED) });
+      await h.invoker.enqueue('s3Upload', PAYLOAD);
+      await h.time.advance(SECOND);
+      const armed = h.time.timerCount;
+      h.invoker.stop();
+      expect([armed, h.time.timerCount]).to.deep.equal([1, 0]);
+    });
+  });
+
+  describe('maxConcurrency', () => {
+    const oneSecondRun: Runner = async (_key, _payload, time) => {
+      await time.delay(SECOND);
+      return { ok: true, result: null };
+    };
+
+    async function threeEvents(maxConcurrency: number): Promise<Harness> {
+      const h = harness({ functions: [asyncFunction({ maxConcurrency })], run: oneSecondRun });
+      for (let index = 0; index < 3; index++) await h.invoker.enqueue('s3Upload', { index });
+      await h.time.advance(MINUTE);
+      return h;
+    }
+
+    it('never runs two events at the same time with maxConcurrency 1', async () => {
+      const h = await threeEvents(1);
+      expect(h.concurrency.max).to.equal(1);
+    });
+
+    it('runs them one after the other, in arrival order', async () => {
+      const h = await threeEvents(1);
+      expect(h.runs.map((run) => [run.at - T0, run.payload])).to.deep.equal([
+        [0, { index: 0 }],
+        [1_000, { index: 1 }],
+        [2_000, { index: 2 }],
+      ]);
+    });
+
+    it('still processes every event', async () => {
+      const h = await threeEvents(1);
+      expect([h.runs.length, await h.pending.names()]).to.deep.equal([3, []]);
+    });
+
+    it('runs up to maxConcurrency events at the same time (2)', async () => {
+      const h = await threeEvents(2);
+      expect(h.concurrency.max).to.equal(2);
+    });
+
+    // Reserved concurrency 0 throttles every invocation: Lambda retries the event with backoff until its maximum
+    // age and then sends it to onFailure as EventAgeExceeded, with no invocation counted.
+    it('an event throttled on every try ends as EventAgeExceeded after its maximum age', async () => {
+      const h = harness({
+        functions: [withPolicy({ maximumEventAgeSeconds: 60, timeScale: 1 })],
+        run: async () => ({ throttled: true }),
+      });
+      await h.invoker.enqueue('s3Upload', PAYLOAD);
+      await h.time.advance(10 * MINUTE);
+      const records = h.records(DLQ);
+      expect(records.map((record) => record.requestContext.condition)).to.deep.equal(['EventAgeExceeded']);
+      expect(records[0]?.requestContext.approximateInvokeCount).to.equal(0);
+    });
+  });
+
+  describe('throttles', () => {
+    it('retries a throttled run after 1 s, then 2 s (× time scale 0.5)', async () => {
+      const h = harness({
+        functions: [asyncFunction()],
+        run: scripted(THROTTLED, THROTTLED, { ok: true, result: 'ok' }),
+      });
+      await enqueueAndRun(h);
+      expect(h.runs.map((run) => run.at - T0)).to.deep.equal([0, 500, 1_500]);
+    });
+
+    it('does not count throttles as attempts (approximateInvokeCount 1)', async () => {
+      const h = harness({
+        functions: [asyncFunction({ onSuccess: { kind: 'sqs', queueName: SUCCESS_QUEUE } })],
+        run: scripted(THROTTLED, THROTTLED, { ok: true, result: 'ok' }),
+      });
+      await enqueueAndRun(h);
+      expect(
+        h.records(SUCCESS_QUEUE).map((record) => record.requestContext.approximateInvokeCount),
+      ).to.deep.equal([1]);
+    });
+
+    it('does not use up maximumRetryAttempts', async () => {
+      const h = harness({
+        functions: [
+          withPolicy({ maximumRetryAttempts: 0 }, { onSuccess: { kind: 'sqs', queueName: SUCCESS_QUEUE } }),
+        ],
+        run: scripted(THROTTLED, THROTTLED, THROTTLED, { ok: true, result: 'ok' }),
+      });
+      await enqueueAndRun(h);
+      expect(h.sent.map((message) => message.queueName)).to.deep.equal([SUCCESS_QUEUE]);
+    });
+
+    it('keeps backing off until the maximum age, then sends EventAgeExceeded', async () => {
+      // Backoff 1, 2, 4, 8, 16, 32 s: tries at 0, 1, 3, 7, 15, 31 s; the next is due at 63 s, past 60 s.
+      const h = harness({
+        functions: [withPolicy({ maximumEventAgeSeconds: 60, timeScale: 1 })],
+        run: scripted(THROTTLED),
+      });
+      await enqueueAndRun(h);
+      expect(h.runs.map((run) => (run.at - T0) / SECOND)).to.deep.equal([0, 1, 3, 7, 15, 31]);
+      expect(h.records(DLQ).map((record) => record.requestContext.condition)).to.deep.equal([
+        'EventAgeExceeded',
+      ]);
+    });
+  });
+
+  describe('a stale temporary file in the pending directory', () => {
+    it('is not taken for an event by resume', async () => {
+      const h = harness({ functions: [asyncFunction()] });
+      await h.invoker.enqueue('s3Upload', PAYLOAD);
+      await h.time.advance(SECOND);
+      await writeFile(join(root, 'pending', `.req-9.${process.pid}.tmp`), '{"requestId":');
+      expect(await h.invoker.resume()).to.equal(0);
+    });
+  });
+});

@@ -1,0 +1,264 @@
+import { expect } from 'chai';
+import {
+  type LocalS3Record,
+  type S3Subscription,
+  sequencerFactory,
+  subscriptionsFor,
+  toAwsRecord,
+} from '../../offline/s3-notifications';
+
+const BUCKET = 'lambda-s3-test-dev';
+const RAW_KEY = 'targets/a b+c%d&e=f 日本.txt';
+const ENCODED_KEY = 'targets/a+b%2Bc%25d%26e%3Df+%E6%97%A5%E6%9C%AC.txt';
+const CONTEXT = {
+  region: 'ap-northeast-1',
+  configurationId: 'lambda-notes-dev-s3Upload-uploads',
+  sequencer: '0179A1B2C3D4E5F600',
+};
+
+/** A record as s3rver 3.7 emits it (lib/models/event.js): eventVersion 2.0, us-east-1, `arn:aws:s3: : :`, raw key. */
+function s3rverRecord(overrides: { eventName?: string; key?: string; bucket?: string; eTag?: string } = {}) {
+  return {
+    eventVersion: '2.0',
+    eventSource: 'aws:s3',
+    awsRegion: 'us-east-1',
+    eventTime: '2026-11-25T13:37:12.345Z',
+    eventName: overrides.eventName ?? 'ObjectCreated:Put',
+    userIdentity: { principalId: 'AWS:0123456789ABCDEF01234' },
+    requestParameters: { sourceIPAddress: '127.0.0.1' },
+    responseElements: { 'x-amz-request-id': '0123456789ABCDEF', 'x-amz-id-2': 'aGVsbG8=' },
+    s3: {
+      s3SchemaVersion: '1.0',
+      configurationId: 'testConfigId',
+      bucket: {
+        name: overrides.bucket ?? BUCKET,
+        ownerIdentity: { principalId: '0123456789ABCD' },
+        arn: `arn:aws:s3: : :${overrides.bucket ?? BUCKET}`,
+      },
+      object: {
+        key: overrides.key ?? RAW_KEY,
+        sequencer: '19AB4F1C2D3',
+        size: 12,
+        eTag: overrides.eTag ?? '6f5902ac237024bdd0c176cb93063dc4',
+      },
+    },
+  };
+}
+
+function subscription(overrides: Partial<S3Subscription> = {}): S3Subscription {
+  return {
+    functionKey: 's3Upload',
+    bucket: BUCKET,
+    event: 's3:ObjectCreated:*',
+    prefix: undefined,
+    suffix: undefined,
+    ...overrides,
+  };
+}
+
+function matches(sub: S3Subscription, record: LocalS3Record): boolean {
+  return subscriptionsFor([sub], record).length === 1;
+}
+
+/** AWS: compare sequencers of the same key by padding the shorter with leading zeros, then as strings. */
+function sequencerLess(a: string, b: string): boolean {
+  const width = Math.max(a.length, b.length);
+  return a.padStart(width, '0') < b.padStart(width, '0');
+}
+
+describe('s3-notifications', () => {
+  describe('toAwsRecord', () => {
+    it('turns an s3rver record into the record S3 itself sends', () => {
+      expect(toAwsRecord(s3rverRecord(), CONTEXT)).to.deep.equal({
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: 'ap-northeast-1',
+        eventTime: '2026-11-25T13:37:12.345Z',
+        eventName: 'ObjectCreated:Put',
+        userIdentity: { principalId: 'AWS:0123456789ABCDEF01234' },
+        requestParameters: { sourceIPAddress: '127.0.0.1' },
+        responseElements: { 'x-amz-request-id': '0123456789ABCDEF', 'x-amz-id-2': 'aGVsbG8=' },
+        s3: {
+          s3SchemaVersion: '1.0',
+          configurationId: 'lambda-notes-dev-s3Upload-uploads',
+          bucket: {
+            name: BUCKET,
+            ownerIdentity: { principalId: '0123456789ABCD' },
+            arn: `arn:aws:s3:::${BUCKET}`,
+          },
+          object: {
+            key: ENCODED_KEY,
+            size: 12,
+            eTag: '6f5902ac237024bdd0c176cb93063dc4',
+            sequencer: '0179A1B2C3D4E5F600',
+          },
+        },
+      });
+    });
+
+    it('sets eventVersion 2.1', () => {
+      expect(toAwsRecord(s3rverRecord(), CONTEXT).eventVersion).to.equal('2.1');
+    });
+
+    it('uses the given region instead of s3rver us-east-1', () => {
+      expect(toAwsRecord(s3rverRecord(), { ...CONTEXT, region: 'eu-west-3' }).awsRegion).to.equal(
+        'eu-west-3',
+      );
+    });
+
+    it('writes the bucket ARN without the spaces s3rver puts in it', () => {
+      expect(toAwsRecord(s3rverRecord(), CONTEXT).s3.bucket.arn).to.equal(`arn:aws:s3:::${BUCKET}`);
+    });
+
+    it('form-URL-encodes the key: space as +, + & % = and non-ASCII percent-encoded, slashes kept', () => {
+      expect(toAwsRecord(s3rverRecord(), CONTEXT).s3.object.key).to.equal(ENCODED_KEY);
+    });
+
+    it('uses the given sequencer and configurationId, not s3rver ones', () => {
+      const { s3 } = toAwsRecord(s3rverRecord(), {
+        ...CONTEXT,
+        sequencer: '00ABC',
+        configurationId: 'cfg-1',
+      });
+      expect([s3.object.sequencer, s3.configurationId]).to.deep.equal(['00ABC', 'cfg-1']);
+    });
+
+    it('names a Post with a multipart eTag ObjectCreated:CompleteMultipartUpload', () => {
+      const record = s3rverRecord({
+        eventName: 'ObjectCreated:Post',
+        eTag: '6f5902ac237024bdd0c176cb93063dc4-3',
+      });
+      expect(toAwsRecord(record, CONTEXT).eventName).to.equal('ObjectCreated:CompleteMultipartUpload');
+    });
+
+    it('keeps ObjectCreated:Post for a form POST (single-part eTag)', () => {
+      const record = s3rverRecord({ eventName: 'ObjectCreated:Post' });
+      expect(toAwsRecord(record, CONTEXT).eventName).to.equal('ObjectCreated:Post');
+    });
+
+    it('does not rename a Put whose eTag happens to end in -digits', () => {
+      const record = s3rverRecord({ eventName: 'ObjectCreated:Put', eTag: 'abc-2' });
+      expect(toAwsRecord(record, CONTEXT).eventName).to.equal('ObjectCreated:Put');
+    });
+  });
+
+  describe('subscriptionsFor', () => {
+    it('matches a key under the prefix', () => {
+      expect(matches(subscription({ prefix: 'targets/' }), s3rverRecord({ key: 'targets/a' }))).to.equal(
+        true,
+      );
+    });
+
+    it('treats the prefix as starts-with: "xtargets/a" is not under "targets/"', () => {
+      expect(matches(subscription({ prefix: 'targets/' }), s3rverRecord({ key: 'xtargets/a' }))).to.equal(
+        false,
+      );
+    });
+
+    it('does not match a key that merely contains the prefix further in', () => {
+      expect(
+        matches(subscription({ prefix: 'targets/' }), s3rverRecord({ key: 'other/targets/a' })),
+      ).to.equal(false);
+    });
+
+    it('treats regex characters in a prefix literally: "a.b/" does not match "aXb/file"', () => {
+      expect(matches(subscription({ prefix: 'a.b/' }), s3rverRecord({ key: 'aXb/file' }))).to.equal(false);
+    });
+
+    it('treats regex characters in a prefix literally: "a.b/" matches "a.b/file"', () => {
+      expect(matches(subscription({ prefix: 'a.b/' }), s3rverRecord({ key: 'a.b/file' }))).to.equal(true);
+    });
+
+    it('treats the suffix as ends-with', () => {
+      const sub = subscription({ suffix: '.jpg' });
+      expect([
+        matches(sub, s3rverRecord({ key: 'photos/cat.jpg' })),
+        matches(sub, s3rverRecord({ key: 'photos/cat.jpg.txt' })),
+        matches(sub, s3rverRecord({ key: 'photos/catXjpg' })),
+      ]).to.deep.equal([true, false, false]);
+    });
+
+    it('requires both prefix and suffix when both are given', () => {
+      const sub = subscription({ prefix: 'targets/', suffix: '.txt' });
+      expect([
+        matches(sub, s3rverRecord({ key: 'targets/a.txt' })),
+        matches(sub, s3rverRecord({ key: 'targets/a.csv' })),
+        matches(sub, s3rverRecord({ key: 'other/a.txt' })),
+      ]).to.deep.equal([true, false, false]);
+    });
+
+    it('does not match a record from another bucket', () => {
+      expect(matches(subscription(), s3rverRecord({ bucket: 'another-bucket' }))).to.equal(false);
+    });
+
+    for (const eventName of ['ObjectCreated:Put', 'ObjectCreated:Copy', 'ObjectCreated:Post']) {
+      it(`s3:ObjectCreated:* matches ${eventName}`, () => {
+        expect(matches(subscription(), s3rverRecord({ eventName }))).to.equal(true);
+      });
+    }
+
+    it('s3:ObjectCreated:* matches a multipart upload (CompleteMultipartUpload)', () => {
+      const record = s3rverRecord({ eventName: 'ObjectCreated:Post', eTag: 'abc-3' });
+      expect(matches(subscription(), record)).to.equal(true);
+    });
+
+    it('s3:ObjectCreated:* does not match ObjectRemoved:Delete', () => {
+      expect(matches(subscription(), s3rverRecord({ eventName: 'ObjectRemoved:Delete' }))).to.equal(false);
+    });
+
+    it('an exact event name matches only itself', () => {
+      const sub = subscription({ event: 's3:ObjectCreated:Put' });
+      expect([
+        matches(sub, s3rverRecord({ eventName: 'ObjectCreated:Put' })),
+        matches(sub, s3rverRecord({ eventName: 'ObjectCreated:Copy' })),
+        matches(sub, s3rverRecord({ eventName: 'ObjectCreated:Post' })),
+      ]).to.deep.equal([true, false, false]);
+    });
+
+    it('s3:ObjectCreated:Post does not match a multipart upload, which AWS names CompleteMultipartUpload', () => {
+      const sub = subscription({ event: 's3:ObjectCreated:Post' });
+      expect(matches(sub, s3rverRecord({ eventName: 'ObjectCreated:Post', eTag: 'abc-3' }))).to.equal(false);
+    });
+
+    it('returns every matching subscription and only those', () => {
+      const subs = [
+        subscription({ functionKey: 'a', prefix: 'targets/' }),
+        subscription({ functionKey: 'b', suffix: '.csv' }),
+        subscription({ functionKey: 'c', event: 's3:ObjectRemoved:*' }),
+        subscription({ functionKey: 'd' }),
+      ];
+      const found = subscriptionsFor(subs, s3rverRecord({ key: 'targets/x.txt' })).map(
+        (sub) => sub.functionKey,
+      );
+      expect(found).to.deep.equal(['a', 'd']);
+    });
+  });
+
+  describe('sequencerFactory', () => {
+    it('gives 18 upper-case hex digits', () => {
+      const next = sequencerFactory(() => Date.parse('2026-11-25T13:37:12.345Z'));
+      expect(next()).to.match(/^[0-9A-F]{18}$/);
+    });
+
+    it('grows strictly when the clock does not move', () => {
+      const next = sequencerFactory(() => 1_780_000_000_000);
+      const values = [next(), next(), next()];
+      expect(sequencerLess(values[0] ?? '', values[1] ?? '')).to.equal(true);
+      expect(sequencerLess(values[1] ?? '', values[2] ?? '')).to.equal(true);
+    });
+
+    it('grows strictly when the clock goes backwards', () => {
+      const times = [1_780_000_000_500, 1_780_000_000_000];
+      const next = sequencerFactory(() => times.shift() ?? 0);
+      const [first, second] = [next(), next()];
+      expect(sequencerLess(first, second)).to.equal(true);
+    });
+
+    it('grows with the clock', () => {
+      const times = [1_780_000_000_000, 1_780_000_000_001];
+      const next = sequencerFactory(() => times.shift() ?? 0);
+      const [first, second] = [next(), next()];
+      expect(sequencerLess(first, second)).to.equal(true);
+    });
+  });
+});
