@@ -57,7 +57,11 @@ export interface InvokerDeps {
   readonly pending: JsonDirectory<PendingEvent>;
   /** Events whose destination could not take them: kept, never dropped. */
   readonly undeliverable: JsonDirectory<{ event: PendingEvent; record: unknown; reason: string }>;
-  run(functionKey: string, payload: unknown, info: { requestId: string; attempt: number; eventAgeMs: number }): Promise<RunResult>;
+  run(
+    functionKey: string,
+    payload: unknown,
+    info: { requestId: string; attempt: number; eventAgeMs: number },
+  ): Promise<RunResult>;
   sendToQueue(queueName: string, body: string): Promise<void>;
   now(): number;
   newId(): string;
@@ -189,8 +193,18 @@ export class AsyncInvoker {
     }
     const attempt = event.attempts + 1;
     const eventAgeMs = this.deps.now() - event.receivedAt;
-    this.deps.notify?.({ type: 'attempt', functionKey: fn.key, requestId: event.requestId, attempt, eventAgeMs });
-    const result = await this.deps.run(fn.key, event.payload, { requestId: event.requestId, attempt, eventAgeMs });
+    this.deps.notify?.({
+      type: 'attempt',
+      functionKey: fn.key,
+      requestId: event.requestId,
+      attempt,
+      eventAgeMs,
+    });
+    const result = await this.deps.run(fn.key, event.payload, {
+      requestId: event.requestId,
+      attempt,
+      eventAgeMs,
+    });
 
     if ('throttled' in result) {
       const throttled = { ...event, throttles: event.throttles + 1 };

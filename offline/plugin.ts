@@ -14,10 +14,13 @@ import { errorTypeFromStackLine, functionErrorPayload } from './destination-reco
 import { JsonDirectory } from './json-directory';
 import { LocalQueue } from './local-queue';
 import { type LocalS3Record, sequencerFactory, subscriptionsFor, toAwsRecord } from './s3-notifications';
+import { type AsyncRunInfo, MetricsRecorder } from './metrics';
+import { startMetricsServer } from './metrics-server';
 import { Scheduler } from './scheduler';
 import {
   asyncFunctions,
   functionName,
+  reservedConcurrency,
   s3Subscriptions,
   scheduleRules,
   type ServiceDefinition,
@@ -38,6 +41,7 @@ interface Serverless {
 }
 
 interface OfflineLambdaFunction {
+  readonly functionName: string;
   setEvent(event: unknown): void;
   setClientContext(context: unknown): void;
   runHandler(): Promise<unknown>;
@@ -52,6 +56,7 @@ interface OfflineLambda {
 interface InvokeResult {
   Payload: unknown;
   StatusCode: number;
+  FunctionError?: string;
   UnhandledError?: boolean;
 }
 
@@ -62,6 +67,11 @@ type Invoke = (
   clientContext: unknown,
 ) => Promise<InvokeResult>;
 
+/** What Lambda answers when a function is at its reserved concurrency. */
+class TooManyRequestsException extends Error {
+  override name = 'TooManyRequestsException';
+}
+
 /** Fixed by the pinned serverless-s3-local: its S3 credentials. */
 const LOCAL_S3_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
@@ -69,7 +79,7 @@ const LOCAL_S3_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KE
 export function readOfflineSettings(
   env: NodeJS.ProcessEnv,
   servicePath: string,
-): { timeScale: number; stateDir: string } {
+): { timeScale: number; stateDir: string; metricsPort: number } {
   const raw = env.LAMBDA_ASYNC_TIME_SCALE;
   const timeScale = raw === undefined || raw === '' ? 1 : Number(raw);
   if (!Number.isFinite(timeScale) || timeScale <= 0) {
@@ -77,7 +87,11 @@ export function readOfflineSettings(
       `LAMBDA_ASYNC_TIME_SCALE must be a positive number (1 = AWS's real delays), got "${raw}".`,
     );
   }
-  return { timeScale, stateDir: resolve(servicePath, env.OFFLINE_STATE_DIR || '.offline') };
+  const metricsPort = Number(env.OFFLINE_METRICS_PORT || 3004);
+  if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65_535) {
+    throw new Error(`OFFLINE_METRICS_PORT must be a port number, got "${env.OFFLINE_METRICS_PORT}".`);
+  }
+  return { timeScale, stateDir: resolve(servicePath, env.OFFLINE_STATE_DIR || '.offline'), metricsPort };
 }
 
 /** Where the pinned serverless-offline keeps the modules this plugin hooks into. */
@@ -144,6 +158,10 @@ export class OfflineAsync {
   #invoker: AsyncInvoker | undefined;
   #scheduler: Scheduler | undefined;
   #lambda: OfflineLambda | undefined;
+  #metrics: MetricsRecorder | undefined;
+  #metricsServer: Server | undefined;
+  /** Set just before an async run so that the recorder knows its attempt and event age. */
+  readonly #asyncRuns = new WeakMap<OfflineLambdaFunction, AsyncRunInfo>();
   readonly #functionKeyByName = new Map<string, string>();
   readonly #subscriptions;
   readonly #schedules;
@@ -191,9 +209,12 @@ export class OfflineAsync {
 
   /** before:offline:start:init — runs before serverless-s3-local and serverless-offline read the events. */
   async prepare(): Promise<void> {
+    const { service } = this.serverless;
+    this.#metrics = new MetricsRecorder(Object.keys(service.functions), reservedConcurrency(service));
     this.injectLocalEnvironment();
-    takeAsyncEvents(this.serverless.service);
+    takeAsyncEvents(service);
     await this.#patchInvocations();
+    await this.#patchRunHandler();
   }
 
   /** after:offline:start:init — the local S3 and the Lambda endpoint are up. */
@@ -207,7 +228,7 @@ export class OfflineAsync {
       functions,
       pending: new JsonDirectory<PendingEvent>(join(stateDir, 'async', 'pending')),
       undeliverable: new JsonDirectory(join(stateDir, 'async', 'undeliverable')),
-      run: (functionKey, payload) => this.#run(functionKey, payload),
+      run: (functionKey, payload, info) => this.#run(functionKey, payload, info),
       sendToQueue: async (queueName, body) => {
         const queue = queues.get(queueName) ?? new LocalQueue(stateDir, queueName);
         queues.set(queueName, queue);
@@ -218,7 +239,10 @@ export class OfflineAsync {
       setTimer: (callback, ms) => setTimeout(callback, ms),
       clearTimer: (timer) => clearTimeout(timer as NodeJS.Timeout),
       log: (level, message) => this.#log(level, message),
-      notify: (notice) => this.notices.emit('notice', notice),
+      notify: (notice) => {
+        this.#metrics?.asyncNotice(notice);
+        this.notices.emit('notice', notice);
+      },
     });
     this.#listenToLocalS3();
     const resumed = await this.#invoker.resume();
@@ -239,6 +263,10 @@ export class OfflineAsync {
       )
       .join('; ');
     this.log.notice(`[async] ${policies}`);
+    if (this.#metrics) {
+      this.#metricsServer = await startMetricsServer(this.#metrics, this.#settings.metricsPort);
+      this.log.notice(`[async] metrics: http://localhost:${this.#settings.metricsPort}/ (npm run metrics)`);
+    }
     this.log.notice(
       `[async] queue ready: time scale ${timeScale} (a 1 minute retry delay waits ${(60 * timeScale).toFixed(timeScale < 1 / 60 ? 3 : 1)} s), state in ${stateDir}, ${resumed} pending event(s) resumed`,
     );
@@ -248,6 +276,7 @@ export class OfflineAsync {
   stop(): void {
     this.#scheduler?.stop();
     this.#invoker?.stop();
+    this.#metricsServer?.close();
   }
 
   #log(level: 'info' | 'warn' | 'error', message: string): void {
@@ -263,16 +292,58 @@ export class OfflineAsync {
     });
   }
 
-  async #run(functionKey: string, payload: unknown): Promise<RunResult> {
+  async #run(functionKey: string, payload: unknown, info: AsyncRunInfo): Promise<RunResult> {
     if (!this.#lambda) throw new Error('The offline Lambda runner is not started.');
     const lambdaFunction = this.#lambda.get(functionKey);
     lambdaFunction.setClientContext(undefined);
     lambdaFunction.setEvent(payload);
+    this.#asyncRuns.set(lambdaFunction, info);
     try {
       return { ok: true, result: await lambdaFunction.runHandler() };
     } catch (error) {
+      if (error instanceof TooManyRequestsException) return { throttled: true };
       return { ok: false, error: functionErrorPayload(error) };
     }
+  }
+
+  /**
+   * Every invocation, whatever started it, goes through serverless-offline's LambdaFunction.runHandler: the one
+   * place to measure it and to enforce reserved concurrency.
+   */
+  async #patchRunHandler(): Promise<void> {
+    const { default: LambdaFunction } = (await import(offlineModuleUrl('lambda/LambdaFunction.js'))) as {
+      default: { prototype: OfflineLambdaFunction & { [PATCHED]?: boolean } };
+    };
+    const proto = LambdaFunction.prototype;
+    if (typeof proto.runHandler !== 'function') {
+      throw new Error(
+        'offline-async: serverless-offline LambdaFunction.runHandler not found; written for serverless-offline 13.10.1.',
+      );
+    }
+    if (proto[PATCHED]) return;
+    const original = proto.runHandler;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const plugin = this;
+    proto.runHandler = async function (this: OfflineLambdaFunction) {
+      const functionKey = plugin.#functionKeyByName.get(this.functionName);
+      const metrics = plugin.#metrics;
+      if (functionKey === undefined || metrics === undefined) return original.call(this);
+      const asyncRun = plugin.#asyncRuns.get(this);
+      plugin.#asyncRuns.delete(this);
+      const gate = metrics.begin(functionKey, asyncRun);
+      if (gate.throttled) {
+        throw new TooManyRequestsException(`Rate Exceeded. (${functionKey} is at its reservedConcurrency)`);
+      }
+      try {
+        const result = await original.call(this);
+        gate.end('success');
+        return result;
+      } catch (error) {
+        gate.end('error');
+        throw error;
+      }
+    };
+    proto[PATCHED] = true;
   }
 
   async #createLambda(): Promise<OfflineLambda> {
@@ -349,6 +420,18 @@ export class OfflineAsync {
       const payload = result.Payload as { errorType?: string; trace?: string[] } | undefined;
       if (result.UnhandledError && payload?.errorType === 'Error') {
         payload.errorType = errorTypeFromStackLine(payload.trace?.[0]) ?? 'Error';
+      }
+      if (payload?.errorType === 'TooManyRequestsException') {
+        // Lambda's answer to a throttled synchronous Invoke.
+        return {
+          StatusCode: 429,
+          FunctionError: 'TooManyRequestsException',
+          Payload: {
+            Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded',
+            Type: 'User',
+            message: 'Rate Exceeded.',
+          },
+        };
       }
       return result;
     };

@@ -83,8 +83,18 @@ function resolveDestination(
 export function reservedConcurrency(service: ServiceDefinition): Map<string, number> {
   const reserved = new Map<string, number>();
   for (const [key, definition] of Object.entries(service.functions)) {
-    const value = Number(definition.reservedConcurrency);
-    if (definition.reservedConcurrency !== undefined && Number.isInteger(value) && value >= 0) reserved.set(key, value);
+    const setting = definition.reservedConcurrency;
+    const value = Number(setting);
+    // `${param:…, null}` leaves null: no reserved concurrency.
+    if (
+      setting !== undefined &&
+      setting !== null &&
+      setting !== '' &&
+      Number.isInteger(value) &&
+      value >= 0
+    ) {
+      reserved.set(key, value);
+    }
   }
   return reserved;
 }

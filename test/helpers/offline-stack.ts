@@ -57,7 +57,7 @@ export class OfflineStack {
 
   private constructor(
     readonly child: ChildProcess,
-    readonly ports: { http: number; lambda: number; s3: number },
+    readonly ports: { http: number; lambda: number; s3: number; metrics: number },
     readonly stateDir: string,
     private readonly ownsStateDir: boolean,
   ) {
@@ -78,7 +78,12 @@ export class OfflineStack {
   }
 
   static async start(options: StackOptions = {}): Promise<OfflineStack> {
-    const ports = { http: await freePort(), lambda: await freePort(), s3: await freePort() };
+    const ports = {
+      http: await freePort(),
+      lambda: await freePort(),
+      s3: await freePort(),
+      metrics: await freePort(),
+    };
     const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'lambda-notes-offline-')));
     const params = Object.entries(options.params ?? {}).map(([name, value]) => `--param=${name}=${value}`);
     const child = spawn(process.execPath, [SERVERLESS_BIN, 'offline', 'start', ...params], {
@@ -93,6 +98,7 @@ export class OfflineStack {
         OFFLINE_LAMBDA_PORT: String(ports.lambda),
         OFFLINE_S3_PORT: String(ports.s3),
         OFFLINE_STATE_DIR: stateDir,
+        OFFLINE_METRICS_PORT: String(ports.metrics),
         ESBUILD_WORK_FOLDER: `.esbuild-test-${ports.http}`,
       },
     });
@@ -145,8 +151,10 @@ export class OfflineStack {
     });
   }
 
-  lambdaClient(): LambdaClient {
+  /** maxAttempts 1 by default: the SDK's own retries would hide what one call did. */
+  lambdaClient(maxAttempts = 1): LambdaClient {
     return new LambdaClient({
+      maxAttempts,
       region: 'ap-northeast-1',
       endpoint: `http://localhost:${this.ports.lambda}`,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
@@ -160,6 +168,7 @@ export class OfflineStack {
       OFFLINE_S3_PORT: String(this.ports.s3),
       OFFLINE_LAMBDA_PORT: String(this.ports.lambda),
       OFFLINE_STATE_DIR: this.stateDir,
+      OFFLINE_METRICS_PORT: String(this.ports.metrics),
     };
   }
 

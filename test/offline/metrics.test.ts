@@ -1,0 +1,172 @@
+/**
+ * The console's Metrics tab offline: a run with successes, failures and throttles gives exact counts in
+ * `npm run metrics -- --json`, and the page served by the offline process shows the same numbers in a real
+ * headless Chromium.
+ */
+import { execFile } from 'node:child_process';
+import { access, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { expect } from 'chai';
+import { encodeS3Key } from '../../lib/s3-keys';
+import type { FunctionMetrics } from '../../offline/metrics';
+import { deadLetters, recordKey } from '../helpers/dead-letters';
+import { BUCKET, OfflineStack, PROJECT_DIR } from '../helpers/offline-stack';
+import { waitFor } from '../helpers/wait';
+
+const run = promisify(execFile);
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+async function metricsJson(stack: OfflineStack): Promise<Record<string, FunctionMetrics>> {
+  const { stdout } = await run('npm', ['run', '--silent', 'metrics', '--', '--json'], {
+    cwd: PROJECT_DIR,
+    env: stack.scriptEnv(),
+  });
+  return JSON.parse(stdout) as Record<string, FunctionMetrics>;
+}
+
+/** The page's DOM after its script ran, from headless Chromium. */
+async function renderedPage(url: string): Promise<string> {
+  const profile = await mkdtemp(join(tmpdir(), 'lambda-notes-chromium-'));
+  try {
+    const { stdout } = await run(
+      CHROMIUM,
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        `--user-data-dir=${profile}`,
+        '--virtual-time-budget=5000',
+        '--dump-dom',
+        url,
+      ],
+      { timeout: 30_000, maxBuffer: 10 * 1024 * 1024 },
+    );
+    return stdout;
+  } finally {
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
+function cell(dom: string, functionKey: string, metric: string): string | undefined {
+  const row = new RegExp(`<tr data-function="${functionKey}">([\\s\\S]*?)</tr>`).exec(dom)?.[1] ?? '';
+  return new RegExp(`<td data-metric="${metric}">([^<]*)</td>`).exec(row)?.[1];
+}
+
+describe('offline metrics (npm run metrics, metrics page)', function () {
+  this.timeout(90_000);
+  let stack: OfflineStack;
+  let metrics: Record<string, FunctionMetrics>;
+
+  before(async () => {
+    // hello gets reserved concurrency 0: every call to it is throttled.
+    stack = await OfflineStack.start({ timeScale: 0.001, params: { helloReservedConcurrency: '0' } });
+    const s3 = stack.s3Client();
+    for (const key of ['targets/m1.txt', 'targets/m2.txt', 'targets/m3.txt']) {
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: `metrics ${key}` }));
+    }
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'targets/m-empty.txt', Body: '' }));
+    await waitFor('the empty upload to reach the DLQ', async () =>
+      (await deadLetters(stack.stateDir)).some((r) => recordKey(r) === encodeS3Key('targets/m-empty.txt')),
+    );
+    const processed = () =>
+      stack.logLines().filter((l) => l.message === 'object processed' && /^targets\/m\d/.test(String(l.key)));
+    await waitFor('the three good uploads', () => processed().length === 3);
+    for (let i = 0; i < 2; i += 1) {
+      const error = await stack
+        .lambdaClient()
+        .send(
+          new InvokeCommand({ FunctionName: 'lambda-notes-dev-hello', Payload: Buffer.from('{"key1":"a"}') }),
+        )
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error & { $metadata?: { httpStatusCode?: number } },
+        );
+      expect(error?.name).to.equal('TooManyRequestsException');
+      expect(error?.$metadata?.httpStatusCode).to.equal(429);
+    }
+    metrics = await metricsJson(stack);
+  });
+
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('counts s3Upload invocations: 3 successes and 1 event failing 3 times', () => {
+    expect(metrics.s3Upload).to.include({
+      Invocations: 6,
+      Errors: 3,
+      SuccessRate: 50,
+      Throttles: 0,
+      AsyncEventsReceived: 4,
+      AsyncEventsDropped: 0,
+      DestinationDeliveryFailures: 0,
+    });
+  });
+
+  it('reports Duration as min ≤ avg ≤ max with p99 within them, and a concurrency of at least 1', () => {
+    const { min, avg, max, p99 } = metrics.s3Upload?.Duration ?? {};
+    expect([min, avg, max, p99].every((v) => typeof v === 'number')).to.equal(true);
+    expect(min as number).to.be.at.most(avg as number);
+    expect(avg as number).to.be.at.most(max as number);
+    expect(p99 as number).to.be.within(min as number, max as number);
+    expect(metrics.s3Upload?.ConcurrentExecutions).to.be.at.least(1);
+    expect(metrics.s3Upload?.AsyncEventAge).to.be.a('number');
+  });
+
+  it('counts throttled sync calls as Throttles, not Invocations', () => {
+    expect(metrics.hello).to.deep.include({
+      Invocations: 0,
+      Errors: 0,
+      Throttles: 2,
+      SuccessRate: null,
+      AsyncEventsReceived: 0,
+    });
+  });
+
+  it('throttles an async event too, retries it with backoff and ends it as EventAgeExceeded', async () => {
+    const response = await stack.lambdaClient().send(
+      new InvokeCommand({
+        FunctionName: 'lambda-notes-dev-hello',
+        InvocationType: 'Event',
+        Payload: Buffer.from('{"key1":"b"}'),
+      }),
+    );
+    expect(response.StatusCode).to.equal(202);
+    const record = await waitFor(
+      'the throttled event to expire into the DLQ',
+      async () =>
+        (await deadLetters(stack.stateDir)).find((r) =>
+          r.requestContext.functionArn.endsWith(':lambda-notes-dev-hello:$LATEST'),
+        ),
+      { timeoutMs: 20_000 },
+    );
+    expect(record.requestContext).to.include({ condition: 'EventAgeExceeded', approximateInvokeCount: 0 });
+    const after = await metricsJson(stack);
+    expect(after.hello?.Throttles).to.be.greaterThan(3);
+    expect(after.hello).to.include({ Invocations: 0, AsyncEventsReceived: 1 });
+  });
+
+  it('the metrics page shows the same numbers in headless Chromium', async function () {
+    await access(CHROMIUM).catch(() => {
+      throw new Error(
+        `Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH.`,
+      );
+    });
+    const dom = await renderedPage(`http://localhost:${stack.ports.metrics}/`);
+    const now = await metricsJson(stack);
+    expect(cell(dom, 's3Upload', 'Invocations')).to.equal(String(now.s3Upload?.Invocations));
+    expect(cell(dom, 's3Upload', 'Errors')).to.equal('3');
+    expect(cell(dom, 's3Upload', 'SuccessRate')).to.equal('50');
+    expect(cell(dom, 'hello', 'Throttles')).to.equal(String(now.hello?.Throttles));
+    expect(dom).to.match(/<svg[^>]*data-metric="Invocations"/);
+  });
+});
