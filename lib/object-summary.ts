@@ -35,6 +35,12 @@ export async function summariseObject(
       if (error instanceof NoSuchKey || (error instanceof Error && error.name === 'NoSuchKey')) {
         throw new ObjectNotFoundError(`s3://${bucket}/${key} does not exist (deleted before it was read?).`);
       }
+      // The function may read targets/ but not list the bucket: S3 then answers a missing key with 403.
+      if (error instanceof Error && error.name === 'AccessDenied') {
+        throw new ObjectNotFoundError(
+          `s3://${bucket}/${key} does not exist (deleted before it was read?) or this function may not read it (S3 answered AccessDenied).`,
+        );
+      }
       if (isSystemError(error) && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'].includes(error.code)) {
         const where = s3Endpoint ?? 'the S3 endpoint';
         throw new S3UnreachableError(

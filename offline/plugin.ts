@@ -272,6 +272,15 @@ export class OfflineAsync {
     );
   }
 
+  /**
+   * offline:functionsUpdated:cleanup — serverless-esbuild rebuilt the bundles after a code change: the workers
+   * that run queued events are stopped so that the next run loads the new code.
+   */
+  async reload(): Promise<void> {
+    await this.#lambda?.cleanup();
+    this.log.notice('[async] code changed: queued events now run the new bundle');
+  }
+
   /** before:offline:start:end */
   stop(): void {
     this.#scheduler?.stop();

@@ -18,6 +18,7 @@ class OfflineAsyncPlugin {
       'before:offline:start:init': () => get().prepare(),
       'after:offline:start:init': () => get().start(),
       'before:offline:start:end': () => get().stop(),
+      'offline:functionsUpdated:cleanup': () => get().reload(),
       'before:invoke:local:loadEnvVars': () => get().prepareInvokeLocal(),
     };
   }

@@ -127,6 +127,12 @@ export class OfflineStack {
     }
   }
 
+  /** The last lines of output and how the process ended: printed when a test fails. */
+  tail(lines = 40): string {
+    const status = this.exitCode === undefined ? 'running' : `exited with code ${this.exitCode}`;
+    return `--- offline (${status}), last ${lines} lines ---\n${this.output.split('\n').slice(-lines).join('\n')}`;
+  }
+
   /** The JSON lines the handlers logged (Powertools Logger), stdout's first, then stderr's. */
   logLines(): LogLine[] {
     const lines: LogLine[] = [];

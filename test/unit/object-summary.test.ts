@@ -156,6 +156,17 @@ describe('summariseObject', () => {
       expect((error as Error).message).to.contain(`s3://${BUCKET}/${KEY}`);
     });
 
+    it('turns AccessDenied (a missing key, for a role without s3:ListBucket) into ObjectNotFoundError', async () => {
+      s3Mock
+        .on(GetObjectCommand)
+        .rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }));
+      const error = await rejection(summariseObject({ bucket: BUCKET, key: KEY }, { s3 }));
+      expect(error).to.be.instanceOf(ObjectNotFoundError);
+      expect((error as Error).message)
+        .to.contain(`s3://${BUCKET}/${KEY}`)
+        .and.to.contain('AccessDenied');
+    });
+
     it('turns ECONNREFUSED into S3UnreachableError naming the endpoint and the s3:// URL', async () => {
       const refused = Object.assign(new Error(`connect ECONNREFUSED 127.0.0.1:4569`), {
         code: 'ECONNREFUSED',
@@ -185,7 +196,7 @@ describe('summariseObject', () => {
     });
 
     it('rethrows any other error unchanged', async () => {
-      const denied = Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: {} });
+      const denied = Object.assign(new Error('Slow Down'), { name: 'SlowDown', $metadata: {} });
       s3Mock.on(GetObjectCommand).rejects(denied);
       const error = await rejection(
         summariseObject({ bucket: BUCKET, key: KEY }, { s3, s3Endpoint: ENDPOINT }),

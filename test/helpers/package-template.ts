@@ -1,0 +1,116 @@
+/**
+ * Runs `serverless package` for a stage, the way a deploy starts, and hands back the CloudFormation it wrote.
+ * No AWS credentials reach the child: packaging must not need any. The esbuild work folder is a fresh one
+ * (`sls package` empties its work folder, and a running `npm start` loads handlers from `.esbuild/`), and it
+ * and the package directory are removed afterwards. One run per stage and parameters per test process.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Template } from './cfn-validate';
+
+export type { Template } from './cfn-validate';
+
+export interface PackagedStage {
+  template: Template;
+  /** Size in bytes of each artifact zip, by file name (`hello.zip`). */
+  artifacts: Record<string, number>;
+  /** stdout and stderr of `sls package`, interleaved. */
+  output: string;
+}
+
+/** Every way the SDK v2 inside serverless 3 could find credentials, and its shared files, made unusable. */
+const CREDENTIAL_VARIABLES = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_SECURITY_TOKEN',
+  'AWS_PROFILE',
+  'AWS_DEFAULT_PROFILE',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_ROLE_ARN',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+];
+
+const PROJECT_DIR = resolve(__dirname, '..', '..');
+const SERVERLESS_BIN = join(PROJECT_DIR, 'node_modules', 'serverless', 'bin', 'serverless.js');
+
+const cache = new Map<string, Promise<PackagedStage>>();
+
+/** Lines that start with "Warning" once colours and indentation are stripped. */
+export function warningLines(output: string): string[] {
+  // eslint-disable-next-line no-control-regex
+  const plain = output.replace(/\u001b\[[0-9;]*m/g, '');
+  return plain.split(/\r?\n/).filter((line) => line.trimStart().startsWith('Warning'));
+}
+
+export function packageStage(stage: string, params: Record<string, string> = {}): Promise<PackagedStage> {
+  const key = JSON.stringify([stage, Object.entries(params).sort(([a], [b]) => a.localeCompare(b))]);
+  let packaged = cache.get(key);
+  if (!packaged) {
+    packaged = runPackage(stage, params);
+    cache.set(key, packaged);
+  }
+  return packaged;
+}
+
+async function runPackage(stage: string, params: Record<string, string>): Promise<PackagedStage> {
+  const packageDir = await mkdtemp(join(tmpdir(), `lambda-notes-package-${stage}-`));
+  const workFolder = `.esbuild-package-${randomBytes(6).toString('hex')}`;
+  const env: NodeJS.ProcessEnv = {
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !CREDENTIAL_VARIABLES.includes(name)),
+    ),
+    SLS_TELEMETRY_DISABLED: '1',
+    ESBUILD_WORK_FOLDER: workFolder,
+    // Files that do not exist: no profile on this machine can lend credentials either.
+    AWS_SHARED_CREDENTIALS_FILE: join(packageDir, 'no-credentials'),
+    AWS_CONFIG_FILE: join(packageDir, 'no-config'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+  const args = [
+    SERVERLESS_BIN,
+    'package',
+    '--stage',
+    stage,
+    '--package',
+    packageDir,
+    ...Object.entries(params).map(([name, value]) => `--param=${name}=${value}`),
+  ];
+  const command = `sls ${args.slice(1).join(' ')}`;
+  try {
+    const { code, output } = await run(args, env);
+    if (code !== 0) throw new Error(`\`${command}\` exited with ${code}:\n${output}`);
+    const warnings = warningLines(output);
+    if (warnings.length > 0) {
+      throw new Error(
+        `\`${command}\` printed ${warnings.length} warning line(s); none is allowed:\n${output}`,
+      );
+    }
+    const template = JSON.parse(
+      await readFile(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'),
+    ) as Template;
+    const artifacts: Record<string, number> = {};
+    for (const name of (await readdir(packageDir)).filter((file) => file.endsWith('.zip'))) {
+      artifacts[name] = (await stat(join(packageDir, name))).size;
+    }
+    return { template, artifacts, output };
+  } finally {
+    await rm(packageDir, { recursive: true, force: true });
+    await rm(join(PROJECT_DIR, workFolder), { recursive: true, force: true });
+  }
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, args, { cwd: PROJECT_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolveRun({ code, output }));
+  });
+}
