@@ -4,7 +4,8 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { emptyBucket } from '../../scripts/remove-stage';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { expect } from 'chai';
 import { BUCKET, OfflineStack, PROJECT_DIR } from '../helpers/offline-stack';
@@ -136,5 +137,20 @@ describe('offline service (sls offline + local S3)', function () {
       'the uploaded test.txt to be processed again',
       () => processed('targets/test.txt').length > before,
     );
+  });
+
+  it('emptyBucket (npm run remove) deletes every object, more than one page of 1,000', async () => {
+    const s3 = stack.s3Client();
+    const bucket = 'lambda-notes-remove-check';
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const keys = Array.from({ length: 1002 }, (_, i) => `any/${i}.txt`);
+    for (let i = 0; i < keys.length; i += 50) {
+      await Promise.all(
+        keys.slice(i, i + 50).map((Key) => s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: 'x' }))),
+      );
+    }
+    expect(await emptyBucket(s3, bucket)).to.equal(1002);
+    const { KeyCount } = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    expect(KeyCount).to.equal(0);
   });
 });

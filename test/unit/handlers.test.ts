@@ -234,6 +234,18 @@ describe('handlers', () => {
       });
     });
 
+    it('publishes ObjectsProcessed and BytesProcessed as one Embedded Metric Format line', async () => {
+      const { logs } = await captured(() => s3Upload(s3PutEvent(threeKeys), fakeContext()));
+      const emf = logs.filter((line) => '_aws' in line);
+      expect(emf).to.have.length(1);
+      type EmfLine = Record<string, unknown> & { _aws: { CloudWatchMetrics: Array<{ Namespace: string }> } };
+      const [line] = emf as unknown as EmfLine[];
+      expect(line?._aws.CloudWatchMetrics[0]?.Namespace).to.equal('lambda-notes');
+      expect(line?.ObjectsProcessed).to.deep.equal([1, 1, 1]);
+      const bytes = threeDecoded.map((key) => expectedSummary(key).size);
+      expect(line?.BytesProcessed).to.deep.equal(bytes);
+    });
+
     it('logs with the request id of the invocation context', async () => {
       const context = fakeContext();
       const { logs } = await captured(() => s3Upload(s3PutEvent(['targets/test.txt']), context));
