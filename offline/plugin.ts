@@ -180,12 +180,18 @@ export class OfflineAsync {
       this.#functionKeyByName.set(functionName(service, key), key);
   }
 
-  /** The local S3 endpoint and its credentials, given to every function offline and to `sls invoke local`. */
+  /** What every function gets offline and under `sls invoke local`: the local S3 endpoint and credentials. */
   localEnvironment(): Record<string, string> {
     const s3 = this.serverless.service.custom?.s3 ?? {};
     const host = typeof s3.host === 'string' ? s3.host : 'localhost';
     const port = s3.port === undefined ? 4569 : Number(s3.port);
-    return { S3_ENDPOINT: `http://${host}:${port}`, ...LOCAL_S3_CREDENTIALS };
+    // Lambda sets AWS_LAMBDA_INITIALIZATION_TYPE; the stock offline runners do not, and the logger's
+    // cold_start flag reads it.
+    return {
+      S3_ENDPOINT: `http://${host}:${port}`,
+      ...LOCAL_S3_CREDENTIALS,
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    };
   }
 
   injectLocalEnvironment(): void {

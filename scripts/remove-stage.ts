@@ -10,14 +10,16 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DeleteObjectsCommand, ListObjectsV2Command, NoSuchBucket, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, ListObjectsCommand, NoSuchBucket, S3Client } from '@aws-sdk/client-s3';
 import { explainAwsError, runMain, targetFrom, uploadBucketName, UsageError } from './project';
 
-/** Deletes every object of the bucket, 1,000 per request; returns how many. */
+/** Deletes every object of the bucket, 1,000 (S3's maximum) per request; returns how many. */
 export async function emptyBucket(s3: Pick<S3Client, 'send'>, bucket: string): Promise<number> {
   let deleted = 0;
   for (;;) {
-    const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
+    // Always the first page, since the previous one was deleted. ListObjects (v1): the local S3 cannot make
+    // ListObjectsV2 continuation tokens on Node 20 and fails on any truncated listing.
+    const { Contents = [] } = await s3.send(new ListObjectsCommand({ Bucket: bucket, MaxKeys: 1000 }));
     if (Contents.length === 0) return deleted;
     const { Errors = [] } = await s3.send(
       new DeleteObjectsCommand({
