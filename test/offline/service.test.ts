@@ -130,6 +130,39 @@ describe('offline service (sls offline + local S3)', function () {
     expect(JSON.parse(Buffer.from(response.Payload ?? []).toString())).to.equal('value1');
   });
 
+  it('the real AWS CLI (`aws s3 cp test.txt s3://<bucket>/targets/`, as in the notes) triggers it too', async function () {
+    const found = await run('aws', ['--version']).then(
+      () => true,
+      () => false,
+    );
+    if (!found) {
+      // The AWS CLI is the user's tool, not a dependency of the project.
+      this.skip();
+    }
+    const before = processed('targets/test.txt').length;
+    await run(
+      'aws',
+      [
+        '--endpoint-url',
+        `http://localhost:${stack.ports.s3}`,
+        's3',
+        'cp',
+        'test.txt',
+        `s3://${BUCKET}/targets/`,
+      ],
+      {
+        cwd: PROJECT_DIR,
+        env: {
+          ...process.env,
+          AWS_ACCESS_KEY_ID: 'S3RVER',
+          AWS_SECRET_ACCESS_KEY: 'S3RVER',
+          AWS_DEFAULT_REGION: 'ap-northeast-1',
+        },
+      },
+    );
+    await waitFor('the CLI upload to be processed', () => processed('targets/test.txt').length > before);
+  });
+
   it('npm run upload puts test.txt under targets/ and says where', async () => {
     const before = processed('targets/test.txt').length;
     const { stdout } = await run('npm', ['run', '--silent', 'upload'], {
