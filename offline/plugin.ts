@@ -5,14 +5,15 @@
  * The stock plugins still do what they do well: serverless-s3-local serves S3, serverless-offline runs handlers.
  */
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { EventEmitter } from 'node:events';
+import type { Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AsyncInvoker, type AsyncEventNotice, type PendingEvent, type RunResult } from './async-invoker';
+import { AsyncInvoker, type PendingEvent, type RunResult } from './async-invoker';
 import { errorTypeFromStackLine, functionErrorPayload } from './destination-record';
 import { JsonDirectory } from './json-directory';
 import { LocalQueue } from './local-queue';
+import { guardKeyLengths } from './local-s3-guard';
 import { type LocalS3Record, sequencerFactory, subscriptionsFor, toAwsRecord } from './s3-notifications';
 import { type AsyncRunInfo, MetricsRecorder } from './metrics';
 import { startMetricsServer } from './metrics-server';
@@ -102,59 +103,7 @@ function offlineModuleUrl(relativePath: string): string {
 
 const PATCHED = Symbol.for('lambda-notes.offline-async.patched');
 
-/** S3's limit on a key, in UTF-8 bytes. */
-const MAX_KEY_BYTES = 1024;
-/**
- * s3rver stores `<key>._S3rver_metadata.json` as a file, so one path segment of a key may not exceed the
- * filesystem's 255-byte name limit minus that suffix; past it, s3rver's write stream fails uncaught and takes
- * the whole offline process down.
- */
-const MAX_LOCAL_SEGMENT_BYTES = 255 - '._S3rver_metadata.json'.length;
-
-function s3Error(response: ServerResponse, code: string, message: string): void {
-  response.writeHead(400, { 'content-type': 'application/xml' });
-  response.end(
-    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`,
-  );
-}
-
-/** Answers writes whose key S3 would refuse, or the local S3 cannot store, with an S3 error instead of a crash. */
-function guardKeyLengths(s3rver: { httpServer?: Server }): void {
-  const server = s3rver.httpServer;
-  if (!server) throw new Error('offline-async: the local S3 server (s3rver 3.7 httpServer) was not found.');
-  const handlers = server.listeners('request') as Array<
-    (request: IncomingMessage, response: ServerResponse) => void
-  >;
-  server.removeAllListeners('request');
-  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    if (request.method === 'PUT' || request.method === 'POST') {
-      const path = new URL(request.url ?? '/', 'http://local').pathname;
-      const key = decodeURIComponent(path.split('/').slice(2).join('/'));
-      if (Buffer.byteLength(key) > MAX_KEY_BYTES) {
-        s3Error(
-          response,
-          'KeyTooLongError',
-          `Your key is too long: ${Buffer.byteLength(key)} bytes, S3 allows ${MAX_KEY_BYTES}.`,
-        );
-        return;
-      }
-      const longest = Math.max(0, ...key.split('/').map((segment) => Buffer.byteLength(segment)));
-      if (longest > MAX_LOCAL_SEGMENT_BYTES) {
-        s3Error(
-          response,
-          'KeyTooLongError',
-          `Offline limit: the local S3 keeps each object as a file, so a key segment between slashes may be at most ${MAX_LOCAL_SEGMENT_BYTES} bytes (this one is ${longest}). AWS accepts it; split the key with / to try it offline.`,
-        );
-        return;
-      }
-    }
-    for (const handler of handlers) handler.call(server, request, response);
-  });
-}
-
 export class OfflineAsync {
-  /** Lifecycle notices (received, attempt, done, dropped, delivery-failed) for whoever wants to count them. */
-  readonly notices = new EventEmitter<{ notice: [AsyncEventNotice] }>();
   #invoker: AsyncInvoker | undefined;
   #scheduler: Scheduler | undefined;
   #lambda: OfflineLambda | undefined;
@@ -245,10 +194,7 @@ export class OfflineAsync {
       setTimer: (callback, ms) => setTimeout(callback, ms),
       clearTimer: (timer) => clearTimeout(timer as NodeJS.Timeout),
       log: (level, message) => this.#log(level, message),
-      notify: (notice) => {
-        this.#metrics?.asyncNotice(notice);
-        this.notices.emit('notice', notice);
-      },
+      notify: (notice) => this.#metrics?.asyncNotice(notice),
     });
     this.#listenToLocalS3();
     const resumed = await this.#invoker.resume();

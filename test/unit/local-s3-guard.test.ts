@@ -1,0 +1,32 @@
+import { expect } from 'chai';
+import { keyProblem, MAX_LOCAL_SEGMENT_BYTES } from '../../offline/local-s3-guard';
+
+const put = (key: string) =>
+  keyProblem('PUT', `/lambda-s3-test-dev/${encodeURIComponent(key).replace(/%2F/g, '/')}`);
+
+describe('local S3 key guard', () => {
+  it('lets a 1,024-byte key with short segments through', () => {
+    const key = `targets/${Array.from({ length: 5 }, (_, i) => `${'k'.repeat(199)}${i}`).join('/')}/${'z'.repeat(11)}`;
+    expect(Buffer.byteLength(key)).to.equal(1024);
+    expect(put(key)).to.equal(undefined);
+  });
+
+  it('refuses a 1,025-byte key as S3 does', () => {
+    expect(put(`targets/${'k/'.repeat(508)}x`)).to.deep.include({ code: 'KeyTooLongError' });
+  });
+
+  it('counts bytes, not characters (日 is 3 bytes in UTF-8)', () => {
+    expect(put('日/'.repeat(256))).to.equal(undefined);
+    expect(put('日/'.repeat(257))?.message).to.contain('1028 bytes');
+  });
+
+  it('refuses a segment the local S3 cannot store, saying it is an offline limit', () => {
+    expect(put(`targets/${'s'.repeat(MAX_LOCAL_SEGMENT_BYTES + 1)}`)?.message).to.contain('Offline limit');
+    expect(put(`targets/${'s'.repeat(MAX_LOCAL_SEGMENT_BYTES)}`)).to.equal(undefined);
+  });
+
+  it('does not judge reads, or requests whose path is not valid percent-encoding', () => {
+    expect(keyProblem('GET', `/b/${'s'.repeat(300)}`)).to.equal(undefined);
+    expect(keyProblem('PUT', '/b/%E0%A4%A')).to.equal(undefined);
+  });
+});
