@@ -94,6 +94,7 @@ export class AsyncInvoker {
   readonly #timers = new Set<{ unref?(): unknown }>();
   readonly #running = new Map<string, number>();
   readonly #waiting = new Map<string, PendingEvent[]>();
+  readonly #firstWrites = new Map<string, Promise<void>>();
   #stopped = false;
 
   constructor(private readonly deps: InvokerDeps) {}
@@ -111,9 +112,13 @@ export class AsyncInvoker {
       throttles: 0,
       dueAt: now,
     };
-    await this.deps.pending.put(event.requestId, event);
+    // The run starts while the event is being written: the caller hears back only once it is on disk, and
+    // the event's file is never rewritten or removed before that first write has landed.
+    const written = this.deps.pending.put(event.requestId, event);
+    this.#firstWrites.set(event.requestId, written);
     this.deps.notify?.({ type: 'received', functionKey, requestId: event.requestId });
     this.#dispatch(event);
+    await written;
     return event.requestId;
   }
 
@@ -239,7 +244,16 @@ export class AsyncInvoker {
     }
   }
 
+  /** Waits for the event's first write (enqueue), so that a later write or removal cannot be overtaken by it. */
+  async #firstWritten(requestId: string): Promise<void> {
+    const written = this.#firstWrites.get(requestId);
+    if (written === undefined) return;
+    this.#firstWrites.delete(requestId);
+    await written;
+  }
+
   async #requeue(event: PendingEvent): Promise<void> {
+    await this.#firstWritten(event.requestId);
     await this.deps.pending.put(event.requestId, event);
     this.#schedule(event);
   }
@@ -254,6 +268,7 @@ export class AsyncInvoker {
         log('error', `${tag}: ${condition} and no onFailure destination: event DROPPED (as Lambda would)`);
         this.deps.notify?.({ type: 'dropped', functionKey: fn.key, requestId: event.requestId, condition });
       }
+      await this.#firstWritten(event.requestId);
       await this.deps.pending.remove(event.requestId);
       return;
     }
@@ -283,6 +298,7 @@ export class AsyncInvoker {
         reason,
       });
       await this.deps.undeliverable.put(event.requestId, { event, record, reason });
+      await this.#firstWritten(event.requestId);
       await this.deps.pending.remove(event.requestId);
       return;
     }
@@ -299,6 +315,7 @@ export class AsyncInvoker {
       condition,
       destination: where,
     });
+    await this.#firstWritten(event.requestId);
     await this.deps.pending.remove(event.requestId);
   }
 

@@ -50,7 +50,8 @@ describe('offline async invocation (default policy: 2 retries)', function () {
   let stack: OfflineStack;
 
   before(async () => {
-    stack = await OfflineStack.start({ timeScale: SCALE });
+    // 6 h scaled: 21.6 s, so that no event of the 200-upload test can age out on a busy machine.
+    stack = await OfflineStack.start({ timeScale: SCALE, params: { maximumEventAge: '21600' } });
   });
 
   after(async () => {

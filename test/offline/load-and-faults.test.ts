@@ -16,6 +16,8 @@ import { BUCKET, OfflineStack, PROJECT_DIR, SERVERLESS_BIN } from '../helpers/of
 import { waitFor } from '../helpers/wait';
 
 const run = promisify(execFile);
+/** 6 h scaled by 0.001 is 21.6 s: a busy machine's queue cannot age a retried event out during these tests. */
+const LONG_EVENT_AGE = { maximumEventAge: '21600' };
 
 function processedKeys(stack: OfflineStack): string[] {
   return stack
@@ -46,7 +48,7 @@ describe('load: 500 uploads, one in eight refused', function () {
   let stack: OfflineStack;
 
   before(async () => {
-    stack = await OfflineStack.start({ timeScale: 0.001 });
+    stack = await OfflineStack.start({ timeScale: 0.001, params: LONG_EVENT_AGE });
   });
 
   after(async () => {
@@ -107,7 +109,7 @@ describe('stop with retries pending, then start again', function () {
     second = await OfflineStack.start({
       timeScale: 0.001,
       stateDir: first.stateDir,
-      params: { maximumEventAge: '21600' },
+      params: LONG_EVENT_AGE,
     });
     await second.waitForOutput(/1 pending event\(s\) resumed/);
     const record = await waitFor('the resumed event in the DLQ', async () =>
@@ -123,7 +125,7 @@ describe('bad input at every entry point', function () {
   let stack: OfflineStack;
 
   before(async () => {
-    stack = await OfflineStack.start({ timeScale: 0.001 });
+    stack = await OfflineStack.start({ timeScale: 0.001, params: LONG_EVENT_AGE });
   });
 
   afterEach(function () {
