@@ -40,14 +40,20 @@ async function main(): Promise<void> {
     return;
   }
   const names = Object.keys(functions);
-  const width = Math.max(...COLUMNS.map(([label]) => label.length));
-  process.stdout.write(`offline metrics since ${since}\n\n`);
-  process.stdout.write(`${''.padEnd(width)}  ${names.map((n) => n.padStart(22)).join('')}\n`);
-  for (const [label, value] of COLUMNS) {
-    process.stdout.write(
-      `${label.padEnd(width)}  ${names.map((n) => value(functions[n] as FunctionMetrics).padStart(22)).join('')}\n`,
-    );
-  }
+  const rows = COLUMNS.map(([label, value]) => [
+    label,
+    ...names.map((n) => value(functions[n] as FunctionMetrics)),
+  ]);
+  const widths = [['', ...names], ...rows].reduce<number[]>(
+    (max, row) => row.map((cell, i) => Math.max(max[i] ?? 0, cell.length)),
+    [],
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .join('   ');
+  process.stdout.write(`offline metrics since ${since}\n\n${line(['', ...names])}\n`);
+  for (const row of rows) process.stdout.write(`${line(row)}\n`);
 }
 
 void runMain(main);

@@ -104,8 +104,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `upload: ${file} (${size} bytes, ${contentType}) to s3://${bucket}/${key} on ${where}\n`,
   );
-  if (target.kind === 'offline')
-    process.stdout.write('the npm start log now shows s3Upload\'s "object processed" line\n');
+  if (target.kind === 'offline') process.stdout.write('s3Upload now runs for it: see the npm start log\n');
 }
 
 void runMain(main);
