@@ -35,6 +35,7 @@ const STAGES = [
     scheduleState: 'ENABLED',
     maximumEventAge: 3600,
     logRetentionDays: 7,
+    nodeOptions: '--enable-source-maps',
   },
   {
     stage: 'prod',
@@ -42,6 +43,7 @@ const STAGES = [
     scheduleState: 'DISABLED',
     maximumEventAge: 21600,
     logRetentionDays: 90,
+    nodeOptions: '',
   },
 ] as const;
 
@@ -249,6 +251,16 @@ for (const expected of STAGES) {
         expect(properties.MemorySize, fn.logicalId).to.equal(128);
         expect(properties.Role, fn.logicalId).to.deep.equal({ 'Fn::GetAtt': [fn.role, 'Arn'] });
         resourceOf(template, fn.role, 'AWS::IAM::Role');
+      }
+    });
+
+    it(`sets NODE_OPTIONS to "${expected.nodeOptions}" (source maps cost cold-start time: dev only)`, async () => {
+      const { template } = await packaged();
+      for (const fn of FUNCTIONS) {
+        const { Environment } = propertiesOf(template, fn.logicalId, 'AWS::Lambda::Function') as {
+          Environment: { Variables: Record<string, string> };
+        };
+        expect(Environment.Variables.NODE_OPTIONS, fn.logicalId).to.equal(expected.nodeOptions);
       }
     });
 
