@@ -17,6 +17,8 @@ export interface InvocationRecord {
   readonly attempt?: number;
   readonly eventAgeMs?: number;
   readonly requestId?: string;
+  /** Set on an async event's last run: what became of it (e.g. "RetriesExhausted → SQS queue …-dlq"). */
+  destination?: string;
 }
 
 export interface AsyncRunInfo {
@@ -159,6 +161,19 @@ export class MetricsRecorder {
     if (notice.type === 'received') counters.received += 1;
     else if (notice.type === 'dropped') counters.dropped += 1;
     else if (notice.type === 'delivery-failed') counters.deliveryFailures += 1;
+    const outcome =
+      notice.type === 'done'
+        ? `${notice.condition} → ${notice.destination}`
+        : notice.type === 'dropped'
+          ? `${notice.condition} → dropped (no onFailure destination)`
+          : notice.type === 'delivery-failed'
+            ? `delivery to ${notice.destination} failed: ${notice.reason}`
+            : undefined;
+    if (outcome === undefined) return;
+    const last = this.#records.findLast(
+      (record) => record.requestId === notice.requestId && record.outcome !== 'throttled',
+    );
+    if (last) last.destination = outcome;
   }
 
   summary(): Record<string, FunctionMetrics> {
