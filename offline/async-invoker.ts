@@ -71,6 +71,9 @@ export interface InvokerDeps {
   notify?(notice: AsyncEventNotice): void;
 }
 
+/** How long an event waits when the queue's own files could not be written (a full disk, say). */
+const RETRY_AFTER_QUEUE_FAILURE_MS = 1000;
+
 function seconds(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s` : `${Math.round(ms)} ms`;
 }
@@ -95,6 +98,10 @@ export class AsyncInvoker {
   readonly #running = new Map<string, number>();
   readonly #waiting = new Map<string, PendingEvent[]>();
   readonly #firstWrites = new Map<string, Promise<void>>();
+  /** Events held in memory (running, waiting or timed), so that resume() never schedules one twice. */
+  readonly #live = new Set<string>();
+  /** Events whose first write failed: the caller was told so, and whatever became of the run is dropped. */
+  readonly #abandoned = new Set<string>();
   #stopped = false;
 
   constructor(private readonly deps: InvokerDeps) {}
@@ -116,6 +123,8 @@ export class AsyncInvoker {
     // the event's file is never rewritten or removed before that first write has landed.
     const written = this.deps.pending.put(event.requestId, event);
     this.#firstWrites.set(event.requestId, written);
+    this.#live.add(event.requestId);
+    written.catch(() => this.#abandoned.add(event.requestId));
     this.deps.notify?.({ type: 'received', functionKey, requestId: event.requestId });
     this.#dispatch(event);
     await written;
@@ -126,7 +135,9 @@ export class AsyncInvoker {
   async resume(): Promise<number> {
     const entries = await this.deps.pending.entries();
     for (const { value: event } of entries) {
+      if (this.#live.has(event.requestId)) continue;
       if (this.deps.functions.has(event.functionKey)) {
+        this.#live.add(event.requestId);
         this.#schedule(event);
       } else {
         this.deps.log(
@@ -173,10 +184,15 @@ export class AsyncInvoker {
     this.#running.set(fn.key, running + 1);
     void this.#process(fn, event)
       .catch((error: unknown) => {
+        if (this.#abandoned.has(event.requestId)) {
+          this.#forget(event.requestId);
+          return;
+        }
         this.deps.log(
           'error',
-          `λ ${fn.key} ${event.requestId}: queue failure, event kept on disk: ${String(error)}`,
+          `λ ${fn.key} ${event.requestId}: could not update the queue on disk (${String(error)}); the event runs again in 1 s`,
         );
+        this.#schedule({ ...event, dueAt: this.deps.now() + RETRY_AFTER_QUEUE_FAILURE_MS });
       })
       .finally(() => {
         this.#running.set(fn.key, (this.#running.get(fn.key) ?? 1) - 1);
@@ -244,6 +260,19 @@ export class AsyncInvoker {
     }
   }
 
+  #forget(requestId: string): void {
+    this.#live.delete(requestId);
+    this.#abandoned.delete(requestId);
+    this.#firstWrites.delete(requestId);
+  }
+
+  /** The event is done: off the disk (after its first write has landed) and out of memory. */
+  async #removePending(requestId: string): Promise<void> {
+    await this.#firstWritten(requestId);
+    await this.deps.pending.remove(requestId);
+    this.#forget(requestId);
+  }
+
   /** Waits for the event's first write (enqueue), so that a later write or removal cannot be overtaken by it. */
   async #firstWritten(requestId: string): Promise<void> {
     const written = this.#firstWrites.get(requestId);
@@ -268,8 +297,7 @@ export class AsyncInvoker {
         log('error', `${tag}: ${condition} and no onFailure destination: event DROPPED (as Lambda would)`);
         this.deps.notify?.({ type: 'dropped', functionKey: fn.key, requestId: event.requestId, condition });
       }
-      await this.#firstWritten(event.requestId);
-      await this.deps.pending.remove(event.requestId);
+      await this.#removePending(event.requestId);
       return;
     }
     const record = destinationRecord({
@@ -298,8 +326,7 @@ export class AsyncInvoker {
         reason,
       });
       await this.deps.undeliverable.put(event.requestId, { event, record, reason });
-      await this.#firstWritten(event.requestId);
-      await this.deps.pending.remove(event.requestId);
+      await this.#removePending(event.requestId);
       return;
     }
     if (condition !== 'Success' || fn.onSuccess !== undefined) {
@@ -315,8 +342,7 @@ export class AsyncInvoker {
       condition,
       destination: where,
     });
-    await this.#firstWritten(event.requestId);
-    await this.deps.pending.remove(event.requestId);
+    await this.#removePending(event.requestId);
   }
 
   async #deliver(destination: Destination, record: unknown): Promise<void> {

@@ -103,10 +103,17 @@ function offlineModuleUrl(relativePath: string): string {
 
 const PATCHED = Symbol.for('lambda-notes.offline-async.patched');
 
+/** serverless-offline's own default (terminateIdleLambdaTime): idle workers stop after a minute. */
+const IDLE_RUNNER_MS = 60_000;
+
 export class OfflineAsync {
   #invoker: AsyncInvoker | undefined;
   #scheduler: Scheduler | undefined;
   #lambda: OfflineLambda | undefined;
+  /** Async runs under way per runner, so that a runner is only stopped once its runs are over. */
+  readonly #inFlight = new Map<OfflineLambda, number>();
+  readonly #retired = new Set<OfflineLambda>();
+  #idleTimer: NodeJS.Timeout | undefined;
   #metrics: MetricsRecorder | undefined;
   #metricsServer: Server | undefined;
   /** Set just before an async run so that the recorder knows its attempt and event age. */
@@ -229,14 +236,40 @@ export class OfflineAsync {
    * that run queued events are stopped so that the next run loads the new code.
    */
   async reload(): Promise<void> {
-    await this.#lambda?.cleanup();
+    await this.#replaceRunner();
     this.log.notice('[async] code changed: queued events now run the new bundle');
+  }
+
+  /** New runs go to a fresh runner; the old one stops its workers once the runs it has under way are over. */
+  async #replaceRunner(): Promise<void> {
+    const old = this.#lambda;
+    this.#lambda = await this.#createLambda();
+    if (old === undefined) return;
+    if ((this.#inFlight.get(old) ?? 0) === 0) await old.cleanup();
+    else this.#retired.add(old);
+  }
+
+  #runEnded(lambda: OfflineLambda): void {
+    const running = (this.#inFlight.get(lambda) ?? 1) - 1;
+    this.#inFlight.set(lambda, running);
+    if (running > 0) return;
+    if (this.#retired.delete(lambda)) {
+      this.#inFlight.delete(lambda);
+      void lambda.cleanup();
+      return;
+    }
+    // Like serverless-offline's own pool: workers left idle for a minute are stopped, not kept for ever.
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      if (this.#lambda === lambda && (this.#inFlight.get(lambda) ?? 0) === 0) void this.#replaceRunner();
+    }, IDLE_RUNNER_MS).unref();
   }
 
   /** before:offline:start:end */
   stop(): void {
     this.#scheduler?.stop();
     this.#invoker?.stop();
+    clearTimeout(this.#idleTimer);
     this.#metricsServer?.close();
   }
 
@@ -254,8 +287,10 @@ export class OfflineAsync {
   }
 
   async #run(functionKey: string, payload: unknown, info: AsyncRunInfo): Promise<RunResult> {
-    if (!this.#lambda) throw new Error('The offline Lambda runner is not started.');
-    const lambdaFunction = this.#lambda.get(functionKey);
+    const lambda = this.#lambda;
+    if (!lambda) throw new Error('The offline Lambda runner is not started.');
+    this.#inFlight.set(lambda, (this.#inFlight.get(lambda) ?? 0) + 1);
+    const lambdaFunction = lambda.get(functionKey);
     lambdaFunction.setClientContext(undefined);
     lambdaFunction.setEvent(payload);
     this.#asyncRuns.set(lambdaFunction, info);
@@ -264,6 +299,8 @@ export class OfflineAsync {
     } catch (error) {
       if (error instanceof TooManyRequestsException) return { throttled: true };
       return { ok: false, error: functionErrorPayload(error) };
+    } finally {
+      this.#runEnded(lambda);
     }
   }
 

@@ -78,7 +78,9 @@ export class Scheduler {
               })
             : rule.input;
         this.deps.fire(rule.functionKey, event);
-        this.#arm(rule, schedule, anchor, nextFireTime(schedule, next, anchor));
+        // From now, not from this firing: after a suspended laptop, EventBridge does not catch up missed runs.
+        const after = new Date(Math.max(next.getTime(), this.deps.now()));
+        this.#arm(rule, schedule, anchor, nextFireTime(schedule, after, anchor));
       },
       Math.max(0, Math.min(wait, LONGEST_TIMER_MS)),
     );

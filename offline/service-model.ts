@@ -102,8 +102,8 @@ export function reservedConcurrency(service: ServiceDefinition): Map<string, num
 /** Each function as the async queue sees it: policy, destinations, concurrency. */
 export function asyncFunctions(service: ServiceDefinition, timeScale: number): Map<string, AsyncFunction> {
   const functions = new Map<string, AsyncFunction>();
+  const reserved = reservedConcurrency(service);
   for (const [key, definition] of Object.entries(service.functions)) {
-    const reserved = definition.reservedConcurrency;
     functions.set(key, {
       key,
       arn: `arn:aws:lambda:${service.provider.region}:${LOCAL_ACCOUNT}:function:${functionName(service, key)}:$LATEST`,
@@ -112,7 +112,7 @@ export function asyncFunctions(service: ServiceDefinition, timeScale: number): M
       onFailure: resolveDestination(service, key, definition.destinations?.onFailure),
       // Pollers of the local queue; reserved concurrency itself is enforced per invocation (MetricsRecorder),
       // so that events beyond it are throttled and retried as Lambda does, not silently held back.
-      maxConcurrency: Math.max(DEFAULT_ASYNC_CONCURRENCY, typeof reserved === 'number' ? reserved : 0),
+      maxConcurrency: Math.max(DEFAULT_ASYNC_CONCURRENCY, reserved.get(key) ?? 0),
     });
   }
   return functions;

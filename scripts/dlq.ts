@@ -12,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageCommand,
   GetQueueUrlCommand,
   ReceiveMessageCommand,
@@ -41,6 +42,8 @@ interface DeadLetterQueue {
   readonly description: string;
   list(): Promise<DeadLetter[]>;
   delete(messageId: string): Promise<void>;
+  /** Makes listed messages visible again at once (SQS hides what it hands out). */
+  release(): Promise<void>;
 }
 
 function localQueue(target: Target): DeadLetterQueue {
@@ -58,6 +61,7 @@ function localQueue(target: Target): DeadLetterQueue {
     async delete(messageId) {
       if (!(await queue.delete(messageId))) throw new UsageError(`no message ${messageId} in ${queue.name}.`);
     },
+    async release() {},
   };
 }
 
@@ -111,6 +115,25 @@ function sqsQueue(target: Target & { kind: 'aws' }): DeadLetterQueue {
       if (receipt === undefined)
         throw new UsageError(`no message ${messageId} in ${name} (or it is being read elsewhere).`);
       await sqs.send(new DeleteMessageCommand({ QueueUrl: await queueUrl(), ReceiptHandle: receipt }));
+      receipts.delete(messageId);
+    },
+    async release() {
+      // Otherwise the listed messages stay hidden for the visibility timeout: a redrive right after a list
+      // would find nothing, and the DLQ alarm would see an empty queue.
+      const handles = [...receipts.values()];
+      for (let i = 0; i < handles.length; i += 10) {
+        await sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: await queueUrl(),
+            Entries: handles.slice(i, i + 10).map((handle, index) => ({
+              Id: `m${i + index}`,
+              ReceiptHandle: handle,
+              VisibilityTimeout: 0,
+            })),
+          }),
+        );
+      }
+      receipts.clear();
     },
   };
 }
@@ -233,16 +256,22 @@ async function main(): Promise<void> {
         process.stdout.write(`${letters.length} message(s) in ${queue.description}\n`);
         for (const letter of letters) process.stdout.write(`${summary(letter, parseRecord(letter))}\n`);
       }
+      await queue.release();
       return;
     case 'show': {
       if (messageId === undefined)
         throw new UsageError('show needs a message id (see `npm run dlq -- list`).');
       const [letter] = pick();
       process.stdout.write(`${JSON.stringify(parseRecord(letter as DeadLetter) ?? letter?.body, null, 2)}\n`);
+      await queue.release();
       return;
     }
     case 'redrive':
-      await redrive(queue, target, pick());
+      try {
+        await redrive(queue, target, pick());
+      } finally {
+        await queue.release();
+      }
       return;
     case 'purge':
       for (const letter of letters) await queue.delete(letter.messageId);

@@ -4,7 +4,7 @@
  * `after` hooks so it also runs when a test fails.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -125,6 +125,12 @@ export class OfflineStack {
         throw new Error(`offline did not print ${pattern} within ${timeoutMs} ms:\n${this.output}`);
       await new Promise((done) => setTimeout(done, 20));
     }
+  }
+
+  /** How many async events are still queued (files in the pending directory). */
+  async pendingEvents(): Promise<number> {
+    const files = await readdir(join(this.stateDir, 'async', 'pending')).catch(() => []);
+    return files.filter((file) => file.endsWith('.json') && !file.startsWith('.')).length;
   }
 
   /** The last lines of output and how the process ended: printed when a test fails. */

@@ -168,7 +168,7 @@ describe('offline async invocation (default policy: 2 retries)', function () {
     const key = 'targets/fine.txt';
     await put(key, 'fine');
     await waitFor('the upload to be processed', () => processedKeys(stack).includes(key));
-    await waitFor('the event to leave the queue', async () => (await pendingCount(stack)) === 0);
+    await waitFor('the event to leave the queue', async () => (await stack.pendingEvents()) === 0);
     expect((await deadLetters(stack.stateDir)).map(recordKey)).not.to.include(encodeS3Key(key));
   });
 
@@ -197,12 +197,6 @@ describe('offline async invocation (default policy: 2 retries)', function () {
     expect(deadForLoad).to.have.length(failing.size);
   });
 });
-
-async function pendingCount(stack: OfflineStack): Promise<number> {
-  const { readdir } = await import('node:fs/promises');
-  const files = await readdir(`${stack.stateDir}/async/pending`).catch(() => []);
-  return files.filter((file) => file.endsWith('.json')).length;
-}
 
 describe('offline async invocation with maximumRetryAttempts: 0', function () {
   this.timeout(60_000);

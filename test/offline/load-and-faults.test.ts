@@ -3,7 +3,7 @@
  * bad input to every entry point gets a clear error.
  */
 import { execFile } from 'node:child_process';
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,12 +24,6 @@ function processedKeys(stack: OfflineStack): string[] {
     .logLines()
     .filter((line) => line.message === 'object processed')
     .map((line) => String(line.key));
-}
-
-async function pendingFiles(stateDir: string): Promise<string[]> {
-  return (await readdir(join(stateDir, 'async', 'pending')).catch(() => [])).filter((f) =>
-    f.endsWith('.json'),
-  );
 }
 
 /** Runs a command expected to fail; resolves with its exit code and output. */
@@ -73,7 +67,7 @@ describe('load: 500 uploads, one in eight refused', function () {
       async () => {
         const dead = (await deadLetters(stack.stateDir)).length;
         const done = new Set(processedKeys(stack)).size;
-        return dead + done >= 500 && (await pendingFiles(stack.stateDir)).length === 0;
+        return dead + done >= 500 && (await stack.pendingEvents()) === 0;
       },
       { timeoutMs: 60_000, intervalMs: 100 },
     );
@@ -103,7 +97,7 @@ describe('stop with retries pending, then start again', function () {
     await first.s3Client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '' }));
     await first.waitForOutput(/attempt 1 of 3 failed \(EmptyObjectError/);
     await first.stop({ keepState: true });
-    expect(await pendingFiles(first.stateDir)).to.have.length(1);
+    expect(await first.pendingEvents()).to.equal(1);
 
     // The event's age counts from its first arrival: a long maximumEventAge leaves room for the restart.
     second = await OfflineStack.start({
@@ -116,7 +110,7 @@ describe('stop with retries pending, then start again', function () {
       (await deadLetters(second?.stateDir ?? '')).find((r) => recordKey(r) === encodeS3Key(key)),
     );
     expect(record.requestContext).to.include({ condition: 'RetriesExhausted', approximateInvokeCount: 3 });
-    expect(await pendingFiles(second.stateDir)).to.deep.equal([]);
+    expect(await second.pendingEvents()).to.equal(0);
   });
 });
 

@@ -119,7 +119,8 @@ describe('offline metrics (npm run metrics, metrics page)', function () {
     expect(avg as number).to.be.at.most(max as number);
     expect(p99 as number).to.be.within(min as number, max as number);
     expect(metrics.s3Upload?.ConcurrentExecutions).to.be.at.least(1);
-    expect(metrics.s3Upload?.AsyncEventAge).to.be.a('number');
+    // The refused upload's third attempt starts after 1 + 2 scaled minutes: 180 ms at scale 0.001.
+    expect(metrics.s3Upload?.AsyncEventAge).to.be.at.least(180);
   });
 
   it('counts throttled sync calls as Throttles, not Invocations', () => {

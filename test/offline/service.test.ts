@@ -84,9 +84,10 @@ describe('offline service (sls offline + local S3)', function () {
 
   it('an upload outside targets/ does not run s3Upload', async () => {
     await upload('other/outside.txt', 'not for the trigger');
-    // A later upload under targets/ is processed: by then the earlier event would have been too.
+    // Once a later upload under targets/ is processed and the queue is empty, the earlier event would have been too.
     await upload('targets/after-outside.txt', 'marker');
     await waitFor('the marker upload', () => processed('targets/after-outside.txt').length > 0);
+    await waitFor('the queue to be empty', async () => (await stack.pendingEvents()) === 0);
     expect(stack.logLines().filter((line) => line.key === 'other/outside.txt')).to.deep.equal([]);
   });
 
@@ -94,14 +95,14 @@ describe('offline service (sls offline + local S3)', function () {
     await upload('xtargets/nope.txt', 'not for the trigger');
     await upload('targets/after-xtargets.txt', 'marker');
     await waitFor('the marker upload', () => processed('targets/after-xtargets.txt').length > 0);
+    await waitFor('the queue to be empty', async () => (await stack.pendingEvents()) === 0);
     expect(stack.logLines().filter((line) => line.key === 'xtargets/nope.txt')).to.deep.equal([]);
   });
 
   it('each upload is dispatched once', async () => {
     await upload('targets/once.txt', 'once');
     await waitFor('targets/once.txt', () => processed('targets/once.txt').length > 0);
-    await upload('targets/after-once.txt', 'marker');
-    await waitFor('the marker upload', () => processed('targets/after-once.txt').length > 0);
+    await waitFor('the queue to be empty', async () => (await stack.pendingEvents()) === 0);
     expect(processed('targets/once.txt')).to.have.length(1);
     expect(processed('targets/once.txt')[0]).to.include({ cold_start: false });
   });

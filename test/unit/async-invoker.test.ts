@@ -670,6 +670,15 @@ describe('AsyncInvoker', () => {
       ]);
     });
 
+    it('does not schedule again an event it already holds (an event that arrived while resuming)', async () => {
+      const h = harness({ functions: [asyncFunction()], run: scripted(FAILED) });
+      await h.invoker.enqueue('s3Upload', PAYLOAD);
+      await h.invoker.resume();
+      await h.time.advance(60 * MINUTE);
+      expect(h.runs).to.have.length(3);
+      expect(h.records(DLQ)).to.have.length(1);
+    });
+
     it('leaves an event of an unknown function on disk and logs an error', async () => {
       const time = new FakeTime();
       const pending = new JsonDirectory<PendingEvent>(join(root, 'pending'));
@@ -692,6 +701,21 @@ describe('AsyncInvoker', () => {
           .map((line) => line.message)
           .join(),
       ).to.contain('removedFunction');
+    });
+  });
+
+  describe('queue failures', () => {
+    it('runs an event again when its state could not be written, and still ends it in the DLQ', async () => {
+      const h = harness({ functions: [asyncFunction()], run: scripted(FAILED) });
+      await h.invoker.enqueue('s3Upload', PAYLOAD);
+      const put = h.pending.put.bind(h.pending);
+      let failures = 1;
+      h.pending.put = (name, value) =>
+        failures-- > 0 ? Promise.reject(new Error('ENOSPC: disk full')) : put(name, value);
+      await h.time.advance(60 * MINUTE);
+      expect(h.logs.map((line) => line.message).join('\n')).to.contain('could not update the queue on disk');
+      expect(h.records(DLQ)).to.have.length(1);
+      expect(await h.pending.names()).to.deep.equal([]);
     });
   });
 

@@ -124,6 +124,15 @@ describe('scheduler', () => {
       expect(fired.map((entry) => entry.at - T0)).to.deep.equal([5 * MINUTE, 10 * MINUTE]);
     });
 
+    it('fires once, not once per missed period, after the clock jumped (a suspended laptop)', () => {
+      const { time, fired } = started([rule()]);
+      time.now = T0 + 60 * MINUTE + 1;
+      time.advance(0);
+      expect(fired).to.have.length(1);
+      time.advance(5 * MINUTE);
+      expect(fired.map((entry) => entry.at - T0)).to.deep.equal([60 * MINUTE + 1, 65 * MINUTE]);
+    });
+
     it('does not fire before the first period is over', () => {
       const { time, fired } = started([rule()]);
       time.advance(5 * MINUTE - 1);

@@ -226,6 +226,13 @@ describe('service-model', () => {
       expect(asyncFunction(service, 's3Upload').maxConcurrency).to.equal(25);
     });
 
+    it('reads a reservedConcurrency given as a string (--param) as a number', () => {
+      const service = resolvedService();
+      const s3Upload = service.functions.s3Upload;
+      if (s3Upload) s3Upload.reservedConcurrency = '25';
+      expect(asyncFunction(service, 's3Upload').maxConcurrency).to.equal(25);
+    });
+
     it('runs up to 10 queued events at once without reservedConcurrency', () => {
       expect(asyncFunction(resolvedService(), 's3Upload').maxConcurrency).to.equal(10);
     });
