@@ -3,6 +3,8 @@
  * its targets/ filter, GET /hello, and the Lambda endpoint's sync error shape.
  */
 import { execFile } from 'node:child_process';
+import { utimes } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, ListObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { emptyBucket } from '../../scripts/remove-stage';
@@ -162,6 +164,18 @@ describe('offline service (sls offline + local S3)', function () {
       },
     );
     await waitFor('the CLI upload to be processed', () => processed('targets/test.txt').length > before);
+  });
+
+  it('after a code change, queued events run the rebuilt bundle without a stall', async () => {
+    // A new modification time is a change to the watcher; the file's content stays as it is.
+    const source = join(PROJECT_DIR, 'lib', 's3-keys.ts');
+    const now = new Date();
+    await utimes(source, now, now);
+    await stack.waitForOutput(/\[async\] code changed/, 20_000);
+    const started = Date.now();
+    await upload('targets/after-reload.txt', 'rebuilt');
+    await waitFor('the upload after the rebuild', () => processed('targets/after-reload.txt').length > 0);
+    expect(Date.now() - started).to.be.below(10_000);
   });
 
   it('npm run upload puts test.txt under targets/ and says where', async () => {
