@@ -131,6 +131,15 @@ describe('bad input at every entry point', function () {
     await rm(join(PROJECT_DIR, invokeWorkFolder()), { recursive: true, force: true });
   });
 
+  /** The error of a PutObject expected to be refused (undefined if it was accepted). */
+  const refusedPut = (key: string): Promise<Error | undefined> =>
+    stack
+      .s3Client()
+      .send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'x' }))
+      .then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      );
   const invokeWorkFolder = () => `.esbuild-test-invoke-${stack.ports.http}`;
   const invokeLocal = async (fn: string, path: string) =>
     failing(process.execPath, [SERVERLESS_BIN, 'invoke', 'local', '-f', fn, '--path', path], {
@@ -199,30 +208,16 @@ describe('bad input at every entry point', function () {
   it('a 1025-byte key is refused like S3 does (KeyTooLongError) and offline keeps running', async () => {
     const key = `targets/${'k/'.repeat(508)}x`;
     expect(Buffer.byteLength(key)).to.equal(1025);
-    const error = await stack
-      .s3Client()
-      .send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'x' }))
-      .then(
-        () => undefined,
-        (e: unknown) => e as Error,
-      );
+    const error = await refusedPut(key);
     expect(error?.name).to.equal('KeyTooLongError');
-    const response = await fetch(`http://localhost:${stack.ports.http}/hello`);
-    expect(response.status).to.equal(200);
+    expect((await fetch(`http://localhost:${stack.ports.http}/hello`)).status).to.equal(200);
   });
 
   it('a key segment the local S3 cannot store gets a clear error instead of crashing offline', async () => {
     const key = `targets/${'s'.repeat(300)}.txt`;
-    const error = await stack
-      .s3Client()
-      .send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'x' }))
-      .then(
-        () => undefined,
-        (e: unknown) => e as Error,
-      );
+    const error = await refusedPut(key);
     expect(error?.message).to.contain('Offline limit');
-    const response = await fetch(`http://localhost:${stack.ports.http}/hello`);
-    expect(response.status).to.equal(200);
+    expect((await fetch(`http://localhost:${stack.ports.http}/hello`)).status).to.equal(200);
   });
 
   it('npm run upload of a missing file says so, without a stack trace', async () => {
