@@ -229,11 +229,10 @@ export class AsyncInvoker {
 
     if ('throttled' in result) {
       const throttled = { ...event, throttles: event.throttles + 1 };
-      const decision = afterThrottle(fn.policy, throttled);
-      if (decision.action === 'retry') {
-        log('warn', `${tag}: throttled (reserved concurrency); retry in ${seconds(decision.delayMs)}`);
-        await this.#requeue({ ...throttled, dueAt: this.deps.now() + decision.delayMs });
-      }
+      // Throttles are retried until the event is too old (checked when the retry comes due).
+      const { delayMs } = afterThrottle(fn.policy, throttled);
+      log('warn', `${tag}: throttled (reserved concurrency); retry in ${seconds(delayMs)}`);
+      await this.#requeue({ ...throttled, dueAt: this.deps.now() + delayMs });
       return;
     }
 

@@ -93,7 +93,10 @@ export function afterFunctionError(policy: AsyncPolicy, progress: EventProgress)
 }
 
 /** After a throttle (progress.throttles already counts this one): back off; isExpired ends it. */
-export function afterThrottle(policy: AsyncPolicy, progress: EventProgress): Decision {
+export function afterThrottle(
+  policy: AsyncPolicy,
+  progress: EventProgress,
+): Extract<Decision, { action: 'retry' }> {
   const backoff = Math.min(
     THROTTLE_BACKOFF_FIRST_MS * 2 ** Math.max(0, progress.throttles - 1),
     THROTTLE_BACKOFF_MAX_MS,
