@@ -147,11 +147,16 @@ function parseRecord(letter: DeadLetter): DestinationRecord | undefined {
   }
 }
 
+/** arn:aws:lambda:<region>:<account>:function:<name>:$LATEST → <name> */
+function functionNameOf(record: DestinationRecord): string {
+  return record.requestContext.functionArn.split(':')[6] ?? record.requestContext.functionArn;
+}
+
 function summary(letter: DeadLetter, record: DestinationRecord | undefined): string {
   if (!record)
     return `${letter.messageId}  ${letter.sentAt.toISOString()}  (not a Lambda destination record)`;
-  const { functionArn, condition, approximateInvokeCount } = record.requestContext;
-  const fn = functionArn.split(':')[6] ?? functionArn;
+  const { condition, approximateInvokeCount } = record.requestContext;
+  const fn = functionNameOf(record);
   const error = record.responsePayload as { errorType?: string; errorMessage?: string } | undefined;
   const s3Key = (
     record.requestPayload as { Records?: Array<{ s3?: { object?: { key?: string } } }> } | undefined
@@ -197,7 +202,7 @@ async function redrive(queue: DeadLetterQueue, target: Target, letters: DeadLett
       );
       continue;
     }
-    const functionName = record.requestContext.functionArn.split(':')[6];
+    const functionName = functionNameOf(record);
     try {
       const { StatusCode } = await lambda.send(
         new InvokeCommand({
