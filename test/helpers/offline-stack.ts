@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 
 export const PROJECT_DIR = resolve(__dirname, '..', '..');
 export const SERVERLESS_BIN = join(PROJECT_DIR, 'node_modules', 'serverless', 'bin', 'serverless.js');
@@ -171,6 +171,17 @@ export class OfflineStack {
       endpoint: `http://localhost:${this.ports.lambda}`,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
+  }
+
+  /** An asynchronous Invoke (InvocationType=Event) on the offline Lambda endpoint. */
+  invokeAsync(functionName: string, payload: unknown): Promise<InvokeCommandOutput> {
+    return this.lambdaClient().send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'Event',
+        Payload: Buffer.from(JSON.stringify(payload)),
+      }),
+    );
   }
 
   /** Environment for the project's scripts so they talk to this stack. */

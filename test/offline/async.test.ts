@@ -5,7 +5,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { expect } from 'chai';
 import { encodeS3Key } from '../../lib/s3-keys';
 import type { DestinationRecord } from '../../offline/destination-record';
@@ -150,13 +149,7 @@ describe('offline async invocation (default policy: 2 retries)', function () {
     await waitFor('the upload to be processed', () => processedKeys(stack).includes(key));
     await stack.s3Client().send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
     const event = s3PutEvent([encodeS3Key(key)]);
-    const response = await stack.lambdaClient().send(
-      new InvokeCommand({
-        FunctionName: 'lambda-notes-dev-s3Upload',
-        InvocationType: 'Event',
-        Payload: Buffer.from(JSON.stringify(event)),
-      }),
-    );
+    const response = await stack.invokeAsync('lambda-notes-dev-s3Upload', event);
     expect(response.StatusCode).to.equal(202);
     const record = await deadLetterFor(stack, key);
     expect(record.requestContext.approximateInvokeCount).to.equal(3);

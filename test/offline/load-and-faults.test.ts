@@ -85,6 +85,11 @@ describe('stop with retries pending, then start again', function () {
   let first: OfflineStack | undefined;
   let second: OfflineStack | undefined;
 
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed')
+      console.error(`${first?.tail() ?? ''}\n${second?.tail() ?? ''}`);
+  });
+
   after(async () => {
     await first?.stop();
     await second?.stop();
@@ -181,13 +186,7 @@ describe('bad input at every entry point', function () {
 
   it('an async Invoke with a wrong-shaped event is retried and kept in the DLQ, not lost', async () => {
     const payload = { Records: [{ eventSource: 'aws:sqs', body: 'x' }] };
-    const response = await stack.lambdaClient().send(
-      new InvokeCommand({
-        FunctionName: 'lambda-notes-dev-s3Upload',
-        InvocationType: 'Event',
-        Payload: Buffer.from(JSON.stringify(payload)),
-      }),
-    );
+    const response = await stack.invokeAsync('lambda-notes-dev-s3Upload', payload);
     expect(response.StatusCode).to.equal(202);
     const record = await waitFor('the wrong-shaped event in the DLQ', async () =>
       (await deadLetters(stack.stateDir)).find(

@@ -134,13 +134,7 @@ describe('offline metrics (npm run metrics, metrics page)', function () {
   });
 
   it('throttles an async event too, retries it with backoff and ends it as EventAgeExceeded', async () => {
-    const response = await stack.lambdaClient().send(
-      new InvokeCommand({
-        FunctionName: 'lambda-notes-dev-hello',
-        InvocationType: 'Event',
-        Payload: Buffer.from('{"key1":"b"}'),
-      }),
-    );
+    const response = await stack.invokeAsync('lambda-notes-dev-hello', { key1: 'b' });
     expect(response.StatusCode).to.equal(202);
     const record = await waitFor(
       'the throttled event to expire into the DLQ',
