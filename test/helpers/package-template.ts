@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { Template } from './cfn-validate';
 
 export type { Template } from './cfn-validate';
@@ -17,11 +17,13 @@ export interface PackagedStage {
   template: Template;
   /** Size in bytes of each artifact zip, by file name (`hello.zip`). */
   artifacts: Record<string, number>;
+  /** Each artifact's files as Lambda unpacks them, by zip name then path (`handlers/hello.js`). */
+  files: Record<string, Record<string, Buffer>>;
   /** stdout and stderr of `sls package`, interleaved. */
   output: string;
 }
 
-/** Every way the SDK v2 inside serverless 3 could find credentials, and its shared files, made unusable. */
+/** Every way the framework's AWS SDK could find credentials, and its shared files, made unusable. */
 const CREDENTIAL_VARIABLES = [
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
@@ -94,19 +96,38 @@ async function runPackage(stage: string, params: Record<string, string>): Promis
       await readFile(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'),
     ) as Template;
     const artifacts: Record<string, number> = {};
+    const files: Record<string, Record<string, Buffer>> = {};
     for (const name of (await readdir(packageDir)).filter((file) => file.endsWith('.zip'))) {
       artifacts[name] = (await stat(join(packageDir, name))).size;
+      files[name] = await unzip(join(packageDir, name), join(packageDir, `${name}.d`));
     }
-    return { template, artifacts, output };
+    return { template, artifacts, files, output };
   } finally {
     await rm(packageDir, { recursive: true, force: true });
     await rm(join(PROJECT_DIR, workFolder), { recursive: true, force: true });
   }
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+/** Node reads no zip archives: Python's zipfile module (python3 is on every machine npm builds addons on). */
+async function unzip(zip: string, into: string): Promise<Record<string, Buffer>> {
+  const { code, output } = await run(['-m', 'zipfile', '-e', zip, into], process.env, 'python3');
+  if (code !== 0) throw new Error(`Could not unpack ${zip} with python3 -m zipfile:\n${output}`);
+  const files: Record<string, Buffer> = {};
+  for (const entry of await readdir(into, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    files[relative(into, path)] = await readFile(path);
+  }
+  return files;
+}
+
+function run(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  command = process.execPath,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, args, { cwd: PROJECT_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: PROJECT_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -205,7 +205,9 @@ describe('offline async invocation with maximumRetryAttempts: 0', function () {
 
   it('attempts a failing event once, then sends it to the DLQ', async () => {
     const key = 'targets/empty-once.txt';
-    await stack.s3Client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '' }));
+    await stack
+      .s3Client()
+      .send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '', ContentLength: 0 }));
     const record = await deadLetterFor(stack, key);
     expect(record.requestContext).to.include({ condition: 'RetriesExhausted', approximateInvokeCount: 1 });
     expect(failures(stack, key)).to.have.length(1);
@@ -228,7 +230,9 @@ describe('offline async invocation with a maximumEventAge shorter than the first
 
   it('is not attempted again once too old: EventAgeExceeded', async () => {
     const key = 'targets/empty-too-old.txt';
-    await stack.s3Client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '' }));
+    await stack
+      .s3Client()
+      .send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '', ContentLength: 0 }));
     const record = await deadLetterFor(stack, key);
     expect(record.requestContext).to.include({ condition: 'EventAgeExceeded', approximateInvokeCount: 1 });
     expect(failures(stack, key)).to.have.length(1);

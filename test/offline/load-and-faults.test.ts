@@ -55,11 +55,12 @@ describe('load: 500 uploads, one in eight refused', function () {
     const s3 = stack.s3Client();
     for (let i = 0; i < keys.length; i += 25) {
       await Promise.all(
-        keys
-          .slice(i, i + 25)
-          .map((key) =>
-            s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: refused.has(key) ? '' : key })),
-          ),
+        keys.slice(i, i + 25).map((key) => {
+          const body = refused.has(key) ? '' : key;
+          return s3.send(
+            new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentLength: body.length }),
+          );
+        }),
       );
     }
     await waitFor(
@@ -99,7 +100,9 @@ describe('stop with retries pending, then start again', function () {
     // 0.05: the first retry waits 3 s, time enough to stop the process in between.
     first = await OfflineStack.start({ timeScale: 0.05 });
     const key = 'targets/pending across restart.txt';
-    await first.s3Client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '' }));
+    await first
+      .s3Client()
+      .send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '', ContentLength: 0 }));
     await first.waitForOutput(/attempt 1 of 3 failed \(EmptyObjectError/);
     await first.stop({ keepState: true });
     expect(await first.pendingEvents()).to.equal(1);

@@ -4,21 +4,18 @@
  * headless Chromium.
  */
 import { execFile } from 'node:child_process';
-import { access, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { expect } from 'chai';
 import { encodeS3Key } from '../../lib/s3-keys';
 import type { FunctionMetrics } from '../../offline/metrics';
+import { launchBrowser } from '../helpers/browser';
 import { deadLetters, recordKey } from '../helpers/dead-letters';
 import { BUCKET, OfflineStack, PROJECT_DIR } from '../helpers/offline-stack';
 import { waitFor } from '../helpers/wait';
 
 const run = promisify(execFile);
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 async function metricsJson(stack: OfflineStack): Promise<Record<string, FunctionMetrics>> {
   const { stdout } = await run('npm', ['run', '--silent', 'metrics', '--', '--json'], {
@@ -28,31 +25,16 @@ async function metricsJson(stack: OfflineStack): Promise<Record<string, Function
   return JSON.parse(stdout) as Record<string, FunctionMetrics>;
 }
 
-/** The page's DOM after its script ran, from headless Chromium. */
+/** The page's DOM once its script has drawn the numbers, from headless Chromium. */
 async function renderedPage(url: string): Promise<string> {
-  const profile = await mkdtemp(join(tmpdir(), 'lambda-notes-chromium-'));
+  const browser = await launchBrowser();
   try {
-    const { stdout } = await run(
-      CHROMIUM,
-      [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        `--user-data-dir=${profile}`,
-        '--virtual-time-budget=5000',
-        '--dump-dom',
-        url,
-      ],
-      { timeout: 30_000, maxBuffer: 10 * 1024 * 1024 },
-    );
-    return stdout;
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.locator('body[data-ready="true"]').waitFor({ timeout: 10_000 });
+    return await page.content();
   } finally {
-    await rm(profile, { recursive: true, force: true });
+    await browser.close();
   }
 }
 
@@ -73,7 +55,9 @@ describe('offline metrics (npm run metrics, metrics page)', function () {
     for (const key of ['targets/m1.txt', 'targets/m2.txt', 'targets/m3.txt']) {
       await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: `metrics ${key}` }));
     }
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'targets/m-empty.txt', Body: '' }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: 'targets/m-empty.txt', Body: '', ContentLength: 0 }),
+    );
     await waitFor('the empty upload to reach the DLQ', async () =>
       (await deadLetters(stack.stateDir)).some((r) => recordKey(r) === encodeS3Key('targets/m-empty.txt')),
     );
@@ -151,11 +135,6 @@ describe('offline metrics (npm run metrics, metrics page)', function () {
   });
 
   it('the metrics page shows the same numbers in headless Chromium', async function () {
-    await access(CHROMIUM).catch(() => {
-      throw new Error(
-        `Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH.`,
-      );
-    });
     const dom = await renderedPage(`http://localhost:${stack.ports.metrics}/`);
     const now = await metricsJson(stack);
     expect(cell(dom, 's3Upload', 'Invocations')).to.equal(String(now.s3Upload?.Invocations));

@@ -238,7 +238,7 @@ for (const expected of STAGES) {
       ).to.have.length(1);
     });
 
-    it('has both functions on nodejs22.x, arm64, 128 MB, each with its own role', async () => {
+    it('has both functions on nodejs24.x, arm64, 128 MB, each with its own role', async () => {
       const { template } = await packaged();
       expect(ofType(template, 'AWS::Lambda::Function').map(([id]) => id)).to.have.members(
         FUNCTIONS.map((fn) => fn.logicalId),
@@ -246,7 +246,7 @@ for (const expected of STAGES) {
       for (const fn of FUNCTIONS) {
         const properties = propertiesOf(template, fn.logicalId, 'AWS::Lambda::Function');
         expect(properties.FunctionName, fn.logicalId).to.equal(lambdaFunctionName(stage, fn.key));
-        expect(properties.Runtime, fn.logicalId).to.equal('nodejs22.x');
+        expect(properties.Runtime, fn.logicalId).to.equal('nodejs24.x');
         expect(properties.Architectures, fn.logicalId).to.deep.equal(['arm64']);
         expect(properties.MemorySize, fn.logicalId).to.equal(128);
         expect(properties.Role, fn.logicalId).to.deep.equal({ 'Fn::GetAtt': [fn.role, 'Arn'] });
