@@ -85,7 +85,11 @@ export function parseDeployArguments(argv: string[]): DeployArguments {
 /** The settings a stack was deployed with, from its outputs (what a checkout without the file adopts). */
 export function settingsOfStack(deployed: DeployedStage, stage: string, region: string): StageSettings {
   const settings: StageSettings = { region };
-  if (deployed.uploadBucket !== defaultUploadBucketName(stage, deployed.account, region))
+  // A stack deployed before the default name carried the account keeps its bucket: no replacement.
+  if (
+    deployed.uploadBucket !== undefined &&
+    deployed.uploadBucket !== defaultUploadBucketName(stage, deployed.account, region)
+  )
     settings.uploadBucket = deployed.uploadBucket;
   const { AlarmEmail, HelloReservedConcurrency, S3UploadReservedConcurrency } = deployed.outputs;
   if (AlarmEmail && AlarmEmail !== 'none') settings.alarmEmail = AlarmEmail;
@@ -175,7 +179,7 @@ export async function main(argv: string[] = process.argv.slice(2), io: DeployIo 
       );
     }
   }
-  if (deployed) {
+  if (deployed?.uploadBucket !== undefined) {
     const next = settings.uploadBucket ?? defaultUploadBucketName(stage, deployed.account, region);
     if (next !== deployed.uploadBucket) {
       io.out(

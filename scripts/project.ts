@@ -4,7 +4,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DescribeStackResourceCommand,
+  DescribeStacksCommand,
+  type Stack,
+} from '@aws-sdk/client-cloudformation';
 
 export const SERVICE = 'lambda-notes';
 export const DEFAULT_REGION = 'ap-northeast-1';
@@ -177,12 +182,17 @@ export const awsClientConfig = (target: Target & { kind: 'aws' }): { region: str
 /** A deployed stage as its CloudFormation stack describes it. */
 export interface DeployedStage {
   stackName: string;
+  stackStatus: string;
   /** The account that owns the stack, and so the bucket (from the stack's ARN). */
   account: string;
-  uploadBucket: string;
+  /** Undefined only for a stack without the bucket (a first deploy that rolled back). */
+  uploadBucket: string | undefined;
   uploadBucketRetained: boolean;
   outputs: Record<string, string>;
 }
+
+const isMissing = (error: unknown): boolean =>
+  error instanceof Error && error.name === 'ValidationError' && /does not exist/.test(error.message);
 
 /** Reads the stage's stack; undefined when there is no such stack in the target's account and region. */
 export async function describeStage(
@@ -195,24 +205,29 @@ export async function describeStage(
     [stack] = (await cloudFormation.send(new DescribeStacksCommand({ StackName: name }))).Stacks ?? [];
   } catch (error) {
     // CloudFormation answers a missing stack with a ValidationError "Stack with id … does not exist".
-    if (error instanceof Error && error.name === 'ValidationError' && /does not exist/.test(error.message))
-      return undefined;
+    if (isMissing(error)) return undefined;
     throw explainAwsError(error, target, undefined);
   }
   if (!stack || stack.StackStatus === 'DELETE_COMPLETE') return undefined;
   const outputs = Object.fromEntries(
     (stack.Outputs ?? []).map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']),
   );
-  const account = stack.StackId?.split(':')[4] ?? '';
-  const uploadBucket = outputs.UploadBucketName;
-  if (!/^\d{12}$/.test(account) || !uploadBucket) {
-    throw new UsageError(
-      `stack ${name} (${stack.StackStatus}) has no UploadBucketName output: deploy it again with \`npm run deploy -- --stage ${target.stage}\`.`,
-    );
+  let uploadBucket = outputs.UploadBucketName;
+  if (!uploadBucket) {
+    // A stack deployed before it had outputs: the bucket is its S3BucketUploads resource.
+    try {
+      const { StackResourceDetail } = await cloudFormation.send(
+        new DescribeStackResourceCommand({ StackName: name, LogicalResourceId: 'S3BucketUploads' }),
+      );
+      uploadBucket = StackResourceDetail?.PhysicalResourceId || undefined;
+    } catch (error) {
+      if (!isMissing(error)) throw explainAwsError(error, target, undefined);
+    }
   }
   return {
     stackName: name,
-    account,
+    stackStatus: stack.StackStatus ?? '',
+    account: stack.StackId?.split(':')[4] ?? '',
     uploadBucket,
     uploadBucketRetained: outputs.UploadBucketRetained === 'true',
     outputs,
@@ -223,14 +238,20 @@ export async function describeStage(
 export async function requireDeployedStage(
   target: Target & { kind: 'aws' },
   cloudFormation: Pick<CloudFormationClient, 'send'> = new CloudFormationClient(awsClientConfig(target)),
-): Promise<DeployedStage> {
+): Promise<DeployedStage & { uploadBucket: string }> {
   const deployed = await describeStage(cloudFormation, target);
   if (!deployed) {
     throw new UsageError(
       `stage ${target.stage} is not deployed in ${target.region} (no stack ${stackName(target.stage)}): npm run deploy -- --stage ${target.stage}.`,
     );
   }
-  return deployed;
+  const { uploadBucket } = deployed;
+  if (uploadBucket === undefined || !/^\d{12}$/.test(deployed.account)) {
+    throw new UsageError(
+      `stack ${deployed.stackName} (${deployed.stackStatus}) has no upload bucket: deploy it again with \`npm run deploy -- --stage ${target.stage}\`.`,
+    );
+  }
+  return { ...deployed, uploadBucket };
 }
 
 /** Ends a script with a one-line message on stderr and exit code 1: no stack trace for expected failures. */

@@ -7,7 +7,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DescribeStackResourceCommand,
+  DescribeStacksCommand,
+  type Output,
+} from '@aws-sdk/client-cloudformation';
 import {
   DeleteObjectsCommand,
   ListObjectsCommand,
@@ -32,13 +37,17 @@ const ACCOUNT = '123456789012';
 const REGION = 'ap-northeast-1';
 
 /** DescribeStacks's answer for lambda-notes-<stage> with these outputs. */
-function stack(stage: string, outputs: Record<string, string>) {
+function stack(
+  stage: string,
+  outputs: Record<string, string>,
+  status: 'UPDATE_COMPLETE' | 'ROLLBACK_COMPLETE' = 'UPDATE_COMPLETE',
+) {
   return {
     Stacks: [
       {
         StackName: `lambda-notes-${stage}`,
         StackId: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/lambda-notes-${stage}/0f2b7c30-cb1e-11f0-8de9-0a1b2c3d4e5f`,
-        StackStatus: 'UPDATE_COMPLETE' as const,
+        StackStatus: status,
         CreationTime: new Date('2026-11-01T00:00:00Z'),
         Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]): Output => ({
           OutputKey,
@@ -426,6 +435,46 @@ describe('deploy scripts (AWS mocked)', () => {
       expect(recorder.runs[0]?.settings).to.deep.equal(adopted);
       expect(await kept('dev')).to.deep.equal(adopted);
       expect(recorder.text.join('')).to.match(/keeping what stack lambda-notes-dev was deployed with/);
+    });
+
+    it('keeps the bucket of a stack deployed before it had outputs (no replacement on upgrade)', async () => {
+      cloudFormation.on(DescribeStacksCommand).resolves(stack('dev', {}));
+      cloudFormation
+        .on(DescribeStackResourceCommand, {
+          StackName: 'lambda-notes-dev',
+          LogicalResourceId: 'S3BucketUploads',
+        })
+        .resolves({
+          StackResourceDetail: {
+            LogicalResourceId: 'S3BucketUploads',
+            PhysicalResourceId: 'lambda-s3-test-dev',
+            ResourceType: 'AWS::S3::Bucket',
+            ResourceStatus: 'CREATE_COMPLETE',
+            LastUpdatedTimestamp: new Date('2026-11-01T00:00:00Z'),
+          },
+        });
+      const recorder = io();
+
+      await deploy(['--stage', 'dev'], recorder);
+      await Promise.all(recorder.pending);
+
+      expect(recorder.runs[0]?.settings).to.deep.equal({
+        region: REGION,
+        uploadBucket: 'lambda-s3-test-dev',
+      });
+    });
+
+    it('deploys again over a first deploy that rolled back (a stack without a bucket)', async () => {
+      cloudFormation.on(DescribeStacksCommand).resolves(stack('dev', {}, 'ROLLBACK_COMPLETE'));
+      const missing = new Error('Resource S3BucketUploads does not exist for stack lambda-notes-dev');
+      missing.name = 'ValidationError';
+      cloudFormation.on(DescribeStackResourceCommand).rejects(missing);
+      const recorder = io();
+
+      await deploy(['--stage', 'dev'], recorder);
+      await Promise.all(recorder.pending);
+
+      expect(recorder.runs[0]?.settings).to.deep.equal({ region: REGION });
     });
 
     it('writes no settings when sls deploy fails', async () => {
