@@ -143,6 +143,8 @@ const processIo: DeployIo = {
 
 export async function main(argv: string[] = process.argv.slice(2), io: DeployIo = processIo): Promise<void> {
   const { stage, region: regionFlag, profile, params, rest } = parseDeployArguments(argv);
+  // Bad values are refused before anything reaches AWS.
+  applyParams({}, params);
   const dir = stagesDir();
   const file = relative(process.cwd(), stageSettingsFile(stage, dir));
   const kept = readStageSettings(stage, dir);

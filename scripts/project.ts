@@ -283,7 +283,7 @@ export function explainAwsError(error: unknown, target: Target, endpoint: string
   }
   if (error.name === 'CredentialsProviderError') {
     return new UsageError(
-      `no AWS credentials for stage "${target.stage}": pass --profile <name> or run \`aws configure\`.`,
+      `no AWS credentials for stage "${target.stage}": pass --aws-profile <name> or run \`aws configure\`.`,
     );
   }
   return error;
