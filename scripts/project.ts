@@ -237,12 +237,13 @@ export async function describeStage(
 /** The deployed stage, or a message saying how to deploy it. */
 export async function requireDeployedStage(
   target: Target & { kind: 'aws' },
+  whenMissing = `npm run deploy -- --stage ${target.stage}`,
   cloudFormation: Pick<CloudFormationClient, 'send'> = new CloudFormationClient(awsClientConfig(target)),
 ): Promise<DeployedStage & { uploadBucket: string }> {
   const deployed = await describeStage(cloudFormation, target);
   if (!deployed) {
     throw new UsageError(
-      `stage ${target.stage} is not deployed in ${target.region} (no stack ${stackName(target.stage)}): npm run deploy -- --stage ${target.stage}.`,
+      `stage ${target.stage} is not deployed in ${target.region} (no stack ${stackName(target.stage)}): ${whenMissing}.`,
     );
   }
   const { uploadBucket } = deployed;

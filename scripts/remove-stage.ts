@@ -97,7 +97,7 @@ export async function main(argv: string[] = process.argv.slice(2), io: RemoveIo 
   const target = targetFrom(values);
   if (target.kind !== 'aws')
     throw new UsageError('give the stage to remove: npm run remove -- --stage <stage>.');
-  const deployed = await requireDeployedStage(target);
+  const deployed = await requireDeployedStage(target, 'nothing to remove (another --region?)');
   const bucket = deployed.uploadBucket;
 
   if (deployed.uploadBucketRetained && !values.force) {

@@ -275,6 +275,17 @@ describe('deploy scripts (AWS mocked)', () => {
       expect(recorder.text.join('')).to.include(`s3://${PROD_OUTPUTS.UploadBucketName} is retained`);
     });
 
+    it('says there is nothing to remove when the stage has no stack, and runs nothing', async () => {
+      cloudFormation.on(DescribeStacksCommand).rejects(noSuchStack('test'));
+      const recorder = io(undefined);
+
+      await expectRejection(
+        remove(['--stage', 'test'], recorder),
+        /stage test is not deployed in ap-northeast-1 \(no stack lambda-notes-test\): nothing to remove/,
+      );
+      expect(recorder.runs).to.deep.equal([]);
+    });
+
     it("empties dev's bucket as its owner (ExpectedBucketOwner), then runs sls remove", async () => {
       cloudFormation.on(DescribeStacksCommand).resolves(stack('dev', DEV_OUTPUTS));
       s3.on(ListObjectsCommand)
