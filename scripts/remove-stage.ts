@@ -100,8 +100,12 @@ export async function main(argv: string[] = process.argv.slice(2), io: RemoveIo 
   const deployed = await requireDeployedStage(target, 'nothing to remove (another --region?)');
   const bucket = deployed.uploadBucket;
 
-  if (deployed.uploadBucketRetained && !values.force) {
-    const what = `stage ${target.stage} keeps its bucket s3://${bucket} (retained), but its functions, queue (and any dead letters in it) and alarms go`;
+  // A stack deployed before it said whether its bucket is retained: its bucket goes with it, so ask too.
+  const unknown = deployed.outputs.UploadBucketRetained === undefined;
+  if ((deployed.uploadBucketRetained || unknown) && !values.force) {
+    const what = unknown
+      ? `stage ${target.stage} was deployed without the UploadBucketRetained output: removing it empties and deletes s3://${bucket} with its functions, queue (and any dead letters in it) and alarms`
+      : `stage ${target.stage} keeps its bucket s3://${bucket} (retained), but its functions, queue (and any dead letters in it) and alarms go`;
     const answer = await io.ask(`${what}.\nType the stage name to remove it: `);
     if (answer === undefined)
       throw new UsageError(

@@ -275,6 +275,27 @@ describe('deploy scripts (AWS mocked)', () => {
       expect(recorder.text.join('')).to.include(`s3://${PROD_OUTPUTS.UploadBucketName} is retained`);
     });
 
+    it('asks before removing a stack deployed before it said whether its bucket is retained', async () => {
+      cloudFormation.on(DescribeStacksCommand).resolves(stack('prod', {}));
+      cloudFormation.on(DescribeStackResourceCommand).resolves({
+        StackResourceDetail: {
+          LogicalResourceId: 'S3BucketUploads',
+          PhysicalResourceId: 'lambda-s3-test-prod',
+          ResourceType: 'AWS::S3::Bucket',
+          ResourceStatus: 'CREATE_COMPLETE',
+          LastUpdatedTimestamp: new Date('2026-11-01T00:00:00Z'),
+        },
+      });
+      const recorder = io(undefined);
+
+      await expectRejection(
+        remove(['--stage', 'prod'], recorder),
+        /removing it empties and deletes s3:\/\/lambda-s3-test-prod .*: confirm with --force/,
+      );
+      expect(recorder.runs).to.deep.equal([]);
+      expect(s3.calls()).to.have.length(0);
+    });
+
     it('says there is nothing to remove when the stage has no stack, and runs nothing', async () => {
       cloudFormation.on(DescribeStacksCommand).rejects(noSuchStack('test'));
       const recorder = io(undefined);
