@@ -7,7 +7,7 @@
  *   npm run dlq -- redrive [<messageId>]  invoke the function again (asynchronously) with the original event,
  *                                      then delete the message — only once the invocation was accepted
  *   npm run dlq -- purge               delete every message
- *   … [--stage <stage>] [--profile <p>] [--region <r>]
+ *   … [--stage <stage>] [--aws-profile <p>] [--region <r>]   (the region kept by npm run deploy by default)
  */
 import { parseArgs } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -21,6 +21,7 @@ import {
 import type { DestinationRecord } from '../offline/destination-record';
 import { LocalQueue } from '../offline/local-queue';
 import {
+  AWS_OPTIONS,
   deadLetterQueueName,
   explainAwsError,
   LOCAL_CREDENTIALS,
@@ -229,9 +230,7 @@ async function main(): Promise<void> {
     allowPositionals: true,
     options: {
       json: { type: 'boolean', default: false },
-      stage: { type: 'string' },
-      profile: { type: 'string' },
-      region: { type: 'string' },
+      ...AWS_OPTIONS,
     },
   });
   const [command, messageId] = positionals;

@@ -2,29 +2,51 @@
  * Removes a deployed stage: empties its upload bucket first (CloudFormation cannot delete a bucket that holds
  * objects), then runs `sls remove`.
  *
- *   npm run remove -- --stage dev [--profile p] [--region r] [--bucket b]
+ *   npm run remove -- --stage dev [--aws-profile p] [--region r] [--force]
  *
+ * A stage whose bucket is retained (prod: DeletionPolicy Retain, see the stack's UploadBucketRetained output)
+ * keeps its bucket and objects; removing it still deletes its functions, queue and alarms, so it asks for the
+ * stage's name first, or takes --force (no terminal: --force is required).
  * S3 keeps a deleted bucket's name reserved for a while: deploying the same stage again at once can fail with
- * OperationAborted. This script says so and how to go on (wait, or deploy with another --param=uploadBucket).
+ * OperationAborted. This script says so and how to go on.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { DeleteObjectsCommand, ListObjectsCommand, NoSuchBucket, S3Client } from '@aws-sdk/client-s3';
-import { explainAwsError, runMain, targetFrom, uploadBucketName, UsageError } from './project';
+import {
+  AWS_OPTIONS,
+  awsClientConfig,
+  explainAwsError,
+  requireDeployedStage,
+  runMain,
+  stageSettingsFile,
+  targetFrom,
+  UsageError,
+} from './project';
 
 /** Deletes every object of the bucket, 1,000 (S3's maximum) per request; returns how many. */
-export async function emptyBucket(s3: Pick<S3Client, 'send'>, bucket: string): Promise<number> {
+export async function emptyBucket(
+  s3: Pick<S3Client, 'send'>,
+  bucket: string,
+  expectedOwner?: string,
+): Promise<number> {
+  const owner = expectedOwner === undefined ? {} : { ExpectedBucketOwner: expectedOwner };
   let deleted = 0;
   for (;;) {
     // Always the first page, since the previous one was deleted. ListObjects (v1): the local S3 cannot make
     // ListObjectsV2 continuation tokens on Node 20 and fails on any truncated listing.
-    const { Contents = [] } = await s3.send(new ListObjectsCommand({ Bucket: bucket, MaxKeys: 1000 }));
+    const { Contents = [] } = await s3.send(
+      new ListObjectsCommand({ Bucket: bucket, MaxKeys: 1000, ...owner }),
+    );
     if (Contents.length === 0) return deleted;
     const { Errors = [] } = await s3.send(
       new DeleteObjectsCommand({
         Bucket: bucket,
         Delete: { Objects: Contents.map(({ Key }) => ({ Key })), Quiet: true },
+        ...owner,
       }),
     );
     if (Errors.length > 0) {
@@ -36,46 +58,91 @@ export async function emptyBucket(s3: Pick<S3Client, 'send'>, bucket: string): P
   }
 }
 
-async function main(): Promise<void> {
+/** What remove does to the world besides AWS's API: injected by tests. */
+export interface RemoveIo {
+  out(text: string): void;
+  /** The answer to a question on the terminal; undefined when there is no terminal to ask on. */
+  ask(question: string): Promise<string | undefined>;
+  /** Runs `sls <args>`; returns its exit code. */
+  serverless(args: string[]): number | null;
+}
+
+const processIo: RemoveIo = {
+  out: (text) => process.stdout.write(text),
+  async ask(question) {
+    if (!process.stdin.isTTY) return undefined;
+    const terminal = createInterface({ input: process.stdin, output: process.stdout });
+    try {
+      return await terminal.question(question);
+    } finally {
+      terminal.close();
+    }
+  },
+  serverless(args) {
+    const serverless = join(__dirname, '..', 'node_modules', 'serverless', 'bin', 'serverless.js');
+    return spawnSync(process.execPath, [serverless, ...args], {
+      stdio: 'inherit',
+      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
+    }).status;
+  },
+};
+
+export async function main(argv: string[] = process.argv.slice(2), io: RemoveIo = processIo): Promise<void> {
   const { values } = parseArgs({
-    options: {
-      stage: { type: 'string' },
-      profile: { type: 'string' },
-      region: { type: 'string' },
-      bucket: { type: 'string' },
-    },
+    args: argv,
+    options: { ...AWS_OPTIONS, force: { type: 'boolean', default: false } },
   });
   if (values.stage === undefined)
     throw new UsageError('give the stage to remove: npm run remove -- --stage <stage>.');
   const target = targetFrom(values);
   if (target.kind !== 'aws')
     throw new UsageError('give the stage to remove: npm run remove -- --stage <stage>.');
-  const bucket = values.bucket ?? uploadBucketName(target.stage);
-  const s3 = new S3Client({ region: target.region, ...(target.profile ? { profile: target.profile } : {}) });
+  const deployed = await requireDeployedStage(target, 'nothing to remove (another --region?)');
+  const bucket = deployed.uploadBucket;
 
-  try {
-    const deleted = await emptyBucket(s3, bucket);
-    process.stdout.write(`emptied s3://${bucket} (${deleted} object(s) deleted)\n`);
-  } catch (error) {
-    if (error instanceof NoSuchBucket || (error as Error).name === 'NoSuchBucket') {
-      process.stdout.write(`s3://${bucket} does not exist; nothing to empty\n`);
-    } else {
-      throw explainAwsError(error, target, undefined);
+  // A stack deployed before it said whether its bucket is retained: its bucket goes with it, so ask too.
+  const unknown = deployed.outputs.UploadBucketRetained === undefined;
+  if ((deployed.uploadBucketRetained || unknown) && !values.force) {
+    const what = unknown
+      ? `stage ${target.stage} was deployed without the UploadBucketRetained output: removing it empties and deletes s3://${bucket} with its functions, queue (and any dead letters in it) and alarms`
+      : `stage ${target.stage} keeps its bucket s3://${bucket} (retained), but its functions, queue (and any dead letters in it) and alarms go`;
+    const answer = await io.ask(`${what}.\nType the stage name to remove it: `);
+    if (answer === undefined)
+      throw new UsageError(
+        `${what}: confirm with --force (npm run remove -- --stage ${target.stage} --force).`,
+      );
+    if (answer.trim() !== target.stage)
+      throw new UsageError(`not confirmed; stage ${target.stage} left as it is.`);
+  }
+
+  if (deployed.uploadBucketRetained) {
+    io.out(`s3://${bucket} is retained: its objects stay, and the bucket outlives the stack\n`);
+  } else {
+    const s3 = new S3Client(awsClientConfig(target));
+    try {
+      const deleted = await emptyBucket(s3, bucket, deployed.account);
+      io.out(`emptied s3://${bucket} (${deleted} object(s) deleted)\n`);
+    } catch (error) {
+      if (error instanceof NoSuchBucket || (error as Error).name === 'NoSuchBucket') {
+        io.out(`s3://${bucket} does not exist; nothing to empty\n`);
+      } else {
+        throw explainAwsError(error, target, undefined);
+      }
     }
   }
 
   const args = ['remove', '--stage', target.stage, '--region', target.region];
   if (target.profile) args.push('--aws-profile', target.profile);
-  if (values.bucket) args.push(`--param=uploadBucket=${values.bucket}`);
-  const serverless = join(__dirname, '..', 'node_modules', 'serverless', 'bin', 'serverless.js');
-  const result = spawnSync(process.execPath, [serverless, ...args], {
-    stdio: 'inherit',
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
-  });
-  if (result.status !== 0) throw new UsageError(`sls ${args.join(' ')} failed (exit ${result.status}).`);
-  process.stdout.write(
-    `stage ${target.stage} removed. S3 may keep the name ${bucket} reserved for a while: a deploy right away can fail with OperationAborted — wait, or deploy with --param="uploadBucket=<another name>".\n`,
+  const status = io.serverless(args);
+  if (status !== 0) throw new UsageError(`sls ${args.join(' ')} failed (exit ${status}).`);
+  io.out(
+    deployed.uploadBucketRetained
+      ? `stage ${target.stage} removed; s3://${bucket} kept. A new deploy of the stage cannot create a bucket of that name while it exists: move its objects and delete it, or deploy with --param="uploadBucket=<another name>".\n`
+      : `stage ${target.stage} removed. S3 may keep the name ${bucket} reserved for a while: a deploy right away can fail with OperationAborted — wait, or deploy with --param="uploadBucket=<another name>".\n`,
   );
+  const settings = stageSettingsFile(target.stage);
+  if (existsSync(settings))
+    io.out(`its settings stay in ${settings} for the next deploy (delete the file to forget them)\n`);
 }
 
-if (require.main === module) void runMain(main);
+if (require.main === module) void runMain(() => main());

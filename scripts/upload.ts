@@ -4,7 +4,10 @@
  *
  *   npm run upload                        test.txt → local S3 (npm start must be running)
  *   npm run upload -- photo.jpg           any file
- *   npm run upload -- --stage dev [--profile p] [--region r] [--bucket b]
+ *   npm run upload -- --stage dev [--aws-profile p] [--region r] [--bucket b]
+ *
+ * On AWS the bucket is the one the stage's stack names (its UploadBucketName output), and every request says
+ * which account must own it (ExpectedBucketOwner): a name that another account owns gets 403, never the file.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -12,13 +15,16 @@ import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NoSuchBucket, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
+  AWS_OPTIONS,
+  awsClientConfig,
   explainAwsError,
   LOCAL_CREDENTIALS,
+  localUploadBucketName,
   offlineEndpoints,
+  requireDeployedStage,
   runMain,
   type Target,
   targetFrom,
-  uploadBucketName,
   UsageError,
 } from './project';
 
@@ -47,22 +53,26 @@ function s3ClientFor(target: Target): { client: S3Client; endpoint: string | und
       }),
     };
   }
-  return {
-    endpoint: undefined,
-    client: new S3Client({
-      region: target.region,
-      ...(target.profile === undefined ? {} : { profile: target.profile }),
-    }),
-  };
+  return { endpoint: undefined, client: new S3Client(awsClientConfig(target)) };
 }
 
-async function main(): Promise<void> {
+/** The bucket to write to and, on AWS, the account that must own it. */
+async function destinationOf(
+  target: Target,
+  bucket: string | undefined,
+): Promise<{ bucket: string; owner: string | undefined }> {
+  if (target.kind === 'offline')
+    return { bucket: bucket ?? localUploadBucketName(target.stage), owner: undefined };
+  const deployed = await requireDeployedStage(target);
+  return { bucket: bucket ?? deployed.uploadBucket, owner: deployed.account };
+}
+
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   const { values, positionals } = parseArgs({
+    args: argv,
     allowPositionals: true,
     options: {
-      stage: { type: 'string' },
-      profile: { type: 'string' },
-      region: { type: 'string' },
+      ...AWS_OPTIONS,
       bucket: { type: 'string' },
       prefix: { type: 'string', default: 'targets/' },
     },
@@ -76,7 +86,7 @@ async function main(): Promise<void> {
   if (Number.isNaN(size)) throw new UsageError(`${file}: no such file.`);
 
   const target = targetFrom(values);
-  const bucket = values.bucket ?? uploadBucketName(target.stage);
+  const { bucket, owner } = await destinationOf(target, values.bucket);
   const key = `${values.prefix}${basename(file)}`;
   const contentType = CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
   const { client, endpoint } = s3ClientFor(target);
@@ -89,12 +99,18 @@ async function main(): Promise<void> {
         Body: createReadStream(file),
         ContentLength: size,
         ContentType: contentType,
+        ...(owner === undefined ? {} : { ExpectedBucketOwner: owner }),
       }),
     );
   } catch (error) {
     if (error instanceof NoSuchBucket || (error as Error).name === 'NoSuchBucket') {
       throw new UsageError(
-        `bucket ${bucket} does not exist${target.kind === 'aws' ? ` — deploy first: sls deploy --stage ${target.stage}` : ''}.`,
+        `bucket ${bucket} does not exist${target.kind === 'aws' ? ` — deploy first: npm run deploy -- --stage ${target.stage}` : ''}.`,
+      );
+    }
+    if (owner !== undefined && (error as Error).name === 'AccessDenied') {
+      throw new UsageError(
+        `S3 refused the upload to ${bucket}: it is not owned by account ${owner} (the account of stage ${target.stage}), or your credentials may not write to it.`,
       );
     }
     throw explainAwsError(error, target, endpoint);
@@ -107,4 +123,4 @@ async function main(): Promise<void> {
   if (target.kind === 'offline') process.stdout.write('s3Upload now runs for it: see the npm start log\n');
 }
 
-void runMain(main);
+if (require.main === module) void runMain(() => main());

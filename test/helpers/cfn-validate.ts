@@ -153,6 +153,11 @@ class Validator {
       if (!RESOURCE_ATTRIBUTES.has(attribute))
         this.problems.push(`${path}.${attribute}: unknown resource attribute`);
     }
+    for (const policy of ['DeletionPolicy', 'UpdateReplacePolicy'] as const) {
+      const value = resource[policy];
+      if (value !== undefined && !['Delete', 'Retain', 'Snapshot', 'RetainExceptOnCreate'].includes(value))
+        this.problems.push(`${path}.${policy}: ${JSON.stringify(value)} is not Delete, Retain or Snapshot`);
+    }
     if (resource.Condition !== undefined && !(resource.Condition in (this.template.Conditions ?? {}))) {
       this.problems.push(`${path}.Condition: no condition named ${resource.Condition} in Conditions`);
     }
@@ -310,6 +315,12 @@ class Validator {
       } else if (key === 'Fn::Sub') {
         const [text, variables] = typeof inner === 'string' ? [inner, {}] : Array.isArray(inner) ? inner : [];
         if (typeof text === 'string') this.subVariables(path, text, isRecord(variables) ? variables : {});
+      } else if (key === 'Fn::If') {
+        const condition: unknown = Array.isArray(inner) ? inner[0] : undefined;
+        if (typeof condition !== 'string' || !(condition in (this.template.Conditions ?? {})))
+          this.problems.push(
+            `${path}: Fn::If names no condition in Conditions (${JSON.stringify(condition)})`,
+          );
       }
       this.references(inner, `${path}.${key}`);
     }
@@ -350,6 +361,68 @@ class Validator {
 /** Problems that CloudFormation would reject the template for and that can be seen without deploying it. */
 export function validateTemplate(template: Template): string[] {
   return new Validator(template).run();
+}
+
+/** The resources a value refers to: Ref, Fn::GetAtt and Fn::Sub variables (pseudo parameters left out). */
+function referencedResources(
+  node: unknown,
+  resources: Record<string, unknown>,
+  found = new Set<string>(),
+): Set<string> {
+  if (Array.isArray(node)) {
+    for (const item of node) referencedResources(item, resources, found);
+    return found;
+  }
+  if (!isRecord(node)) return found;
+  for (const [key, inner] of Object.entries(node)) {
+    if (key === 'Ref' && typeof inner === 'string' && inner in resources) found.add(inner);
+    if (key === 'Fn::GetAtt') {
+      const target: unknown =
+        typeof inner === 'string' ? inner.split('.')[0] : Array.isArray(inner) ? inner[0] : undefined;
+      if (typeof target === 'string' && target in resources) found.add(target);
+    }
+    if (key === 'Fn::Sub') {
+      const text: unknown = typeof inner === 'string' ? inner : Array.isArray(inner) ? inner[0] : undefined;
+      if (typeof text === 'string') {
+        for (const match of text.matchAll(/\$\{(?!!)([^}.]+)[^}]*\}/g)) {
+          const name = (match[1] ?? '').trim();
+          if (name in resources) found.add(name);
+        }
+      }
+    }
+    referencedResources(inner, resources, found);
+  }
+  return found;
+}
+
+/** Each resource's dependencies as CloudFormation orders them: references and DependsOn. */
+export function dependencyGraph(template: Template): Map<string, Set<string>> {
+  const graph = new Map<string, Set<string>>();
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    const dependencies = referencedResources(resource.Properties ?? {}, template.Resources);
+    for (const target of resource.DependsOn === undefined ? [] : [resource.DependsOn].flat())
+      dependencies.add(target);
+    graph.set(logicalId, dependencies);
+  }
+  return graph;
+}
+
+/** Circular dependencies (CloudFormation refuses the template), each as `A → B → A`; empty when none. */
+export function dependencyCycles(template: Template): string[] {
+  const graph = dependencyGraph(template);
+  const state = new Map<string, 'open' | 'done'>();
+  const cycles: string[] = [];
+  const visit = (node: string, trail: string[]): void => {
+    const path = [...trail, node];
+    state.set(node, 'open');
+    for (const next of graph.get(node) ?? []) {
+      if (state.get(next) === 'open') cycles.push([...path.slice(path.indexOf(next)), next].join(' → '));
+      else if (!state.has(next)) visit(next, path);
+    }
+    state.set(node, 'done');
+  };
+  for (const node of graph.keys()) if (!state.has(node)) visit(node, []);
+  return cycles;
 }
 
 interface PolicyDocumentAt {

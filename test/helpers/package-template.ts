@@ -2,11 +2,13 @@
  * Runs `serverless package` for a stage, the way a deploy starts, and hands back the CloudFormation it wrote.
  * No AWS credentials reach the child: packaging must not need any. The esbuild work folder is a fresh one
  * (`sls package` empties its work folder, and a running `npm start` loads handlers from `.esbuild/`), and it
- * and the package directory are removed afterwards. One run per stage and parameters per test process.
+ * and the package directory are removed afterwards. The per-stage settings file (stages/<stage>.json, written by
+ * `npm run deploy`) comes from a directory of the test's own: the given settings, or none, never the
+ * developer's. One run per stage, parameters and settings per test process.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { Template } from './cfn-validate';
@@ -49,18 +51,36 @@ export function warningLines(output: string): string[] {
   return plain.split(/\r?\n/).filter((line) => line.trimStart().startsWith('Warning'));
 }
 
-export function packageStage(stage: string, params: Record<string, string> = {}): Promise<PackagedStage> {
-  const key = JSON.stringify([stage, Object.entries(params).sort(([a], [b]) => a.localeCompare(b))]);
+/** The content of stages/<stage>.json as `npm run deploy` writes it. */
+export type StageSettingsFile = Record<string, string | number>;
+
+export function packageStage(
+  stage: string,
+  params: Record<string, string> = {},
+  settings?: StageSettingsFile,
+): Promise<PackagedStage> {
+  const key = JSON.stringify([
+    stage,
+    Object.entries(params).sort(([a], [b]) => a.localeCompare(b)),
+    settings,
+  ]);
   let packaged = cache.get(key);
   if (!packaged) {
-    packaged = runPackage(stage, params);
+    packaged = runPackage(stage, params, settings);
     cache.set(key, packaged);
   }
   return packaged;
 }
 
-async function runPackage(stage: string, params: Record<string, string>): Promise<PackagedStage> {
+async function runPackage(
+  stage: string,
+  params: Record<string, string>,
+  settings: StageSettingsFile | undefined,
+): Promise<PackagedStage> {
   const packageDir = await mkdtemp(join(tmpdir(), `lambda-notes-package-${stage}-`));
+  const stagesDir = join(packageDir, 'stages');
+  await mkdir(stagesDir);
+  if (settings) await writeFile(join(stagesDir, `${stage}.json`), JSON.stringify(settings));
   const workFolder = `.esbuild-package-${randomBytes(6).toString('hex')}`;
   const env: NodeJS.ProcessEnv = {
     ...Object.fromEntries(
@@ -68,6 +88,7 @@ async function runPackage(stage: string, params: Record<string, string>): Promis
     ),
     SLS_TELEMETRY_DISABLED: '1',
     ESBUILD_WORK_FOLDER: workFolder,
+    LAMBDA_NOTES_STAGES_DIR: stagesDir,
     // Files that do not exist: no profile on this machine can lend credentials either.
     AWS_SHARED_CREDENTIALS_FILE: join(packageDir, 'no-credentials'),
     AWS_CONFIG_FILE: join(packageDir, 'no-config'),
@@ -79,7 +100,7 @@ async function runPackage(stage: string, params: Record<string, string>): Promis
     '--stage',
     stage,
     '--package',
-    packageDir,
+    join(packageDir, 'out'),
     ...Object.entries(params).map(([name, value]) => `--param=${name}=${value}`),
   ];
   const command = `sls ${args.slice(1).join(' ')}`;
@@ -93,13 +114,13 @@ async function runPackage(stage: string, params: Record<string, string>): Promis
       );
     }
     const template = JSON.parse(
-      await readFile(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'),
+      await readFile(join(packageDir, 'out', 'cloudformation-template-update-stack.json'), 'utf8'),
     ) as Template;
     const artifacts: Record<string, number> = {};
     const files: Record<string, Record<string, Buffer>> = {};
-    for (const name of (await readdir(packageDir)).filter((file) => file.endsWith('.zip'))) {
-      artifacts[name] = (await stat(join(packageDir, name))).size;
-      files[name] = await unzip(join(packageDir, name), join(packageDir, `${name}.d`));
+    for (const name of (await readdir(join(packageDir, 'out'))).filter((file) => file.endsWith('.zip'))) {
+      artifacts[name] = (await stat(join(packageDir, 'out', name))).size;
+      files[name] = await unzip(join(packageDir, 'out', name), join(packageDir, `${name}.d`));
     }
     return { template, artifacts, files, output };
   } finally {

@@ -2,12 +2,20 @@
  * What a deploy would create, proven without AWS: `sls package` per stage (no credentials in its environment),
  * then the CloudFormation it wrote is checked against the CloudFormation resource specification and against
  * what serverless.yml promises: per-function roles with exactly the permissions the code uses, private and
- * TLS-only buckets, retries into the dead-letter queue, alarms, and the per-stage differences.
+ * TLS-only buckets named so that no other account can hold the name, retries into the dead-letter queue, alarms
+ * that page once per failure, outputs the scripts read, settings kept per stage, and the per-stage differences.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { expect } from 'chai';
-import { deadLetterQueueName, lambdaFunctionName, uploadBucketName } from '../../scripts/project';
+import { applyParams } from '../../scripts/deploy-stage';
 import {
+  deadLetterQueueName,
+  defaultUploadBucketName,
+  lambdaFunctionName,
+  localUploadBucketName,
+} from '../../scripts/project';
+import {
+  dependencyCycles,
   policyProblems,
   validateTemplate,
   type Template,
@@ -36,6 +44,8 @@ const STAGES = [
     maximumEventAge: 3600,
     logRetentionDays: 7,
     nodeOptions: '--enable-source-maps',
+    uploadsDeletionPolicy: 'Delete',
+    uploadsReplacePolicy: 'Delete',
   },
   {
     stage: 'prod',
@@ -43,11 +53,33 @@ const STAGES = [
     scheduleState: 'DISABLED',
     maximumEventAge: 21600,
     logRetentionDays: 90,
-    nodeOptions: '',
+    nodeOptions: undefined,
+    // Retained, except that a first deploy which rolls back deletes the empty bucket it made (it would
+    // block the next try with "already exists"); UpdateReplacePolicy knows no such variant.
+    uploadsDeletionPolicy: 'RetainExceptOnCreate',
+    uploadsReplacePolicy: 'Retain',
   },
 ] as const;
 
-const OVERRIDES = { uploadBucket: 'my-bucket-dev', alarmEmail: 'a@example.com' };
+const OVERRIDES = {
+  uploadBucket: 'my-bucket-dev',
+  alarmEmail: 'a@example.com',
+  helloReservedConcurrency: '2',
+};
+/** The same settings as `npm run deploy` keeps them in stages/dev.json after a deploy with OVERRIDES. */
+const KEPT_SETTINGS = applyParams({ region: 'ap-northeast-1' }, Object.entries(OVERRIDES)).kept as Record<
+  string,
+  string
+>;
+
+/** The template without what changes from one package to the next (the artifacts' upload folder). */
+const comparable = (template: Template): unknown =>
+  JSON.parse(
+    JSON.stringify(template).replace(
+      /serverless\/lambda-notes\/dev\/[^/"]+\//g,
+      'serverless/lambda-notes/dev/<time>/',
+    ),
+  );
 
 const DLQ_ARN = { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] };
 const ALARM_TOPIC = { Ref: 'AlarmTopic' };
@@ -82,6 +114,16 @@ const logGroupName = (stage: string, functionKey: string): string =>
   `/aws/lambda/${lambdaFunctionName(stage, functionKey)}`;
 
 const sub = (text: string): { 'Fn::Sub': string } => ({ 'Fn::Sub': text });
+
+/** The default upload bucket name as the template gives it to CloudFormation. */
+const bucketSub = (stage: string): string => `lambda-notes-${stage}-\${AWS::AccountId}-\${AWS::Region}`;
+
+/** What CloudFormation makes of a Fn::Sub text with these pseudo parameters. */
+const resolveSub = (text: string, account: string, region: string): string =>
+  text
+    .replaceAll('${AWS::AccountId}', account)
+    .replaceAll('${AWS::Region}', region)
+    .replaceAll('${AWS::Partition}', 'aws');
 
 /** Each (effect, action, resource, condition) an IAM role's inline policies grant, one line each, sorted. */
 function grantsOf(template: Template, roleId: string): string[] {
@@ -150,6 +192,7 @@ function expectPrivateEncryptedBucket(properties: Record<string, unknown>): void
 
 for (const expected of STAGES) {
   const { stage } = expected;
+  const retained = expected.uploadsDeletionPolicy !== 'Delete';
   const packaged = () => packageStage(stage);
 
   describe(`template: sls package --stage ${stage}`, function () {
@@ -193,6 +236,36 @@ for (const expected of STAGES) {
         'Resources.Unknown.Type: AWS::Nothing::Here is not a resource type in the CloudFormation specification',
       ];
       expect(problems, `problems:\n${problems.join('\n')}`).to.have.members(expectedProblems);
+    });
+
+    it('the dependency check finds the cycle a role granting on the bucket by reference would make', async () => {
+      const template = structuredClone((await packaged()).template);
+      const statements = at(
+        template,
+        'Resources',
+        'S3UploadRole',
+        'Properties',
+        'Policies',
+        0,
+        'PolicyDocument',
+        'Statement',
+      );
+      (statements as unknown[]).push({
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: { 'Fn::Sub': '${S3BucketUploads.Arn}/targets/*' },
+      });
+
+      const cycles = dependencyCycles(template);
+
+      expect(cycles, 'cycles').to.have.length.greaterThan(0);
+      for (const cycle of cycles) {
+        expect(cycle.split(' → '), cycle).to.include.members([
+          'S3BucketUploads',
+          'S3UploadLambdaFunction',
+          'S3UploadRole',
+        ]);
+      }
     });
 
     it('the policy check flags Allow of Action *, service:* and Resource *, not a Deny', async () => {
@@ -254,13 +327,14 @@ for (const expected of STAGES) {
       }
     });
 
-    it(`sets NODE_OPTIONS to "${expected.nodeOptions}" (source maps cost cold-start time: dev only)`, async () => {
+    it(`sets NODE_OPTIONS ${expected.nodeOptions === undefined ? 'not at all' : `to "${expected.nodeOptions}"`} (source maps cost cold-start time: dev only)`, async () => {
       const { template } = await packaged();
       for (const fn of FUNCTIONS) {
         const { Environment } = propertiesOf(template, fn.logicalId, 'AWS::Lambda::Function') as {
           Environment: { Variables: Record<string, string> };
         };
         expect(Environment.Variables.NODE_OPTIONS, fn.logicalId).to.equal(expected.nodeOptions);
+        expect(Object.values(Environment.Variables), `empty variables of ${fn.logicalId}`).not.to.include('');
       }
     });
 
@@ -272,11 +346,95 @@ for (const expected of STAGES) {
       );
     });
 
-    it(`names the upload bucket ${uploadBucketName(stage)}`, async () => {
+    it('names the upload bucket after the account and region (resolved by CloudFormation), as the scripts expect', async () => {
       const { template } = await packaged();
       const bucket = propertiesOf(template, 'S3BucketUploads', 'AWS::S3::Bucket');
-      expect(bucket.BucketName).to.equal(`lambda-s3-test-${stage}`);
-      expect(bucket.BucketName).to.equal(uploadBucketName(stage));
+      expect(bucket.BucketName).to.deep.equal(sub(bucketSub(stage)));
+      expect(resolveSub(bucketSub(stage), '123456789012', 'ap-northeast-1')).to.equal(
+        defaultUploadBucketName(stage, '123456789012', 'ap-northeast-1'),
+      );
+      // The offline name (the notes' lambda-s3-test-<stage>) is for the local S3 only.
+      expect(JSON.stringify(template)).not.to.include(localUploadBucketName(stage));
+    });
+
+    it('gives the bucket name and whether it is retained as stack outputs', async () => {
+      const { template } = await packaged();
+      expect(at(template, 'Outputs', 'UploadBucketName', 'Value')).to.deep.equal({ Ref: 'S3BucketUploads' });
+      expect(at(template, 'Outputs', 'UploadBucketRetained', 'Value')).to.deep.equal({
+        'Fn::If': ['RetainUploads', 'true', 'false'],
+      });
+      // Evaluated by CloudFormation: true exactly where the bucket is retained (prod).
+      expect(at(template, 'Conditions', 'RetainUploads')).to.deep.equal({
+        'Fn::Not': [{ 'Fn::Equals': [expected.uploadsDeletionPolicy, 'Delete'] }],
+      });
+    });
+
+    it(`gives the settings a deploy adopts as outputs: none set by default`, async () => {
+      const { template } = await packaged();
+      expect(at(template, 'Outputs', 'AlarmEmail', 'Value')).to.deep.equal({
+        'Fn::If': ['HasAlarmEmail', '', 'none'],
+      });
+      expect(at(template, 'Outputs', 'HelloReservedConcurrency', 'Value')).to.equal('none');
+      expect(at(template, 'Outputs', 'S3UploadReservedConcurrency', 'Value')).to.equal('none');
+      for (const fn of FUNCTIONS) {
+        expect(
+          propertiesOf(template, fn.logicalId, 'AWS::Lambda::Function'),
+          fn.logicalId,
+        ).not.to.have.property('ReservedConcurrentExecutions');
+      }
+    });
+
+    it(`${retained ? 'retains the upload bucket on stack deletion (not after a failed first create) and replacement, versioned' : 'deletes the upload bucket with the stack, unversioned'}`, async () => {
+      const { template } = await packaged();
+      const bucket = resourceOf(template, 'S3BucketUploads', 'AWS::S3::Bucket');
+      expect(bucket.DeletionPolicy).to.equal(expected.uploadsDeletionPolicy);
+      expect(bucket.UpdateReplacePolicy).to.equal(expected.uploadsReplacePolicy);
+      // Versioning and expiry of old versions follow the same condition.
+      expect(bucket.Properties?.VersioningConfiguration).to.deep.equal({
+        'Fn::If': ['RetainUploads', { Status: 'Enabled' }, { Ref: 'AWS::NoValue' }],
+      });
+      expect(at(bucket.Properties, 'LifecycleConfiguration', 'Rules')).to.deep.equal([
+        {
+          Id: 'abort-incomplete-multipart-uploads',
+          Status: 'Enabled',
+          AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+        },
+        {
+          'Fn::If': [
+            'RetainUploads',
+            {
+              Id: 'expire-noncurrent-versions',
+              Status: 'Enabled',
+              NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+            },
+            { Ref: 'AWS::NoValue' },
+          ],
+        },
+      ]);
+    });
+
+    it('retains nothing but the upload bucket (the rest goes with the stack)', async () => {
+      const { template } = await packaged();
+      // The framework retains each function version it publishes, so that an update can roll back to it;
+      // versions go when their function is deleted.
+      const kept = Object.entries(template.Resources)
+        .filter(([, resource]) => resource.Type !== 'AWS::Lambda::Version')
+        .filter(
+          ([, resource]) =>
+            (resource.DeletionPolicy ?? 'Delete') !== 'Delete' ||
+            (resource.UpdateReplacePolicy ?? 'Delete') !== 'Delete',
+        )
+        .map(([id]) => id);
+      expect(kept).to.deep.equal(retained ? ['S3BucketUploads'] : []);
+    });
+
+    it('has no circular dependency, and the bucket waits for the permission its notification needs', async () => {
+      const { template } = await packaged();
+      expect(dependencyCycles(template)).to.deep.equal([]);
+      // S3 tests the notification target when the configuration is set: the permission must exist first.
+      expect(asList(resourceOf(template, 'S3BucketUploads', 'AWS::S3::Bucket').DependsOn)).to.include(
+        'S3UploadLambdaPermissionUploadsS3',
+      );
     });
 
     it('notifies s3Upload of objects created under targets/ only, and only from this account', async () => {
@@ -299,6 +457,7 @@ for (const expected of STAGES) {
         FunctionName: { 'Fn::GetAtt': ['S3UploadLambdaFunction', 'Arn'] },
         Action: 'lambda:InvokeFunction',
         SourceAccount: { Ref: 'AWS::AccountId' },
+        SourceArn: sub(`arn:\${AWS::Partition}:s3:::${bucketSub(stage)}`),
       });
     });
 
@@ -311,7 +470,7 @@ for (const expected of STAGES) {
       const { template } = await packaged();
       const policy = propertiesOf(template, 'UploadBucketPolicy', 'AWS::S3::BucketPolicy');
       expect(policy.Bucket).to.deep.equal({ Ref: 'S3BucketUploads' });
-      const bucket = uploadBucketName(stage);
+      const bucket = bucketSub(stage);
       expectDeniesInsecureTransport(policy, [
         sub(`arn:\${AWS::Partition}:s3:::${bucket}`),
         sub(`arn:\${AWS::Partition}:s3:::${bucket}/*`),
@@ -395,7 +554,7 @@ for (const expected of STAGES) {
 
     it('lets s3Upload write its own logs, read targets/ of its bucket and send to the DLQ, nothing else', async () => {
       const { template } = await packaged();
-      const bucket = uploadBucketName(stage);
+      const bucket = bucketSub(stage);
       expect(grantsOf(template, 'S3UploadRole')).to.deep.equal(
         [
           ...logGrants(stage, 's3Upload'),
@@ -430,9 +589,11 @@ for (const expected of STAGES) {
         ...FUNCTIONS.map((fn) => fn.logGroup),
         'HttpApiLogGroup',
       ]);
-      expect(propertiesOf(template, 'HttpApiLogGroup', 'AWS::Logs::LogGroup').RetentionInDays).to.equal(
-        expected.logRetentionDays,
-      );
+      expect(propertiesOf(template, 'HttpApiLogGroup', 'AWS::Logs::LogGroup')).to.deep.equal({
+        // Under /aws/vendedlogs/: no growth of the account's CloudWatch Logs resource policy.
+        LogGroupName: `/aws/vendedlogs/http-api/lambda-notes-${stage}`,
+        RetentionInDays: expected.logRetentionDays,
+      });
       for (const fn of FUNCTIONS) {
         expect(propertiesOf(template, fn.logGroup, 'AWS::Logs::LogGroup'), fn.logGroup).to.deep.equal({
           LogGroupName: logGroupName(stage, fn.key),
@@ -441,11 +602,11 @@ for (const expected of STAGES) {
       }
     });
 
-    it('alarms on errors, throttles and dropped async events of each function', async () => {
+    it('alarms on lost async events (DestinationDeliveryFailures) and throttles of each function', async () => {
       const { template } = await packaged();
       const alarms = ofType(template, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties ?? {});
       for (const fn of FUNCTIONS) {
-        for (const metric of ['Errors', 'Throttles', 'AsyncEventsDropped']) {
+        for (const metric of ['DestinationDeliveryFailures', 'Throttles']) {
           const matching = alarms.filter(
             (alarm) =>
               alarm.Namespace === 'AWS/Lambda' &&
@@ -454,15 +615,45 @@ for (const expected of STAGES) {
           );
           expect(matching, `${metric} alarm of ${fn.logicalId}`).to.have.length(1);
           expect(matching[0], `${metric} alarm of ${fn.logicalId}`).to.deep.include({
+            Statistic: 'Sum',
             Threshold: 0,
             ComparisonOperator: 'GreaterThanThreshold',
+            TreatMissingData: 'notBreaching',
             AlarmActions: [ALARM_TOPIC],
           });
         }
       }
     });
 
-    it('alarms when the dead-letter queue holds a message', async () => {
+    it('has no alarm that counts an event the DLQ alarm already reports (AsyncEventsDropped, Errors)', async () => {
+      // AsyncEventsDropped counts events sent to the on-failure destination too, and Errors each of an async
+      // event's attempts: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+      const { template } = await packaged();
+      const lambdaMetrics = ofType(template, 'AWS::CloudWatch::Alarm')
+        .map(([, alarm]) => alarm.Properties ?? {})
+        .filter((alarm) => alarm.Namespace === 'AWS/Lambda')
+        .map((alarm) => alarm.MetricName);
+      expect(lambdaMetrics).not.to.include('AsyncEventsDropped');
+      expect(lambdaMetrics).not.to.include('Errors');
+    });
+
+    it('alarms when a caller of the HTTP API gets a server error', async () => {
+      const { template } = await packaged();
+      const alarms = ofType(template, 'AWS::CloudWatch::Alarm')
+        .map(([, alarm]) => alarm.Properties ?? {})
+        .filter((alarm) => alarm.Namespace === 'AWS/ApiGateway');
+      expect(alarms).to.have.length(1);
+      expect(alarms[0]).to.deep.include({
+        MetricName: '5xx',
+        Dimensions: [{ Name: 'ApiId', Value: { Ref: 'HttpApi' } }],
+        Statistic: 'Sum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [ALARM_TOPIC],
+      });
+    });
+
+    it('alarms while the dead-letter queue holds a message, idle queue included', async () => {
       const { template } = await packaged();
       const alarms = ofType(template, 'AWS::CloudWatch::Alarm')
         .map(([, alarm]) => alarm.Properties ?? {})
@@ -471,18 +662,28 @@ for (const expected of STAGES) {
       expect(alarms[0]).to.deep.include({
         MetricName: 'ApproximateNumberOfMessagesVisible',
         Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['DeadLetterQueue', 'QueueName'] } }],
+        Statistic: 'Maximum',
         Threshold: 0,
         ComparisonOperator: 'GreaterThanThreshold',
         AlarmActions: [ALARM_TOPIC],
+        OKActions: [ALARM_TOPIC],
       });
+      // SQS sends no metrics for a queue untouched for six hours: "ignore" keeps ALARM while a message
+      // waits, where notBreaching would turn it OK. Sources:
+      // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html
+      // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data
+      expect(alarms[0]?.TreatMissingData).to.equal('ignore');
     });
 
-    it('sends every alarm to the encrypted AlarmTopic', async () => {
+    it('sends every alarm to the encrypted AlarmTopic, and OK only from the DLQ alarm', async () => {
       const { template } = await packaged();
       const alarms = ofType(template, 'AWS::CloudWatch::Alarm');
-      expect(alarms).to.have.length(7);
+      expect(alarms).to.have.length(6);
       for (const [id, alarm] of alarms)
         expect(alarm.Properties?.AlarmActions, id).to.deep.equal([ALARM_TOPIC]);
+      expect(
+        alarms.filter(([, alarm]) => alarm.Properties?.OKActions !== undefined).map(([id]) => id),
+      ).to.deep.equal(['DeadLetterQueueAlarm']);
       expect(propertiesOf(template, 'AlarmTopic', 'AWS::SNS::Topic').KmsMasterKeyId).to.deep.equal({
         Ref: 'AlarmTopicKey',
       });
@@ -557,11 +758,14 @@ describe(`template: sls package --stage dev ${Object.entries(OVERRIDES)
     expect(problems, problems.join('\n')).to.deep.equal([]);
   });
 
-  it('names the upload bucket after uploadBucket, and its policy and role follow', async () => {
+  it('names the upload bucket after uploadBucket, and its policy, permission, role and output follow', async () => {
     const { template } = await packaged();
-    expect(propertiesOf(template, 'S3BucketUploads', 'AWS::S3::Bucket').BucketName).to.equal('my-bucket-dev');
+    expect(propertiesOf(template, 'S3BucketUploads', 'AWS::S3::Bucket').BucketName).to.deep.equal(
+      sub('my-bucket-dev'),
+    );
     const text = JSON.stringify(template);
-    expect(text).not.to.include(uploadBucketName('dev'));
+    expect(text).not.to.include(bucketSub('dev'));
+    expect(text).not.to.include(localUploadBucketName('dev'));
     expect(grantsOf(template, 'S3UploadRole')).to.include.members(
       allow(['s3:GetObject'], sub('arn:${AWS::Partition}:s3:::my-bucket-dev/targets/*')),
     );
@@ -582,6 +786,23 @@ describe(`template: sls package --stage dev ${Object.entries(OVERRIDES)
       sub('arn:${AWS::Partition}:s3:::my-bucket-dev'),
       sub('arn:${AWS::Partition}:s3:::my-bucket-dev/*'),
     ]);
+    expect(
+      at(template, 'Resources', 'S3UploadLambdaPermissionUploadsS3', 'Properties', 'SourceArn'),
+    ).to.deep.equal(sub('arn:${AWS::Partition}:s3:::my-bucket-dev'));
+    expect(at(template, 'Outputs', 'UploadBucketName', 'Value')).to.deep.equal({ Ref: 'S3BucketUploads' });
+    expect(dependencyCycles(template)).to.deep.equal([]);
+  });
+
+  it('reserves helloReservedConcurrency for hello only, and says so in an output', async () => {
+    const { template } = await packaged();
+    expect(
+      propertiesOf(template, 'HelloLambdaFunction', 'AWS::Lambda::Function').ReservedConcurrentExecutions,
+    ).to.equal(2);
+    expect(propertiesOf(template, 'S3UploadLambdaFunction', 'AWS::Lambda::Function')).not.to.have.property(
+      'ReservedConcurrentExecutions',
+    );
+    expect(at(template, 'Outputs', 'HelloReservedConcurrency', 'Value')).to.equal('2');
+    expect(at(template, 'Outputs', 'S3UploadReservedConcurrency', 'Value')).to.equal('none');
   });
 
   it('subscribes the alarmEmail address to the alarms', async () => {
@@ -596,5 +817,41 @@ describe(`template: sls package --stage dev ${Object.entries(OVERRIDES)
       Protocol: 'email',
       Endpoint: 'a@example.com',
     });
+  });
+});
+
+describe('template: the settings npm run deploy keeps in stages/dev.json', function () {
+  this.timeout(PACKAGE_TIMEOUT_MS);
+
+  it('a later package without flags reads them: the same template as with the --param flags', async () => {
+    const withFlags = await packageStage('dev', OVERRIDES);
+    const fromFile = await packageStage('dev', {}, KEPT_SETTINGS);
+    expect(warningLines(fromFile.output), fromFile.output).to.deep.equal([]);
+    expect(comparable(fromFile.template)).to.deep.equal(comparable(withFlags.template));
+  });
+
+  it('gives the alarm e-mail to the subscription and to the output a checkout without the file adopts', async () => {
+    const { template } = await packageStage('dev', {}, KEPT_SETTINGS);
+    expect(at(template, 'Resources', 'AlarmEmailSubscription', 'Properties', 'Endpoint')).to.equal(
+      'a@example.com',
+    );
+    expect(at(template, 'Outputs', 'AlarmEmail', 'Value')).to.deep.equal({
+      'Fn::If': ['HasAlarmEmail', 'a@example.com', 'none'],
+    });
+  });
+
+  it('a --param still wins over the file, and the kept region is used', async () => {
+    const { template, output } = await packageStage(
+      'dev',
+      { alarmEmail: 'flag@example.com' },
+      { ...KEPT_SETTINGS, region: 'eu-west-1' },
+    );
+    expect(output).to.match(/stage dev \(eu-west-1\)/);
+    expect(at(template, 'Resources', 'AlarmEmailSubscription', 'Properties', 'Endpoint')).to.equal(
+      'flag@example.com',
+    );
+    expect(propertiesOf(template, 'S3BucketUploads', 'AWS::S3::Bucket').BucketName).to.deep.equal(
+      sub('my-bucket-dev'),
+    );
   });
 });
