@@ -22,7 +22,7 @@ import {
 import { BUCKET, type BenchStack } from './stack';
 import { distribution, median, ratio, round } from './stats';
 
-export const COLD_START_GOAL = { hello: 5, s3Upload: 40 } as const;
+export const COLD_START_GOAL = { hello: 10, s3Upload: 40 } as const;
 
 export interface FunctionColdStart {
   zipBytes: number;
