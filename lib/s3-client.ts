@@ -163,7 +163,52 @@ async function errorFromResponse(response: IncomingMessage): Promise<S3ServiceEr
 
 /** Buckets that cannot be host names (dots break the TLS certificate, capitals are not DNS names) go by path. */
 function isVirtualHostable(bucket: string): boolean {
-  return /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket) && !bucket.includes('--');
+  return /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket);
+}
+
+export interface RequestTarget {
+  readonly protocol: string;
+  /** To connect to (an IPv6 literal without its brackets). */
+  readonly hostname: string;
+  readonly port: number;
+  /** The Host header, port included when the endpoint has one. */
+  readonly host: string;
+  /** Encoded path, bucket first when the bucket is not in the host name. */
+  readonly path: string;
+}
+
+/**
+ * Where a GetObject goes: offline, the local S3 with the bucket in the path; on AWS, the regional endpoint with the
+ * bucket as host name (virtual-hosted style), or in the path when the bucket cannot be a host name.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html
+ */
+export function requestTarget(
+  region: string,
+  endpoint: URL | undefined,
+  bucket: string,
+  key: string,
+): RequestTarget {
+  if (endpoint !== undefined) {
+    const { protocol, host, hostname, port } = endpoint;
+    return {
+      protocol,
+      hostname: hostname.replace(/^\[|\]$/g, ''),
+      port: port ? Number(port) : protocol === 'https:' ? 443 : 80,
+      host,
+      path: encodeS3Path(bucket, key),
+    };
+  }
+  const domain = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  const regional = `s3.${region}.${domain}`;
+  return isVirtualHostable(bucket)
+    ? {
+        protocol: 'https:',
+        hostname: `${bucket}.${regional}`,
+        port: 443,
+        host: `${bucket}.${regional}`,
+        path: encodeS3Path(undefined, key),
+      }
+    : { protocol: 'https:', hostname: regional, port: 443, host: regional, path: encodeS3Path(bucket, key) };
 }
 
 export class S3Client implements ObjectReader {
@@ -233,31 +278,9 @@ export class S3Client implements ObjectReader {
     return this.#transport;
   }
 
-  /** Where the request goes: the local S3 by path offline; on AWS the bucket's own host name when it can be one. */
-  #target(
-    bucket: string,
-    key: string,
-  ): { protocol: string; hostname: string; port: number; host: string; path: string } {
-    if (this.#endpoint !== undefined) {
-      const { protocol, host, hostname, port } = this.#endpoint;
-      return {
-        protocol,
-        hostname: hostname.replace(/^\[|\]$/g, ''),
-        port: port ? Number(port) : protocol === 'https:' ? 443 : 80,
-        host,
-        path: encodeS3Path(bucket, key),
-      };
-    }
-    const domain = this.#region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
-    const regional = `s3.${this.#region}.${domain}`;
-    const host = isVirtualHostable(bucket) ? `${bucket}.${regional}` : regional;
-    const path = isVirtualHostable(bucket) ? encodeS3Path(undefined, key) : encodeS3Path(bucket, key);
-    return { protocol: 'https:', hostname: host, port: 443, host, path };
-  }
-
   #getOnce(bucket: string, key: string): Promise<GetObjectResult> {
     this.#resolvedCredentials ??= this.#credentials();
-    const target = this.#target(bucket, key);
+    const target = requestTarget(this.#region, this.#endpoint, bucket, key);
     const { request, agent } = this.#transportFor(target.protocol);
     const headers = signRequest(
       {

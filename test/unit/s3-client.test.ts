@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { ChecksumMismatchError, createChecksum } from '../../lib/checksums';
-import { S3Client, type S3ClientOptions, S3ServiceError } from '../../lib/s3-client';
+import { requestTarget, S3Client, type S3ClientOptions, S3ServiceError } from '../../lib/s3-client';
 import { errorAnswer, FakeS3, resetAnswer } from '../helpers/fake-s3';
 
 const BUCKET = 'lambda-s3-test-dev';
@@ -355,6 +355,45 @@ describe('S3Client (GetObject against a local S3 stand-in)', () => {
       s3.put(BUCKET, 'targets/x.txt', { body, headers: { 'x-amz-checksum-crc32': 'AAAAAA==-3' } });
       const result = await client({ validateChecksums: true }).getObject(BUCKET, 'targets/x.txt');
       expect(await readAll(result.body)).to.deep.equal(body);
+    });
+  });
+
+  describe('where a request goes (https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html)', () => {
+    it('on AWS: the bucket as host name of the regional endpoint, over https', () => {
+      expect(
+        requestTarget('ap-northeast-1', undefined, 'lambda-s3-test-dev', 'targets/a b.txt'),
+      ).to.deep.equal({
+        protocol: 'https:',
+        hostname: 'lambda-s3-test-dev.s3.ap-northeast-1.amazonaws.com',
+        port: 443,
+        host: 'lambda-s3-test-dev.s3.ap-northeast-1.amazonaws.com',
+        path: '/targets/a%20b.txt',
+      });
+    });
+
+    it('on AWS: a bucket with dots (not valid in the TLS certificate) in the path', () => {
+      expect(requestTarget('ap-northeast-1', undefined, 'my.bucket', 'k')).to.include({
+        hostname: 's3.ap-northeast-1.amazonaws.com',
+        path: '/my.bucket/k',
+      });
+    });
+
+    it('in the China regions: the amazonaws.com.cn domain', () => {
+      expect(requestTarget('cn-north-1', undefined, 'b-1', 'k').hostname).to.equal(
+        'b-1.s3.cn-north-1.amazonaws.com.cn',
+      );
+    });
+
+    it('offline: the endpoint, the bucket in the path, the port in the Host header', () => {
+      expect(
+        requestTarget('ap-northeast-1', new URL('http://localhost:4569'), 'lambda-s3-test-dev', 'targets/x'),
+      ).to.deep.equal({
+        protocol: 'http:',
+        hostname: 'localhost',
+        port: 4569,
+        host: 'localhost:4569',
+        path: '/lambda-s3-test-dev/targets/x',
+      });
     });
   });
 });
