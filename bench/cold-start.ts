@@ -22,7 +22,7 @@ import {
 import { BUCKET, type BenchStack } from './stack';
 import { distribution, median, ratio, round } from './stats';
 
-export const COLD_START_GOAL = { hello: 5, s3Upload: 40 } as const;
+export const COLD_START_GOAL = { hello: 10, s3Upload: 40 } as const;
 
 export interface FunctionColdStart {
   zipBytes: number;
@@ -39,15 +39,27 @@ export interface FunctionColdStart {
     invokeMs: number;
     rssAfterRequireMb: number;
     maxRssMb: number;
+    /** CPU time of the whole process (user + system). Load on a shared machine stretches wall time far more. */
+    cpuMs: number;
   };
+  /** CPU time over the runner with an empty handler: what the function itself costs, harness left out. */
+  cpuOverEmptyMs: number;
   /** The same without NODE_OPTIONS=--enable-source-maps (null when serverless.yml does not set it). */
-  withoutSourceMaps: { medianMs: number; overBareMs: number; requireMs: number; maxRssMb: number } | null;
+  withoutSourceMaps: {
+    medianMs: number;
+    overBareMs: number;
+    requireMs: number;
+    maxRssMb: number;
+    cpuMs: number;
+  } | null;
 }
 
 export interface ColdStartResult {
   runs: number;
   bareNodeMs: number;
   bareNodeP99Ms: number;
+  /** The runner invoking `exports.handler = async () => null`: the harness alone (wall and CPU medians). */
+  emptyHandler: { medianMs: number; cpuMs: number };
   hello: FunctionColdStart;
   s3Upload: FunctionColdStart;
 }
@@ -113,6 +125,9 @@ export async function measureColdStart(
     };
   });
   const bareEnv = cases[0]?.env ?? isolatedEnvironment(local);
+  const emptyBundle = join(workDir, 'empty-handler.js');
+  await writeFile(emptyBundle, 'exports.handler = async () => null;\n');
+  const empty: { ms: number[]; cpu: number[] } = { ms: [], cpu: [] };
 
   const bare: number[] = [];
   // One uncounted round: the first spawn pays for the page cache.
@@ -120,6 +135,9 @@ export async function measureColdStart(
   for (const c of cases) await invokeInFreshProcess(cleanup, c.fn.bundle, c.eventFile, c.env);
   for (let run = 0; run < runs; run += 1) {
     bare.push(await bareNode(cleanup, bareEnv));
+    const emptyRun = await invokeInFreshProcess(cleanup, emptyBundle, eventFiles.hello as string, bareEnv);
+    empty.ms.push(emptyRun.ms);
+    empty.cpu.push(emptyRun.report.cpuMs);
     for (const c of cases) {
       const { ms, report } = await invokeInFreshProcess(cleanup, c.fn.bundle, c.eventFile, c.env);
       c.samples.push(ms);
@@ -134,6 +152,7 @@ export async function measureColdStart(
   }
 
   const bareDist = distribution(bare);
+  const emptyCpuMs = round(median(empty.cpu));
   const summarise = (c: (typeof cases)[number]): FunctionColdStart => {
     const dist = distribution(c.samples);
     const overBareMs = round(dist.median - bareDist.median);
@@ -153,18 +172,28 @@ export async function measureColdStart(
         invokeMs: of((r) => r.invokeMs),
         rssAfterRequireMb: mb(median(c.reports.map((r) => r.rssAfterRequireKb))),
         maxRssMb: mb(median(c.reports.map((r) => r.maxRssKb))),
+        cpuMs: of((r) => r.cpuMs),
       },
+      cpuOverEmptyMs: round(of((r) => r.cpuMs) - emptyCpuMs),
       withoutSourceMaps: c.plainSamples.length
         ? {
             medianMs: round(median(c.plainSamples)),
             overBareMs: round(median(c.plainSamples) - bareDist.median),
             requireMs: round(median(c.plainReports.map((r) => r.requireMs))),
             maxRssMb: mb(median(c.plainReports.map((r) => r.maxRssKb))),
+            cpuMs: round(median(c.plainReports.map((r) => r.cpuMs))),
           }
         : null,
     };
   };
   const [hello, s3Upload] = cases.map(summarise);
   if (!hello || !s3Upload) throw new Error('unreachable: two cases');
-  return { runs, bareNodeMs: bareDist.median, bareNodeP99Ms: bareDist.p99, hello, s3Upload };
+  return {
+    runs,
+    bareNodeMs: bareDist.median,
+    bareNodeP99Ms: bareDist.p99,
+    emptyHandler: { medianMs: round(median(empty.ms)), cpuMs: emptyCpuMs },
+    hello,
+    s3Upload,
+  };
 }

@@ -6,8 +6,8 @@
  *   node bench/invoke-runner.cjs <unzipped>/handlers/s3-upload.js <event.json>
  *
  * Writes one JSON object to file descriptor 3 (stdout when fd 3 is not open): bootMs (process start to this
- * script), requireMs, invokeMs, rssAfterRequireKb, maxRssKb (process.resourceUsage().maxRSS), and the
- * handler's result or the error.
+ * script), requireMs, invokeMs, rssAfterRequireKb, maxRssKb (process.resourceUsage().maxRSS), cpuMs (user + system
+ * CPU of the whole process, all threads, up to the report), and the handler's result or the error.
  */
 const { readFileSync, writeSync } = require('node:fs');
 const { resolve } = require('node:path');
@@ -48,13 +48,15 @@ async function main() {
   const rssAfterRequireKb = process.resourceUsage().maxRSS;
   const result = await handler(event, context);
   const afterInvoke = performance.now();
+  const usage = process.resourceUsage();
   return {
     ok: true,
     bootMs,
     requireMs: afterRequire - beforeRequire,
     invokeMs: afterInvoke - afterRequire,
     rssAfterRequireKb,
-    maxRssKb: process.resourceUsage().maxRSS,
+    maxRssKb: usage.maxRSS,
+    cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000,
     result,
   };
 }

@@ -178,8 +178,8 @@ function coldStartRows(name: string, fn: FunctionColdStart, bare: number): Row[]
       met: fn.met,
     },
     {
-      figure: `  inside: require / invoke; RSS`,
-      value: `${ms(fn.inside.requireMs)} / ${ms(fn.inside.invokeMs)}; ${fn.inside.maxRssMb} MB`,
+      figure: `  inside: require / invoke; RSS; CPU`,
+      value: `${ms(fn.inside.requireMs)} / ${ms(fn.inside.invokeMs)}; ${fn.inside.maxRssMb} MB; ${ms(fn.inside.cpuMs)} (+${ms(fn.cpuOverEmptyMs)})`,
       floor: `boot ${ms(fn.inside.bootMs)}`,
       ratio: '',
       goal: '',
@@ -189,7 +189,7 @@ function coldStartRows(name: string, fn: FunctionColdStart, bare: number): Row[]
   if (fn.withoutSourceMaps) {
     rows.push({
       figure: `  without --enable-source-maps`,
-      value: `${ms(fn.withoutSourceMaps.medianMs)} (+${ms(fn.withoutSourceMaps.overBareMs)}); require ${ms(fn.withoutSourceMaps.requireMs)}; ${fn.withoutSourceMaps.maxRssMb} MB`,
+      value: `${ms(fn.withoutSourceMaps.medianMs)} (+${ms(fn.withoutSourceMaps.overBareMs)}); require ${ms(fn.withoutSourceMaps.requireMs)}; ${fn.withoutSourceMaps.maxRssMb} MB; CPU ${ms(fn.withoutSourceMaps.cpuMs)}`,
       floor: ms(bare),
       ratio: '',
       goal: '',
@@ -293,6 +293,14 @@ function rows(results: Results): Row[] {
       value: `${ms(coldStart.bareNodeMs)} / ${ms(coldStart.bareNodeP99Ms)}`,
       floor: '',
       ratio: '1.00×',
+      goal: '',
+      met: null,
+    });
+    list.push({
+      figure: `  runner, empty handler: wall; CPU`,
+      value: `${ms(coldStart.emptyHandler.medianMs)}; ${ms(coldStart.emptyHandler.cpuMs)}`,
+      floor: '',
+      ratio: '',
       goal: '',
       met: null,
     });

@@ -15,6 +15,8 @@ export interface InvokeReport {
   invokeMs: number;
   rssAfterRequireKb: number;
   maxRssKb: number;
+  /** User + system CPU of the process (all threads) from its start to the report. */
+  cpuMs: number;
   result: unknown;
 }
 

@@ -3,12 +3,11 @@
  * serverless.yml). Reads each object as a stream and logs one JSON line per record.
  * Event format: https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
  */
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, S3Event } from 'aws-lambda';
 import { s3 } from '../lib/clients';
 import { config } from '../lib/config';
 import { logger } from '../lib/logger';
-import { metrics } from '../lib/metrics';
+import { MetricUnit, metrics } from '../lib/metrics';
 import { type ObjectSummary, summariseObject } from '../lib/object-summary';
 import { isFolderMarker } from '../lib/s3-keys';
 import { type ObjectCreated, parseObjectCreatedEvent } from '../lib/s3-records';
@@ -25,7 +24,7 @@ async function processRecord(record: ObjectCreated): Promise<ObjectSummary | und
     metrics.addMetric('BytesProcessed', MetricUnit.Bytes, summary.size);
     return summary;
   } catch (error) {
-    logger.error('object failed', { bucket: record.bucket, key: record.key, error: error as Error });
+    logger.error('object failed', { bucket: record.bucket, key: record.key, error });
     throw error;
   }
 }

@@ -1,18 +1,13 @@
-import { S3Client } from '@aws-sdk/client-s3';
-import { config } from './config';
+import { config, readCredentials } from './config';
+import { S3Client } from './s3-client';
 
 /** Built once per container so connections are reused across invocations. */
-export const s3 = new S3Client(
-  config.s3Endpoint === undefined
-    ? { region: config.region }
-    : {
-        region: config.region,
-        endpoint: config.s3Endpoint,
-        // The local S3 serves buckets by path (http://localhost:4569/<bucket>/<key>).
-        forcePathStyle: true,
-        // The local S3 predates flexible checksums; sending them only when an operation requires one keeps
-        // uploads byte-for-byte what the client sent.
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-      },
-);
+export const s3 = new S3Client({
+  region: config.region,
+  // Offline: the local S3, buckets by path (http://localhost:4569/<bucket>/<key>).
+  endpoint: config.s3Endpoint,
+  credentials: () => readCredentials(),
+  maxAttempts: config.maxAttempts,
+  // The local S3 predates flexible checksums and sends none; on AWS, as the SDK does by default.
+  validateChecksums: config.s3Endpoint === undefined,
+});

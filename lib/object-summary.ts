@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { EmptyObjectError, isSystemError, ObjectNotFoundError, S3UnreachableError } from './errors';
+import type { ObjectReader } from './s3-client';
 
 /** What s3Upload found in one object. */
 export interface ObjectSummary {
@@ -13,7 +13,7 @@ export interface ObjectSummary {
 }
 
 export interface SummaryDeps {
-  readonly s3: Pick<S3Client, 'send'>;
+  readonly s3: ObjectReader;
   /** Named in the error when S3 cannot be reached, so the message says where it looked. */
   readonly s3Endpoint?: string | undefined;
 }
@@ -29,32 +29,29 @@ export async function summariseObject(
   { s3, s3Endpoint }: SummaryDeps,
 ): Promise<ObjectSummary> {
   const { bucket, key } = target;
-  const response = await s3
-    .send(new GetObjectCommand({ Bucket: bucket, Key: key }))
-    .catch((error: unknown) => {
-      if (error instanceof NoSuchKey || (error instanceof Error && error.name === 'NoSuchKey')) {
-        throw new ObjectNotFoundError(`s3://${bucket}/${key} does not exist (deleted before it was read?).`);
-      }
-      // The function may read targets/ but not list the bucket: S3 then answers a missing key with 403.
-      if (error instanceof Error && error.name === 'AccessDenied') {
-        throw new ObjectNotFoundError(
-          `s3://${bucket}/${key} does not exist (deleted before it was read?) or this function may not read it (S3 answered AccessDenied).`,
-        );
-      }
-      if (isSystemError(error) && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'].includes(error.code)) {
-        const where = s3Endpoint ?? 'the S3 endpoint';
-        throw new S3UnreachableError(
-          `Cannot reach S3 at ${where} (${error.code}) to read s3://${bucket}/${key}. Offline, start it with \`npm start\`.`,
-        );
-      }
-      throw error;
-    });
+  const response = await s3.getObject(bucket, key).catch((error: unknown) => {
+    if (error instanceof Error && error.name === 'NoSuchKey') {
+      throw new ObjectNotFoundError(`s3://${bucket}/${key} does not exist (deleted before it was read?).`);
+    }
+    // The function may read targets/ but not list the bucket: S3 then answers a missing key with 403.
+    if (error instanceof Error && error.name === 'AccessDenied') {
+      throw new ObjectNotFoundError(
+        `s3://${bucket}/${key} does not exist (deleted before it was read?) or this function may not read it (S3 answered AccessDenied).`,
+      );
+    }
+    if (isSystemError(error) && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'].includes(error.code)) {
+      const where = s3Endpoint ?? 'the S3 endpoint';
+      throw new S3UnreachableError(
+        `Cannot reach S3 at ${where} (${error.code}) to read s3://${bucket}/${key}. Offline, start it with \`npm start\`.`,
+      );
+    }
+    throw error;
+  });
 
-  const body = response.Body as AsyncIterable<Uint8Array> | undefined;
   let size = 0;
   let lines = 0;
   const hash = createHash('sha256');
-  for await (const chunk of body ?? []) {
+  for await (const chunk of response.body) {
     size += chunk.length;
     hash.update(chunk);
     for (let at = chunk.indexOf(NEWLINE); at !== -1; at = chunk.indexOf(NEWLINE, at + 1)) lines += 1;
@@ -66,7 +63,7 @@ export async function summariseObject(
     bucket,
     key,
     size,
-    contentType: response.ContentType ?? 'binary/octet-stream',
+    contentType: response.contentType ?? 'binary/octet-stream',
     lines,
     sha256: hash.digest('hex'),
   };

@@ -1,18 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { Readable } from 'node:stream';
-import {
-  GetObjectCommand,
-  type GetObjectCommandInput,
-  type GetObjectCommandOutput,
-  NoSuchKey,
-  S3Client,
-} from '@aws-sdk/client-s3';
 import type { APIGatewayProxyStructuredResultV2, S3Event, SQSEvent } from 'aws-lambda';
-import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { expect } from 'chai';
 import { EmptyObjectError, InvalidEventError, ObjectNotFoundError } from '../../lib/errors';
 import type { ObjectSummary } from '../../lib/object-summary';
+import { FakeS3 } from '../helpers/fake-s3';
 import { fakeContext, httpEvent, loadEvent, s3PutEvent } from '../helpers/fixtures';
 
 type HelloModule = typeof import('../../handlers/hello');
@@ -31,7 +23,7 @@ interface LogLine {
 
 const BUCKET = 'lambda-s3-test-dev';
 
-/** The objects the mocked S3 holds, by decoded key. */
+/** The objects the local S3 stand-in holds, by decoded key. */
 const OBJECTS: Readonly<Record<string, { body: string; contentType?: string }>> = {
   'targets/a b+c.txt': { body: 'plus and space\n', contentType: 'text/plain' },
   'targets/日本.txt': { body: '一行目\n二行目\n三行目\n', contentType: 'text/plain; charset=utf-8' },
@@ -39,24 +31,6 @@ const OBJECTS: Readonly<Record<string, { body: string; contentType?: string }>> 
   'targets/data.bin': { body: 'no content type' },
   'targets/empty.txt': { body: '' },
 };
-
-/** The mocked GetObject: asynchronous like the real send(), and NoSuchKey for a key it does not hold. */
-async function getObject(input: GetObjectCommandInput): Promise<Partial<GetObjectCommandOutput>> {
-  const object = input.Key === undefined ? undefined : OBJECTS[input.Key];
-  if (object === undefined) {
-    throw new NoSuchKey({ message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } });
-  }
-  const bytes = Buffer.from(object.body);
-  // Two chunks, as a socket would deliver them, when there is anything to split.
-  const chunks =
-    bytes.length > 1 ? [bytes.subarray(0, 1), bytes.subarray(1)] : bytes.length === 1 ? [bytes] : [];
-  return {
-    // summariseObject only iterates the Body; the SDK's stream mixin is not needed.
-    Body: Readable.from(chunks) as unknown as GetObjectCommandOutput['Body'],
-    ContentType: object.contentType,
-    ContentLength: bytes.length,
-  };
-}
 
 function expectedSummary(key: string): ObjectSummary {
   const object = OBJECTS[key];
@@ -120,30 +94,46 @@ function reasonOf(outcome: PromiseSettledResult<unknown>): unknown {
 }
 
 describe('handlers', () => {
-  const savedEnv = { AWS_REGION: process.env.AWS_REGION, S3_ENDPOINT: process.env.S3_ENDPOINT };
+  const VARIABLES = [
+    'AWS_REGION',
+    'S3_ENDPOINT',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+  ] as const;
+  const savedEnv = Object.fromEntries(VARIABLES.map((name) => [name, process.env[name]]));
   let hello: HelloModule['handler'];
   let s3Upload: S3UploadModule['handler'];
-  let s3Mock: AwsClientStub<S3Client>;
+  let s3: FakeS3;
 
-  before(() => {
+  /** The keys s3Upload asked the local S3 for, decoded. */
+  const keysRead = (): string[] => s3.requests.map((request) => request.path.slice(`/${BUCKET}/`.length));
+
+  before(async () => {
+    s3 = await FakeS3.start();
     // lib/config reads the environment when first loaded, so the handlers are loaded only after this.
-    process.env.AWS_REGION = 'ap-northeast-1';
-    delete process.env.S3_ENDPOINT;
-    s3Mock = mockClient(S3Client);
+    Object.assign(process.env, {
+      AWS_REGION: 'ap-northeast-1',
+      S3_ENDPOINT: s3.endpoint,
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      AWS_SESSION_TOKEN: 'token-from-lambda',
+    });
     hello = (requireFromHere('../../handlers/hello') as HelloModule).handler;
     s3Upload = (requireFromHere('../../handlers/s3-upload') as S3UploadModule).handler;
   });
 
   afterEach(() => {
     restoreOutput();
-    s3Mock.reset();
   });
 
-  after(() => {
-    s3Mock.restore();
-    if (savedEnv.AWS_REGION === undefined) delete process.env.AWS_REGION;
-    else process.env.AWS_REGION = savedEnv.AWS_REGION;
-    if (savedEnv.S3_ENDPOINT !== undefined) process.env.S3_ENDPOINT = savedEnv.S3_ENDPOINT;
+  after(async () => {
+    await s3.close();
+    for (const name of VARIABLES) {
+      const value = savedEnv[name];
+      if (value === undefined) Reflect.deleteProperty(process.env, name);
+      else process.env[name] = value;
+    }
   });
 
   describe('hello', () => {
@@ -201,7 +191,13 @@ describe('handlers', () => {
 
   describe('s3Upload', () => {
     beforeEach(() => {
-      s3Mock.on(GetObjectCommand).callsFake(getObject);
+      s3.reset();
+      for (const [key, object] of Object.entries(OBJECTS)) {
+        s3.put(BUCKET, key, {
+          body: Buffer.from(object.body),
+          ...(object.contentType && { contentType: object.contentType }),
+        });
+      }
     });
 
     const threeKeys = ['targets/a+b%2Bc.txt', 'targets/%E6%97%A5%E6%9C%AC.txt', 'targets/data.bin'];
@@ -214,8 +210,16 @@ describe('handlers', () => {
 
     it('reads each object once, by its decoded key', async () => {
       await captured(() => s3Upload(s3PutEvent(threeKeys), fakeContext()));
-      const inputs = s3Mock.commandCalls(GetObjectCommand).map((call) => call.args[0].input);
-      expect(inputs).to.deep.equal(threeDecoded.map((key) => ({ Bucket: BUCKET, Key: key })));
+      expect(keysRead()).to.deep.equal(threeDecoded);
+    });
+
+    it("reads with the function role's credentials, session token included (Lambda's environment)", async () => {
+      await captured(() => s3Upload(s3PutEvent(['targets/test.txt']), fakeContext()));
+      const headers = s3.requests[0]?.headers ?? {};
+      expect(headers['x-amz-security-token']).to.equal('token-from-lambda');
+      expect(headers.authorization).to.match(
+        /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/ap-northeast-1\/s3\//,
+      );
     });
 
     it('logs one "object processed" line per record with bucket, decoded key, size and contentType', async () => {
@@ -257,7 +261,7 @@ describe('handlers', () => {
     it('skips a folder marker without reading it', async () => {
       const { outcome } = await captured(() => s3Upload(s3PutEvent(['targets/folder/']), fakeContext()));
       expect(valueOf(outcome)).to.deep.equal([]);
-      expect(s3Mock.commandCalls(GetObjectCommand)).to.have.length(0);
+      expect(keysRead()).to.deep.equal([]);
     });
 
     it('still processes the other records of an event that has a folder marker', async () => {
@@ -265,9 +269,7 @@ describe('handlers', () => {
         s3Upload(s3PutEvent(['targets/folder/', 'targets/test.txt']), fakeContext()),
       );
       expect(valueOf(outcome)).to.deep.equal([expectedSummary('targets/test.txt')]);
-      expect(s3Mock.commandCalls(GetObjectCommand).map((call) => call.args[0].input.Key)).to.deep.equal([
-        'targets/test.txt',
-      ]);
+      expect(keysRead()).to.deep.equal(['targets/test.txt']);
     });
 
     it('rejects with EmptyObjectError for an empty object instead of swallowing it', async () => {
@@ -315,7 +317,7 @@ describe('handlers', () => {
       // The handler is typed for S3 events; Lambda delivers whatever the trigger sends.
       const { outcome } = await captured(() => s3Upload(sqsEvent as unknown as S3Event, fakeContext()));
       expect(reasonOf(outcome)).to.be.instanceOf(InvalidEventError);
-      expect(s3Mock.commandCalls(GetObjectCommand)).to.have.length(0);
+      expect(keysRead()).to.deep.equal([]);
     });
   });
 });

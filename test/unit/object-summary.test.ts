@@ -1,21 +1,34 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { GetObjectCommand, type GetObjectCommandOutput, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
-import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { expect } from 'chai';
 import { EmptyObjectError, ObjectNotFoundError, S3UnreachableError } from '../../lib/errors';
 import { summariseObject } from '../../lib/object-summary';
+import { type GetObjectResult, type ObjectReader, S3Client, S3ServiceError } from '../../lib/s3-client';
+import { FakeS3 } from '../helpers/fake-s3';
 
 const BUCKET = 'lambda-s3-test-dev';
 const KEY = 'targets/a b+c.txt';
 const ENDPOINT = 'http://localhost:4569';
 
-/**
- * summariseObject only iterates the Body. A plain async iterable stands in for the SDK's stream: it lacks the
- * SDK's transformToByteArray()/transformToString() on purpose, so reading the body whole would fail here.
- */
-function streamingBody(source: AsyncIterable<Uint8Array>): GetObjectCommandOutput['Body'] {
-  return source as unknown as GetObjectCommandOutput['Body'];
+/** A stand-in S3 client: answers every getObject with `answer`, and records what it was asked. */
+class FakeReader implements ObjectReader {
+  readonly calls: Array<{ bucket: string; key: string }> = [];
+  answer: () => Promise<GetObjectResult> = () => Promise.reject(new Error('no answer set'));
+  getObject(bucket: string, key: string): Promise<GetObjectResult> {
+    this.calls.push({ bucket, key });
+    return this.answer();
+  }
+  resolves(result: Partial<GetObjectResult>): void {
+    this.answer = async () => ({
+      body: Readable.from([]),
+      contentType: undefined,
+      contentLength: undefined,
+      ...result,
+    });
+  }
+  rejects(error: unknown): void {
+    this.answer = () => Promise.reject(error);
+  }
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -32,21 +45,10 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe('summariseObject', () => {
-  let s3Mock: AwsClientStub<S3Client>;
-  let s3: S3Client;
+  let s3: FakeReader;
 
-  before(() => {
-    s3Mock = mockClient(S3Client);
-    // Region and credentials are never used: the mock answers send() before any middleware runs.
-    s3 = new S3Client({ region: 'ap-northeast-1' });
-  });
-
-  afterEach(() => {
-    s3Mock.reset();
-  });
-
-  after(() => {
-    s3Mock.restore();
+  beforeEach(() => {
+    s3 = new FakeReader();
   });
 
   describe('an object with content', () => {
@@ -58,16 +60,12 @@ describe('summariseObject', () => {
     const whole = Buffer.concat(chunks);
 
     beforeEach(() => {
-      s3Mock
-        .on(GetObjectCommand)
-        .resolves({ Body: streamingBody(Readable.from(chunks)), ContentType: 'text/plain' });
+      s3.resolves({ body: Readable.from(chunks), contentType: 'text/plain' });
     });
 
     it('asks S3 for the bucket and key it was given', async () => {
       await summariseObject({ bucket: BUCKET, key: KEY }, { s3 });
-      const calls = s3Mock.commandCalls(GetObjectCommand);
-      expect(calls).to.have.length(1);
-      expect(calls[0]?.args[0].input).to.deep.equal({ Bucket: BUCKET, Key: KEY });
+      expect(s3.calls).to.deep.equal([{ bucket: BUCKET, key: KEY }]);
     });
 
     it('returns the bucket and key', async () => {
@@ -97,7 +95,7 @@ describe('summariseObject', () => {
   });
 
   it('defaults contentType to binary/octet-stream when S3 gives none', async () => {
-    s3Mock.on(GetObjectCommand).resolves({ Body: streamingBody(Readable.from([Buffer.from('x')])) });
+    s3.resolves({ body: Readable.from([Buffer.from('x')]) });
     const summary = await summariseObject({ bucket: BUCKET, key: KEY }, { s3 });
     expect(summary.contentType).to.equal('binary/octet-stream');
   });
@@ -119,7 +117,7 @@ describe('summariseObject', () => {
         yield buffer;
       }
     }
-    s3Mock.on(GetObjectCommand).resolves({ Body: streamingBody(lazyChunks()) });
+    s3.resolves({ body: lazyChunks() });
 
     const summary = await summariseObject({ bucket: BUCKET, key: KEY }, { s3 });
 
@@ -130,26 +128,20 @@ describe('summariseObject', () => {
 
   describe('failures', () => {
     it('refuses a 0-byte object with EmptyObjectError naming its s3:// URL', async () => {
-      s3Mock.on(GetObjectCommand).resolves({ Body: streamingBody(Readable.from([])), ContentLength: 0 });
+      s3.resolves({ body: Readable.from([]), contentLength: 0 });
       const error = await rejection(summariseObject({ bucket: BUCKET, key: KEY }, { s3 }));
       expect(error).to.be.instanceOf(EmptyObjectError);
       expect((error as Error).message).to.contain(`s3://${BUCKET}/${KEY}`);
     });
 
     it('refuses an object whose only chunk is empty with EmptyObjectError', async () => {
-      s3Mock.on(GetObjectCommand).resolves({ Body: streamingBody(Readable.from([Buffer.alloc(0)])) });
-      const error = await rejection(summariseObject({ bucket: BUCKET, key: KEY }, { s3 }));
-      expect(error).to.be.instanceOf(EmptyObjectError);
-    });
-
-    it('refuses a response without Body with EmptyObjectError', async () => {
-      s3Mock.on(GetObjectCommand).resolves({});
+      s3.resolves({ body: Readable.from([Buffer.alloc(0)]) });
       const error = await rejection(summariseObject({ bucket: BUCKET, key: KEY }, { s3 }));
       expect(error).to.be.instanceOf(EmptyObjectError);
     });
 
     it('turns NoSuchKey into ObjectNotFoundError naming the s3:// URL', async () => {
-      s3Mock.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'x', $metadata: {} }));
+      s3.rejects(new S3ServiceError('NoSuchKey', 'The specified key does not exist.', 404, 'R1'));
       const error = await rejection(summariseObject({ bucket: BUCKET, key: KEY }, { s3 }));
       expect(error).to.be.instanceOf(ObjectNotFoundError);
       expect((error as Error).name).to.equal('ObjectNotFoundError');
@@ -157,9 +149,7 @@ describe('summariseObject', () => {
     });
 
     it('turns AccessDenied (a missing key, for a role without s3:ListBucket) into ObjectNotFoundError', async () => {
-      s3Mock
-        .on(GetObjectCommand)
-        .rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }));
+      s3.rejects(new S3ServiceError('AccessDenied', 'Access Denied', 403, 'R1'));
       const error = await rejection(summariseObject({ bucket: BUCKET, key: KEY }, { s3 }));
       expect(error).to.be.instanceOf(ObjectNotFoundError);
       expect((error as Error).message)
@@ -175,7 +165,7 @@ describe('summariseObject', () => {
         address: '127.0.0.1',
         port: 4569,
       });
-      s3Mock.on(GetObjectCommand).rejects(refused);
+      s3.rejects(refused);
       const error = await rejection(
         summariseObject({ bucket: BUCKET, key: KEY }, { s3, s3Endpoint: ENDPOINT }),
       );
@@ -186,18 +176,49 @@ describe('summariseObject', () => {
         .and.to.contain(`s3://${BUCKET}/${KEY}`);
     });
 
+    it('with the real client: a refused connection, tried 3 times, is S3UnreachableError; a 404 is ObjectNotFoundError', async () => {
+      const local = await FakeS3.start();
+      const endpoint = local.endpoint;
+      const attempts: number[] = [];
+      const client = (at: string): S3Client =>
+        new S3Client({
+          region: 'ap-northeast-1',
+          endpoint: at,
+          credentials: () => ({ accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }),
+          sleep: async (ms) => {
+            attempts.push(ms);
+          },
+        });
+      try {
+        const missing = await rejection(
+          summariseObject({ bucket: BUCKET, key: KEY }, { s3: client(endpoint) }),
+        );
+        expect(missing).to.be.instanceOf(ObjectNotFoundError);
+        expect(local.requests).to.have.length(1);
+      } finally {
+        await local.close();
+      }
+      // The same port, now closed.
+      const error = await rejection(
+        summariseObject({ bucket: BUCKET, key: KEY }, { s3: client(endpoint), s3Endpoint: endpoint }),
+      );
+      expect(error).to.be.instanceOf(S3UnreachableError);
+      expect((error as Error).message)
+        .to.contain(endpoint)
+        .and.to.contain('ECONNREFUSED');
+      expect(attempts, 'two waits: three attempts').to.have.length(2);
+    });
+
     it('says "the S3 endpoint" when unreachable without a configured endpoint', async () => {
-      s3Mock
-        .on(GetObjectCommand)
-        .rejects(Object.assign(new Error('getaddrinfo ENOTFOUND s3'), { code: 'ENOTFOUND' }));
+      s3.rejects(Object.assign(new Error('getaddrinfo ENOTFOUND s3'), { code: 'ENOTFOUND' }));
       const error = await rejection(summariseObject({ bucket: BUCKET, key: KEY }, { s3 }));
       expect(error).to.be.instanceOf(S3UnreachableError);
       expect((error as Error).message).to.contain('Cannot reach S3 at the S3 endpoint');
     });
 
     it('rethrows any other error unchanged', async () => {
-      const denied = Object.assign(new Error('Slow Down'), { name: 'SlowDown', $metadata: {} });
-      s3Mock.on(GetObjectCommand).rejects(denied);
+      const denied = new S3ServiceError('SlowDown', 'Please reduce your request rate.', 503, 'R1');
+      s3.rejects(denied);
       const error = await rejection(
         summariseObject({ bucket: BUCKET, key: KEY }, { s3, s3Endpoint: ENDPOINT }),
       );
@@ -206,7 +227,7 @@ describe('summariseObject', () => {
 
     it('rethrows another system error (ECONNRESET) unchanged', async () => {
       const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-      s3Mock.on(GetObjectCommand).rejects(reset);
+      s3.rejects(reset);
       const error = await rejection(summariseObject({ bucket: BUCKET, key: KEY }, { s3 }));
       expect(error).to.equal(reset);
     });
