@@ -44,7 +44,7 @@ const utc = (ms) =>
 const seconds = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
 const describeError = (error) => (error instanceof Error ? error.message : String(error));
 
-const state = { overview: undefined, tab: 'test', charts: [], chartKey: '', timer: undefined };
+const state = { overview: undefined, tab: 'test', charts: [], chartKey: '', xRange: [0, 1] };
 
 // ---------------------------------------------------------------------------------------------------- tabs
 
@@ -140,7 +140,7 @@ function summaryList(entries) {
     { class: 'summary' },
     entries
       .filter(([, value]) => value !== undefined)
-      .map(([label, value]) => [h('dt', {}, label), h('dd', {}, value)]),
+      .map(([label, value]) => h('div', {}, h('dt', {}, label), h('dd', {}, value))),
   );
 }
 
@@ -322,7 +322,7 @@ function chartOptions(graph, width, periodSeconds) {
     legend: { show: true, live: true },
     cursor: { focus: { prox: 16 } },
     scales: {
-      x: { time: true },
+      x: { time: true, range: () => state.xRange },
       y: { range: (u, min, max) => [0, Math.max(graph.unit ? 1 : 2, max ?? 0) * 1.1] },
       ...(hasPercent ? { '%': { range: [0, 105] } } : {}),
     },
@@ -415,6 +415,10 @@ async function refreshMonitor() {
     state.chartKey = key;
   }
   const xs = points.map((p) => p.t / 1000);
+  // The time axis spans the periods of the range, with half a period of room on each side for whole bars.
+  state.xRange = xs.length
+    ? [xs[0] - Number(period) / 2, xs[xs.length - 1] + Number(period) / 2]
+    : [data.from / 1000, data.to / 1000];
   for (const chart of state.charts) {
     const series = [xs, ...chart.graph.series.map((s) => points.map((p) => p[s.field]))];
     const stat = rangeStat(chart.graph, points);
