@@ -79,13 +79,20 @@ describe('local Lambda console (headless Chromium)', function () {
   });
 
   it('runs hello.json from Test, reached with Tab and Enter, and shows "value1"', async () => {
-    await page.selectOption('#test-function', 'hello');
-    await page.selectOption('#test-event', 'fixture:hello.json');
-    await waitFor('hello.json in the editor', async () =>
-      (await page.inputValue('#test-editor')).includes('"key1": "value1"'),
-    );
-    await page.locator('#tab-test').focus();
+    // A fresh page on another tab, as a keyboard user meets it: Tab to the Test tab, Enter, Tab to the Test
+    // button, Enter. The first function (hello) and the first event of events/ (hello.json) are preselected.
+    await page.goto(`${base}/#monitor`);
+    await page.locator('body[data-ready="true"]').waitFor();
+    expect(await page.inputValue('#test-function')).to.equal('hello');
+    expect(await page.inputValue('#test-event')).to.equal('fixture:hello.json');
+    expect(await page.inputValue('#test-editor')).to.include('"key1": "value1"');
+    for (let i = 0; i < 5; i += 1) {
+      await page.keyboard.press('Tab');
+      if ((await page.evaluate<string | undefined>('document.activeElement?.id')) === 'tab-test') break;
+    }
+    expect(await page.evaluate<string | undefined>('document.activeElement?.id')).to.equal('tab-test');
     await page.keyboard.press('Enter');
+    await page.locator('#panel-test:not([hidden])').waitFor();
     for (let i = 0; i < 20; i += 1) {
       if ((await page.evaluate<string | undefined>('document.activeElement?.id')) === 'test-run') break;
       await page.keyboard.press('Tab');
