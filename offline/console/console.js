@@ -75,8 +75,20 @@ $('#tabs').addEventListener('keydown', (event) => {
 });
 window.addEventListener('hashchange', () => showTab(location.hash.slice(1)));
 
+/** A failed refresh (the offline stack stopped, say) is said on the page, and cleared by the next success. */
 function showGlobalError(error) {
-  document.body.dataset.error = describeError(error);
+  const message =
+    error instanceof TypeError
+      ? 'Cannot reach the offline stack: is `npm start` still running?'
+      : describeError(error);
+  document.body.dataset.error = message;
+  $('#global-error').textContent = message;
+  $('#global-error').hidden = false;
+}
+
+function clearGlobalError() {
+  delete document.body.dataset.error;
+  $('#global-error').hidden = true;
 }
 
 function fillFunctions(select, { all = false } = {}) {
@@ -771,7 +783,7 @@ async function start() {
   setInterval(() => {
     if (state.tab === 'monitor' && !$('#monitor-live').checked) return;
     if (state.tab === 'test' || state.tab === 'logs' || document.hidden) return;
-    refreshTab().catch(showGlobalError);
+    refreshTab().then(clearGlobalError, showGlobalError);
   }, 2000);
 }
 

@@ -252,4 +252,14 @@ describe('local Lambda console (headless Chromium)', function () {
       }),
     ).to.equal(200);
   });
+
+  it('says so on the page when the offline stack has stopped (run last: it stops the stack)', async () => {
+    await page.click('#tab-events');
+    await page.locator('#panel-events[data-ready="true"]').waitFor();
+    expect(await page.isHidden('#global-error')).to.equal(true);
+    await stack.stop();
+    await page
+      .locator('#global-error:not([hidden])', { hasText: 'Cannot reach the offline stack' })
+      .waitFor({ timeout: 10_000 });
+  });
 });
