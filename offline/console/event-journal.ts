@@ -145,6 +145,10 @@ export class EventJournal {
         if (notice.errorType !== undefined) step.errorType = notice.errorType;
         if (notice.errorMessage !== undefined) step.errorMessage = notice.errorMessage;
         if (notice.nextAttemptAt !== undefined) step.nextAttemptAt = notice.nextAttemptAt;
+        if (notice.outcome === 'success' && event.status === 'in-progress') {
+          event.status = 'succeeded';
+          event.end = { at, condition: 'Success' };
+        }
         return;
       }
       case 'done':

@@ -89,6 +89,25 @@ describe('EventJournal (the Async events tab)', () => {
     ]);
   });
 
+  it('ends an event whose attempt-ended notice reports a success', () => {
+    const journal = new EventJournal(() => 0);
+    journal.notice({ type: 'received', functionKey: 'fn', requestId: 'r1', at: 1 });
+    journal.notice({ type: 'attempt', functionKey: 'fn', requestId: 'r1', attempt: 1, eventAgeMs: 0, at: 1 });
+    journal.notice({
+      type: 'attempt-ended',
+      functionKey: 'fn',
+      requestId: 'r1',
+      attempt: 1,
+      at: 5,
+      durationMs: 4,
+      outcome: 'success',
+    });
+    expect(journal.timelines()[0]).to.deep.include({
+      status: 'succeeded',
+      end: { at: 5, condition: 'Success' },
+    });
+  });
+
   it('tells a throttle (same attempt number again) from a failed attempt', () => {
     const journal = new EventJournal(() => 0);
     journal.notice({ type: 'received', functionKey: 'fn', requestId: 'r1' });
