@@ -16,6 +16,11 @@ export default tseslint.config(
     },
   },
   {
+    // The local console's page: a browser script, served as is.
+    files: ['offline/console/*.js'],
+    languageOptions: { sourceType: 'module', globals: globals.browser },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-unused-expressions': 'off' },
   },

@@ -52,6 +52,43 @@ export interface SeriesPoint {
   ConcurrentExecutions: number;
 }
 
+/** One period of a function's graphs, as the console's Monitor tab draws them (CloudWatch statistic per metric). */
+export interface TimePoint {
+  /** Start of the period, epoch ms, aligned to a multiple of the period like CloudWatch's. */
+  t: number;
+  /** Sum */
+  Invocations: number;
+  /** Sum */
+  Errors: number;
+  /** 100 × (1 − Errors / Invocations); null in a period without invocations. */
+  SuccessRate: number | null;
+  /** Sum */
+  Throttles: number;
+  DurationMin: number | null;
+  DurationAvg: number | null;
+  DurationMax: number | null;
+  /** Maximum */
+  ConcurrentExecutions: number | null;
+  /** Sum */
+  AsyncEventsReceived: number;
+  /** Maximum, ms */
+  AsyncEventAge: number | null;
+  /** Sum */
+  AsyncEventsDropped: number;
+  /** Sum */
+  DestinationDeliveryFailures: number;
+}
+
+export interface TimeSeries {
+  periodMs: number;
+  from: number;
+  to: number;
+  functions: Record<string, TimePoint[]>;
+}
+
+/** More periods than a graph can show in 1,280 pixels is a request to refuse, not to compute. */
+export const MAX_PERIODS = 1500;
+
 export type Gate =
   { readonly throttled: true } | { readonly throttled: false; end(outcome: 'success' | 'error'): void };
 
@@ -66,7 +103,14 @@ interface Counters {
   deliveryFailures: number;
 }
 
-const RECENT_RECORDS = 1000;
+/** Kept in memory for the graphs: enough for a long offline session (each record is a few dozen bytes). */
+const RECENT_RECORDS = 10_000;
+
+interface AsyncMark {
+  readonly functionKey: string;
+  readonly at: number;
+  readonly type: 'received' | 'dropped' | 'delivery-failed';
+}
 
 /** Nearest-rank percentile of sorted values. */
 export function percentile(sorted: readonly number[], p: number): number | null {
@@ -81,6 +125,8 @@ export class MetricsRecorder {
   readonly #counters = new Map<string, Counters>();
   readonly #running = new Map<string, number>();
   readonly #records: InvocationRecord[] = [];
+  readonly #asyncMarks: AsyncMark[] = [];
+  readonly #listeners = new Set<(record: InvocationRecord) => void>();
 
   constructor(
     functionKeys: readonly string[],
@@ -113,6 +159,13 @@ export class MetricsRecorder {
     this.#records.push(record);
     if (this.#records.length > RECENT_RECORDS * 2)
       this.#records.splice(0, this.#records.length - RECENT_RECORDS);
+    for (const listener of this.#listeners) listener(record);
+  }
+
+  /** Calls `listener` with every invocation record as it is made (throttles included); returns an unsubscribe. */
+  subscribe(listener: (record: InvocationRecord) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Called as an invocation starts: throttled when the function is at its reserved concurrency. */
@@ -161,6 +214,13 @@ export class MetricsRecorder {
     if (notice.type === 'received') counters.received += 1;
     else if (notice.type === 'dropped') counters.dropped += 1;
     else if (notice.type === 'delivery-failed') counters.deliveryFailures += 1;
+    if (notice.type === 'received' || notice.type === 'dropped' || notice.type === 'delivery-failed') {
+      // `at` is on every notice once the queue reports it; until then the time it arrives is as good.
+      const at = 'at' in notice && typeof notice.at === 'number' ? notice.at : this.now();
+      this.#asyncMarks.push({ functionKey: notice.functionKey, at, type: notice.type });
+      if (this.#asyncMarks.length > RECENT_RECORDS * 2)
+        this.#asyncMarks.splice(0, this.#asyncMarks.length - RECENT_RECORDS);
+    }
     const outcome =
       notice.type === 'done'
         ? `${notice.condition} → ${notice.destination}`
@@ -237,5 +297,71 @@ export class MetricsRecorder {
 
   recent(limit = 100): InvocationRecord[] {
     return this.#records.slice(-limit);
+  }
+
+  /**
+   * Per-function graphs over [from, to) in periods of `periodMs`, each period starting at a multiple of it (as
+   * CloudWatch aligns them); a period counts what started in it.
+   */
+  timeSeries({ periodMs, from, to }: { periodMs: number; from: number; to: number }): TimeSeries {
+    if (!Number.isInteger(periodMs) || periodMs < 1000) {
+      throw new RangeError(`period must be a whole number of milliseconds, at least 1000; got ${periodMs}.`);
+    }
+    if (!(to > from)) throw new RangeError('the time range must end after it starts.');
+    const first = Math.floor(from / periodMs) * periodMs;
+    const count = Math.ceil((to - first) / periodMs);
+    if (count > MAX_PERIODS) {
+      throw new RangeError(
+        `${count} periods of ${periodMs / 1000} s in that range; choose a longer period (at most ${MAX_PERIODS}).`,
+      );
+    }
+    const functions: Record<string, TimePoint[]> = {};
+    for (const key of this.#counters.keys()) {
+      functions[key] = Array.from({ length: count }, (_, i) => ({
+        t: first + i * periodMs,
+        Invocations: 0,
+        Errors: 0,
+        SuccessRate: null,
+        Throttles: 0,
+        DurationMin: null,
+        DurationAvg: null,
+        DurationMax: null,
+        ConcurrentExecutions: null,
+        AsyncEventsReceived: 0,
+        AsyncEventAge: null,
+        AsyncEventsDropped: 0,
+        DestinationDeliveryFailures: 0,
+      }));
+    }
+    const at = (functionKey: string, time: number): TimePoint | undefined =>
+      time < from || time >= to ? undefined : functions[functionKey]?.[Math.floor((time - first) / periodMs)];
+    const sums = new Map<TimePoint, number>();
+    for (const record of this.#records) {
+      const point = at(record.functionKey, record.start);
+      if (!point) continue;
+      point.ConcurrentExecutions = Math.max(point.ConcurrentExecutions ?? 0, record.concurrency);
+      if (record.eventAgeMs !== undefined)
+        point.AsyncEventAge = Math.max(point.AsyncEventAge ?? 0, round(record.eventAgeMs));
+      if (record.outcome === 'throttled') {
+        point.Throttles += 1;
+        continue;
+      }
+      point.Invocations += 1;
+      if (record.outcome === 'error') point.Errors += 1;
+      const duration = round(record.durationMs);
+      point.DurationMin = Math.min(point.DurationMin ?? duration, duration);
+      point.DurationMax = Math.max(point.DurationMax ?? 0, duration);
+      sums.set(point, (sums.get(point) ?? 0) + record.durationMs);
+      point.DurationAvg = round((sums.get(point) ?? 0) / point.Invocations);
+      point.SuccessRate = round(((point.Invocations - point.Errors) / point.Invocations) * 100);
+    }
+    for (const mark of this.#asyncMarks) {
+      const point = at(mark.functionKey, mark.at);
+      if (!point) continue;
+      if (mark.type === 'received') point.AsyncEventsReceived += 1;
+      else if (mark.type === 'dropped') point.AsyncEventsDropped += 1;
+      else point.DestinationDeliveryFailures += 1;
+    }
+    return { periodMs, from, to, functions };
   }
 }

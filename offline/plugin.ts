@@ -15,8 +15,12 @@ import { JsonDirectory } from './json-directory';
 import { LocalQueue } from './local-queue';
 import { guardKeyLengths } from './local-s3-guard';
 import { type LocalS3Record, sequencerFactory, subscriptionsFor, toAwsRecord } from './s3-notifications';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { DeadLetterConsole } from './console/dead-letters';
+import { EventJournal } from './console/event-journal';
+import { startConsoleServer } from './console/server';
+import { TestEvents } from './console/test-events';
 import { type AsyncRunInfo, MetricsRecorder } from './metrics';
-import { startMetricsServer } from './metrics-server';
 import { Scheduler } from './scheduler';
 import {
   asyncFunctions,
@@ -116,6 +120,7 @@ export class OfflineAsync {
   #idleTimer: NodeJS.Timeout | undefined;
   #metrics: MetricsRecorder | undefined;
   #metricsServer: Server | undefined;
+  readonly #journal = new EventJournal();
   /** Set just before an async run so that the recorder knows its attempt and event age. */
   readonly #asyncRuns = new WeakMap<OfflineLambdaFunction, AsyncRunInfo>();
   readonly #functionKeyByName = new Map<string, string>();
@@ -201,7 +206,10 @@ export class OfflineAsync {
       setTimer: (callback, ms) => setTimeout(callback, ms),
       clearTimer: (timer) => clearTimeout(timer as NodeJS.Timeout),
       log: (level, message) => this.#log(level, message),
-      notify: (notice) => this.#metrics?.asyncNotice(notice),
+      notify: (notice) => {
+        this.#metrics?.asyncNotice(notice);
+        this.#journal.notice(notice);
+      },
     });
     this.#listenToLocalS3();
     const resumed = await this.#invoker.resume();
@@ -222,12 +230,45 @@ export class OfflineAsync {
       )
       .join('; ');
     this.log.notice(`[async] ${policies}`);
-    if (this.#metrics) {
-      this.#metricsServer = await startMetricsServer(this.#metrics, this.#settings.metricsPort);
-      this.log.notice(`[async] metrics: http://localhost:${this.#settings.metricsPort}/ (npm run metrics)`);
-    }
+    if (this.#metrics) await this.#startConsole(functions);
     this.log.notice(
       `[async] queue ready: time scale ${timeScale} (a 1 minute retry delay waits ${(60 * timeScale).toFixed(timeScale < 1 / 60 ? 3 : 1)} s), state in ${stateDir}, ${resumed} pending event(s) resumed`,
+    );
+  }
+
+  /** The local console (Test, Monitor, Async events, DLQ, Logs) on the metrics port. */
+  async #startConsole(functions: ReturnType<typeof asyncFunctions>): Promise<void> {
+    const metrics = this.#metrics;
+    if (!metrics) return;
+    const { service, config } = this.serverless;
+    const offline = { ...service.custom?.['serverless-offline'], ...this.cliOptions };
+    const lambda = new LambdaClient({
+      region: service.provider.region,
+      endpoint: `http://localhost:${Number(offline.lambdaPort ?? 3002)}`,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+    });
+    const deadLetterQueues = [
+      ...new Set(
+        [...functions.values()].flatMap((fn) =>
+          fn.onFailure?.kind === 'sqs' ? [fn.onFailure.queueName] : [],
+        ),
+      ),
+    ];
+    metrics.subscribe((record) => this.#journal.invocation(record));
+    this.#metricsServer = await startConsoleServer(
+      {
+        recorder: metrics,
+        journal: this.#journal,
+        functions: Object.keys(service.functions).map((key) => ({ key, name: functionName(service, key) })),
+        testEvents: new TestEvents(join(config.servicePath, 'events'), this.#settings.stateDir),
+        deadLetters: new DeadLetterConsole(this.#settings.stateDir, deadLetterQueues, lambda),
+        lambda,
+      },
+      this.#settings.metricsPort,
+    );
+    this.log.notice(
+      `[async] console: http://localhost:${this.#settings.metricsPort}/ (Test, Monitor, Async events, DLQ, Logs; npm run metrics)`,
     );
   }
 

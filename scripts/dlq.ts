@@ -10,7 +10,7 @@
  *   … [--stage <stage>] [--aws-profile <p>] [--region <r>]   (the region kept by npm run deploy by default)
  */
 import { parseArgs } from 'node:util';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageCommand,
@@ -18,6 +18,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { functionNameOf, parseDestinationRecord, redriveRecord } from '../offline/console/dead-letters';
 import type { DestinationRecord } from '../offline/destination-record';
 import { LocalQueue } from '../offline/local-queue';
 import {
@@ -139,19 +140,8 @@ function sqsQueue(target: Target & { kind: 'aws' }): DeadLetterQueue {
   };
 }
 
-function parseRecord(letter: DeadLetter): DestinationRecord | undefined {
-  try {
-    const record = JSON.parse(letter.body) as Partial<DestinationRecord>;
-    return record.version === '1.0' && record.requestContext ? (record as DestinationRecord) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** arn:aws:lambda:<region>:<account>:function:<name>:$LATEST → <name> */
-function functionNameOf(record: DestinationRecord): string {
-  return record.requestContext.functionArn.split(':')[6] ?? record.requestContext.functionArn;
-}
+const parseRecord = (letter: DeadLetter): DestinationRecord | undefined =>
+  parseDestinationRecord(letter.body);
 
 function summary(letter: DeadLetter, record: DestinationRecord | undefined): string {
   if (!record)
@@ -203,19 +193,9 @@ async function redrive(queue: DeadLetterQueue, target: Target, letters: DeadLett
       );
       continue;
     }
-    const functionName = functionNameOf(record);
-    try {
-      const { StatusCode } = await lambda.send(
-        new InvokeCommand({
-          FunctionName: functionName,
-          InvocationType: 'Event',
-          Payload: Buffer.from(JSON.stringify(record.requestPayload)),
-        }),
-      );
-      if (StatusCode !== 202) throw new Error(`invoke answered ${StatusCode}, not 202 Accepted`);
-    } catch (error) {
+    const functionName = await redriveRecord(lambda, record).catch((error: unknown) => {
       throw explainAwsError(error, target, endpoint);
-    }
+    });
     await queue.delete(letter.messageId);
     redriven += 1;
     process.stdout.write(

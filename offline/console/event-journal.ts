@@ -1,0 +1,214 @@
+/**
+ * The life of every asynchronous event, for the console's "Async events" tab: where it came from, each attempt
+ * with its outcome, the wait before the next, and how it ended. Built from the queue's notices (AsyncInvoker's
+ * `notify`) and, for what a notice does not say, from the invocation records of the metrics recorder.
+ */
+import type { DestinationCondition } from '../destination-record';
+import type { InvocationRecord } from '../metrics';
+
+/** Where an async event came from (the queue's EventSource). */
+export type EventSource =
+  | { kind: 's3'; bucket: string; key: string; eventName: string }
+  | { kind: 'schedule'; rule: string }
+  | { kind: 'invoke' };
+
+/**
+ * The notices this journal reads. Every field the queue may leave out is optional here (`at`, `source`,
+ * 'attempt-ended'): the journal fills what it can without them and uses them as soon as they come.
+ */
+export type JournalNotice =
+  | { type: 'received'; functionKey: string; requestId: string; at?: number; source?: EventSource }
+  | {
+      type: 'attempt';
+      functionKey: string;
+      requestId: string;
+      attempt: number;
+      eventAgeMs: number;
+      at?: number;
+    }
+  | {
+      type: 'attempt-ended';
+      functionKey: string;
+      requestId: string;
+      attempt: number;
+      at?: number;
+      durationMs: number;
+      outcome: 'success' | 'error' | 'throttled';
+      errorType?: string;
+      errorMessage?: string;
+      nextAttemptAt?: number;
+    }
+  | {
+      type: 'done';
+      functionKey: string;
+      requestId: string;
+      condition: DestinationCondition;
+      destination: string;
+      at?: number;
+    }
+  | { type: 'dropped'; functionKey: string; requestId: string; condition: string; at?: number }
+  | {
+      type: 'delivery-failed';
+      functionKey: string;
+      requestId: string;
+      destination: string;
+      reason: string;
+      at?: number;
+    };
+
+export interface AttemptStep {
+  /** 1-based; a throttled run does not count as an attempt, so the same number can come back after it. */
+  attempt: number;
+  startedAt: number;
+  eventAgeMs: number;
+  outcome?: 'success' | 'error' | 'throttled';
+  durationMs?: number;
+  errorType?: string;
+  errorMessage?: string;
+  /** When the queue said the next attempt would start (after an error or a throttle). */
+  nextAttemptAt?: number;
+}
+
+export type EventStatus = 'in-progress' | 'succeeded' | 'failed' | 'dropped' | 'undeliverable';
+
+export interface EventEnd {
+  at: number;
+  condition: string;
+  /** Where the destination record went ("SQS queue …-dlq"); absent for a success with no onSuccess. */
+  destination?: string;
+  reason?: string;
+}
+
+export interface EventTimeline {
+  requestId: string;
+  functionKey: string;
+  receivedAt: number;
+  /** Absent while the queue does not report sources (the console may derive it from the record). */
+  source?: EventSource;
+  attempts: AttemptStep[];
+  status: EventStatus;
+  end?: EventEnd;
+}
+
+/** How many events the journal remembers: the oldest finished ones go first. */
+export const JOURNAL_SIZE = 1000;
+
+export class EventJournal {
+  readonly #events = new Map<string, EventTimeline>();
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly size = JOURNAL_SIZE,
+  ) {}
+
+  #event(functionKey: string, requestId: string, at: number): EventTimeline {
+    let event = this.#events.get(requestId);
+    if (!event) {
+      // An event resumed from a previous run: its first notice here is an attempt.
+      event = { requestId, functionKey, receivedAt: at, attempts: [], status: 'in-progress' };
+      this.#events.set(requestId, event);
+      this.#trim();
+    }
+    return event;
+  }
+
+  #trim(): void {
+    if (this.#events.size <= this.size) return;
+    for (const [id, event] of this.#events) {
+      if (this.#events.size <= this.size) return;
+      if (event.status !== 'in-progress') this.#events.delete(id);
+    }
+  }
+
+  notice(notice: JournalNotice): void {
+    const at = notice.at ?? this.now();
+    const event = this.#event(notice.functionKey, notice.requestId, at);
+    const last = event.attempts.at(-1);
+    switch (notice.type) {
+      case 'received':
+        event.receivedAt = at;
+        if (notice.source) event.source = notice.source;
+        return;
+      case 'attempt':
+        // The previous run ended without saying how: a new attempt number means it failed, the same one that
+        // it was throttled (a throttle is not an attempt).
+        if (last && last.outcome === undefined)
+          last.outcome = notice.attempt > last.attempt ? 'error' : 'throttled';
+        event.attempts.push({ attempt: notice.attempt, startedAt: at, eventAgeMs: notice.eventAgeMs });
+        return;
+      case 'attempt-ended': {
+        const step =
+          event.attempts.findLast((a) => a.attempt === notice.attempt) ??
+          this.#pushed(event, { attempt: notice.attempt, startedAt: at - notice.durationMs, eventAgeMs: 0 });
+        step.outcome = notice.outcome;
+        step.durationMs = notice.durationMs;
+        if (notice.errorType !== undefined) step.errorType = notice.errorType;
+        if (notice.errorMessage !== undefined) step.errorMessage = notice.errorMessage;
+        if (notice.nextAttemptAt !== undefined) step.nextAttemptAt = notice.nextAttemptAt;
+        if (notice.outcome === 'success' && event.status === 'in-progress') {
+          event.status = 'succeeded';
+          event.end = { at, condition: 'Success' };
+        }
+        return;
+      }
+      case 'done':
+        event.status = notice.condition === 'Success' ? 'succeeded' : 'failed';
+        event.end = { at, condition: notice.condition, destination: notice.destination };
+        if (last && last.outcome === undefined)
+          last.outcome = notice.condition === 'Success' ? 'success' : 'error';
+        return;
+      case 'dropped':
+        event.status = 'dropped';
+        event.end = { at, condition: notice.condition, reason: 'no onFailure destination: dropped' };
+        if (last && last.outcome === undefined) last.outcome = 'error';
+        return;
+      case 'delivery-failed':
+        event.status = 'undeliverable';
+        event.end = {
+          at,
+          condition: 'delivery failed',
+          destination: notice.destination,
+          reason: notice.reason,
+        };
+        return;
+    }
+  }
+
+  #pushed(event: EventTimeline, step: AttemptStep): AttemptStep {
+    event.attempts.push(step);
+    return step;
+  }
+
+  /**
+   * An invocation record of the metrics recorder: for an async run it tells the attempt's outcome and duration
+   * when the queue has not (yet) said so itself. A success with no onSuccess destination ends the event here.
+   */
+  invocation(record: InvocationRecord): void {
+    if (record.mode !== 'async' || record.requestId === undefined) return;
+    const event = this.#events.get(record.requestId);
+    const step = event?.attempts.findLast((a) => a.attempt === record.attempt);
+    if (!event || !step) return;
+    step.outcome ??= record.outcome;
+    step.durationMs ??= Math.round(record.durationMs * 100) / 100;
+    if (record.outcome === 'success' && event.status === 'in-progress') {
+      // Lambda sends nothing anywhere for a success without an onSuccess destination; a 'done' notice, if one
+      // follows, names the destination.
+      event.status = 'succeeded';
+      event.end = { at: record.start + record.durationMs, condition: 'Success' };
+    }
+  }
+
+  /** Newest first. */
+  timelines(
+    filter: { functionKey?: string; status?: EventStatus; requestId?: string } = {},
+  ): EventTimeline[] {
+    const result: EventTimeline[] = [];
+    for (const event of this.#events.values()) {
+      if (filter.functionKey !== undefined && event.functionKey !== filter.functionKey) continue;
+      if (filter.status !== undefined && event.status !== filter.status) continue;
+      if (filter.requestId !== undefined && event.requestId !== filter.requestId) continue;
+      result.push(structuredClone(event));
+    }
+    return result.sort((a, b) => b.receivedAt - a.receivedAt);
+  }
+}

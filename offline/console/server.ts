@@ -1,0 +1,390 @@
+/**
+ * The local Lambda console (http://localhost:3004/): Test, Monitor, Async events, Dead-letter queue and Logs on
+ * one page, served by the offline process from files of the repository and node_modules only. It keeps serving
+ * `/metrics.json` (what `npm run metrics` prints), `/series.json` and `/recent.json` as before.
+ *
+ * It runs actions (invoke, redrive, purge), so it listens on localhost only, answers only requests addressed to
+ * its own host name (no DNS rebinding), and takes actions only as same-origin JSON POSTs: a page of another
+ * site cannot send one without a CORS preflight, which this server never grants.
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { dirname, join } from 'node:path';
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { MetricsRecorder } from '../metrics';
+import { type DeadLetterConsole, type DeadLetterView, UnknownMessageError } from './dead-letters';
+import type { EventJournal, EventStatus } from './event-journal';
+import { parseEventJson, TestEventError, type TestEvents } from './test-events';
+
+/** One invocation's log as Lambda writes it (START … END, REPORT): the shape of offline/invocation-logs.ts. */
+export interface InvocationLogEntry {
+  functionKey: string;
+  requestId: string;
+  startedAt: number;
+  lines: string[];
+}
+
+/** What the Logs tab reads; optional, since the offline runner may not collect logs. */
+export interface InvocationLogSource {
+  entries(filter?: { functionKey?: string; requestId?: string; limit?: number }): InvocationLogEntry[];
+}
+
+export interface ConsoleSources {
+  readonly recorder: MetricsRecorder;
+  readonly journal: EventJournal;
+  /** serverless.yml keys and the deployed names (`lambda-notes-dev-hello`). */
+  readonly functions: ReadonlyArray<{ key: string; name: string }>;
+  readonly testEvents: TestEvents;
+  readonly deadLetters: DeadLetterConsole;
+  /** A client of the offline Lambda Invoke API. */
+  readonly lambda: LambdaClient;
+  readonly logs?: InvocationLogSource;
+}
+
+/** The Invoke API's limit for a synchronous request payload. */
+const MAX_BODY_BYTES = 6 * 1024 * 1024;
+
+const STATIC: Record<string, { file: string; type: string }> = {
+  '/': { file: join(__dirname, 'index.html'), type: 'text/html; charset=utf-8' },
+  '/console.js': { file: join(__dirname, 'console.js'), type: 'text/javascript; charset=utf-8' },
+  '/console.css': { file: join(__dirname, 'console.css'), type: 'text/css; charset=utf-8' },
+  '/vendor/uPlot.iife.min.js': {
+    file: join(dirname(require.resolve('uplot/package.json')), 'dist', 'uPlot.iife.min.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
+  '/vendor/uPlot.min.css': {
+    file: join(dirname(require.resolve('uplot/package.json')), 'dist', 'uPlot.min.css'),
+    type: 'text/css; charset=utf-8',
+  },
+};
+
+const STATUSES: readonly EventStatus[] = ['in-progress', 'succeeded', 'failed', 'dropped', 'undeliverable'];
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Host names this server answers to: the loopback names with its own port. */
+function allowedHosts(port: number): Set<string> {
+  return new Set([`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]);
+}
+
+async function readJsonBody(request: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'The request is larger than 6 MB.');
+    chunks.push(chunk);
+  }
+  try {
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    if (isObject(body)) return body;
+  } catch {
+    // answered below
+  }
+  throw new HttpError(400, 'The request body must be a JSON object.');
+}
+
+export interface InvokeView {
+  functionKey: string;
+  invocationType: 'RequestResponse' | 'Event';
+  statusCode: number;
+  /** "Unhandled" when the function threw; the payload then holds errorType and errorMessage. */
+  functionError?: string;
+  payload: unknown;
+  requestId?: string;
+  /** The handler's run time as the runner measured it (sync calls). */
+  durationMs?: number;
+  /** The request's round trip through the Invoke API. */
+  roundTripMs: number;
+  /** The invocation's log: LogResult when the Invoke API sends it, else the log source's entry. */
+  log?: string;
+  logSource?: 'LogResult' | 'log source';
+}
+
+function decodePayload(bytes: Uint8Array | undefined): unknown {
+  const text = bytes ? Buffer.from(bytes).toString('utf8') : '';
+  if (text === '') return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+async function invoke(sources: ConsoleSources, body: Record<string, unknown>): Promise<InvokeView> {
+  const fn = sources.functions.find((f) => f.key === body.functionKey);
+  if (!fn) throw new HttpError(400, `Choose a function (${sources.functions.map((f) => f.key).join(', ')}).`);
+  const invocationType = body.invocationType === 'Event' ? 'Event' : 'RequestResponse';
+  if (typeof body.event !== 'string') throw new HttpError(400, 'The event must be sent as text.');
+  const event = parseEventJson(body.event);
+  const started = Date.now();
+  const startedAt = performance.now();
+  let view: InvokeView;
+  try {
+    const output = await sources.lambda.send(
+      new InvokeCommand({
+        FunctionName: fn.name,
+        InvocationType: invocationType,
+        ...(invocationType === 'RequestResponse' ? { LogType: 'Tail' as const } : {}),
+        Payload: Buffer.from(JSON.stringify(event)),
+      }),
+    );
+    view = {
+      functionKey: fn.key,
+      invocationType,
+      statusCode: output.StatusCode ?? 0,
+      payload: decodePayload(output.Payload),
+      roundTripMs: Math.round((performance.now() - startedAt) * 100) / 100,
+      ...(output.FunctionError ? { functionError: output.FunctionError } : {}),
+      ...(output.$metadata.requestId ? { requestId: output.$metadata.requestId } : {}),
+      ...(output.LogResult
+        ? { log: Buffer.from(output.LogResult, 'base64').toString('utf8'), logSource: 'LogResult' as const }
+        : {}),
+    };
+  } catch (error) {
+    // The Invoke API refused the call (throttled, payload too large…): shown as Lambda's error, not a crash.
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (!(error instanceof Error) || status === undefined) {
+      throw new HttpError(
+        502,
+        `Cannot reach the offline Lambda endpoint: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    view = {
+      functionKey: fn.key,
+      invocationType,
+      statusCode: status,
+      functionError: error.name,
+      payload: { errorType: error.name, errorMessage: error.message },
+      roundTripMs: Math.round((performance.now() - startedAt) * 100) / 100,
+    };
+  }
+  if (invocationType === 'RequestResponse') {
+    const record = sources.recorder
+      .recent(50)
+      .findLast((r) => r.functionKey === fn.key && r.mode === 'sync' && r.start >= started);
+    if (record && record.outcome !== 'throttled') view.durationMs = Math.round(record.durationMs * 100) / 100;
+  }
+  if (view.log === undefined && view.requestId !== undefined && sources.logs) {
+    const [entry] = sources.logs.entries({ functionKey: fn.key, requestId: view.requestId, limit: 1 });
+    if (entry) {
+      view.log = entry.lines.join('\n');
+      view.logSource = 'log source';
+    }
+  }
+  return view;
+}
+
+async function timelines(sources: ConsoleSources, query: URLSearchParams): Promise<unknown> {
+  const status = query.get('status') || undefined;
+  if (status !== undefined && !STATUSES.includes(status as EventStatus))
+    throw new HttpError(400, `status must be one of ${STATUSES.join(', ')}.`);
+  const events = sources.journal.timelines({
+    ...(query.get('function') ? { functionKey: query.get('function') as string } : {}),
+    ...(status ? { status: status as EventStatus } : {}),
+  });
+  // Until the queue reports each event's source and each attempt's error, the dead-letter record of a failed
+  // event tells both (the error of its last attempt).
+  const letters = new Map<string, DeadLetterView & { queue: string }>();
+  for (const queue of sources.deadLetters.queueNames) {
+    for (const letter of await sources.deadLetters.list(queue)) {
+      if (letter.requestId) letters.set(letter.requestId, { ...letter, queue });
+    }
+  }
+  return events.map((event) => {
+    const letter = letters.get(event.requestId);
+    if (!letter) return event;
+    const last = event.attempts.at(-1);
+    if (last?.outcome === 'error' && last.errorType === undefined && letter.errorType !== undefined) {
+      last.errorType = letter.errorType;
+      if (letter.errorMessage !== undefined) last.errorMessage = letter.errorMessage;
+    }
+    return {
+      ...event,
+      ...(event.source === undefined && letter.source ? { source: letter.source, sourceDerived: true } : {}),
+      deadLetter: { queue: letter.queue, messageId: letter.messageId },
+    };
+  });
+}
+
+function timeRange(
+  query: URLSearchParams,
+  startedAt: number,
+): { periodMs: number; from: number; to: number } {
+  const period = Number(query.get('period') ?? 60);
+  if (![10, 60, 300].includes(period)) throw new HttpError(400, 'period must be 10, 60 or 300 (seconds).');
+  const to = Date.now() + 1;
+  const range = query.get('range') ?? 'start';
+  if (range === 'start') return { periodMs: period * 1000, from: startedAt, to };
+  const minutes = Number(range);
+  if (!Number.isInteger(minutes) || minutes <= 0 || minutes > 7 * 24 * 60)
+    throw new HttpError(400, 'range must be "start" or a number of minutes up to a week.');
+  return { periodMs: period * 1000, from: to - minutes * 60_000, to };
+}
+
+function queueName(sources: ConsoleSources, value: unknown): string {
+  const name = typeof value === 'string' && value !== '' ? value : sources.deadLetters.queueNames[0];
+  if (name === undefined) throw new HttpError(404, 'No function has an SQS onFailure destination.');
+  return name;
+}
+
+/** GET routes answering JSON. */
+async function getJson(sources: ConsoleSources, path: string, query: URLSearchParams): Promise<unknown> {
+  const { recorder } = sources;
+  switch (path) {
+    case '/metrics.json':
+      return { since: new Date(recorder.startedAt).toISOString(), functions: recorder.summary() };
+    case '/series.json':
+      return recorder.series(1000);
+    case '/recent.json':
+      return recorder.recent();
+    case '/api/overview':
+      return {
+        since: recorder.startedAt,
+        functions: sources.functions,
+        deadLetterQueues: sources.deadLetters.queueNames,
+        logsConnected: sources.logs !== undefined,
+      };
+    case '/api/metrics': {
+      try {
+        return { ...recorder.timeSeries(timeRange(query, recorder.startedAt)), summary: recorder.summary() };
+      } catch (error) {
+        if (error instanceof RangeError) throw new HttpError(400, error.message);
+        throw error;
+      }
+    }
+    case '/api/events':
+      return sources.testEvents.list();
+    case '/api/event': {
+      const kind = query.get('kind') === 'saved' ? 'saved' : 'fixture';
+      const name = query.get('name') ?? '';
+      return { kind, name, text: await sources.testEvents.read(kind, name) };
+    }
+    case '/api/timelines':
+      return timelines(sources, query);
+    case '/api/dlq': {
+      const queue = queueName(sources, query.get('queue'));
+      return { queue, messages: await sources.deadLetters.list(queue) };
+    }
+    case '/api/dlq/message':
+      return sources.deadLetters.show(queueName(sources, query.get('queue')), query.get('id') ?? '');
+    case '/api/logs':
+      if (!sources.logs) return { connected: false, entries: [] };
+      return {
+        connected: true,
+        entries: sources.logs.entries({
+          ...(query.get('function') ? { functionKey: query.get('function') as string } : {}),
+          ...(query.get('requestId') ? { requestId: (query.get('requestId') as string).trim() } : {}),
+          limit: 100,
+        }),
+      };
+    default:
+      throw new HttpError(404, `No such page: ${path}`);
+  }
+}
+
+async function postJson(
+  sources: ConsoleSources,
+  path: string,
+  body: Record<string, unknown>,
+): Promise<unknown> {
+  switch (path) {
+    case '/api/invoke':
+      return invoke(sources, body);
+    case '/api/events':
+      return { name: await sources.testEvents.save(body.name, body.text), kind: 'saved' };
+    case '/api/dlq/redrive':
+      return sources.deadLetters.redrive(
+        queueName(sources, body.queue),
+        typeof body.messageId === 'string' ? body.messageId : undefined,
+      );
+    case '/api/dlq/purge':
+      return { deleted: await sources.deadLetters.purge(queueName(sources, body.queue)) };
+    default:
+      throw new HttpError(404, `No such action: ${path}`);
+  }
+}
+
+/** Refuses a POST that is not a same-origin JSON request from this console's own page. */
+function checkAction(request: IncomingMessage, host: string): void {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json') throw new HttpError(415, 'Actions take a JSON body (application/json).');
+  const origin = request.headers.origin;
+  if (origin !== undefined && origin !== `http://${host}`)
+    throw new HttpError(403, `Actions are only accepted from the console's own page, not from ${origin}.`);
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none')
+    throw new HttpError(403, "Actions are only accepted from the console's own page.");
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  response.end(JSON.stringify(body));
+}
+
+export function startConsoleServer(
+  sources: ConsoleSources,
+  port: number,
+  host = 'localhost',
+): Promise<Server> {
+  let hosts = allowedHosts(port);
+  const server = createServer((request, response) => {
+    void (async () => {
+      const hostHeader = request.headers.host ?? '';
+      try {
+        if (!hosts.has(hostHeader))
+          throw new HttpError(421, `This console answers on localhost only, not ${hostHeader}.`);
+        const url = new URL(request.url ?? '/', `http://${hostHeader}`);
+        if (request.method === 'GET' || request.method === 'HEAD') {
+          const asset = STATIC[url.pathname];
+          if (asset) {
+            response.writeHead(200, {
+              'content-type': asset.type,
+              'cache-control': 'no-cache',
+              'x-content-type-options': 'nosniff',
+              'content-security-policy':
+                "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+            });
+            response.end(await readFile(asset.file));
+            return;
+          }
+          send(response, 200, await getJson(sources, url.pathname, url.searchParams));
+        } else if (request.method === 'POST') {
+          checkAction(request, hostHeader);
+          send(response, 200, await postJson(sources, url.pathname, await readJsonBody(request)));
+        } else {
+          response.writeHead(405, { allow: 'GET, POST' }).end();
+        }
+      } catch (error) {
+        if (error instanceof HttpError) send(response, error.status, { message: error.message });
+        else if (error instanceof TestEventError) send(response, 400, { message: error.message });
+        else if (error instanceof UnknownMessageError) send(response, 404, { message: error.message });
+        else send(response, 500, { message: error instanceof Error ? error.message : String(error) });
+      }
+    })();
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const address = server.address();
+      // Port 0 (a free port) is only known once listening.
+      if (typeof address === 'object' && address) hosts = allowedHosts(address.port);
+      resolve(server);
+    });
+  });
+}
