@@ -9,6 +9,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextLoopTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
+import { functionErrorPayload } from './destination-record';
 import { type InvocationCapture, InvocationLogs, logTail } from './invocation-logs';
 
 interface WorkerSink {
@@ -72,9 +73,13 @@ export class HandlerOutput {
     const sink = this.#sinks.get(runner);
     if (sink) sink.current = capture;
     const startedAt = performance.now();
+    let failure: { error: unknown } | undefined;
     let rssMax = process.memoryUsage.rss();
     try {
       return await this.#active.run({ requestId: invocation.requestId, runner, capture }, run);
+    } catch (error) {
+      failure = { error };
+      throw error;
     } finally {
       const endedAt = performance.now();
       rssMax = Math.max(rssMax, process.memoryUsage.rss());
@@ -83,6 +88,13 @@ export class HandlerOutput {
         workerSink.current = capture;
         await this.#settle(workerSink);
         workerSink.current = undefined;
+      }
+      if (failure) {
+        // The Node.js runtime's own line for an error the handler throws, after the handler's output.
+        const { errorType, errorMessage, trace } = functionErrorPayload(failure.error);
+        const line = `${new Date().toISOString()}\t${invocation.requestId}\tERROR\tInvoke Error \t${JSON.stringify({ errorType, errorMessage, stack: trace })}`;
+        capture.append(`${line}\n`);
+        this.write(`${line}\n`);
       }
       // Cold start: the worker thread's start-up, measured until it runs JavaScript (its 'online' event).
       const initDurationMs =

@@ -100,6 +100,13 @@ function offlineModuleUrl(relativePath: string): string {
 
 const PATCHED = Symbol.for('lambda-notes.offline-async.patched');
 
+/**
+ * serverless-offline notices that this plugin says better: its line per run (with a request id of its own; REPORT
+ * has the right one) and its Invoke server's address (moved to a free port; the Lambda port is ours).
+ */
+const SUPERSEDED_NOTICE =
+  /^(?:\(λ: [^)]*\) RequestId: .*Billed Duration: |Offline \[http for lambda\] listening on )/;
+
 /** serverless-offline's own default (terminateIdleLambdaTime): idle workers stop after a minute. */
 const IDLE_RUNNER_MS = 60_000;
 
@@ -397,11 +404,10 @@ export class OfflineAsync {
       return this.isDockerRunner() === null ? Promise.resolve() : cleanup.call(this);
     };
 
-    // serverless-offline's own line per run names a request id of its own; REPORT says it all, with the right id.
     const notice = log.notice;
     log.notice = (...args: unknown[]) => {
       const [message] = args;
-      if (typeof message === 'string' && /^\(λ: [^)]*\) RequestId: .*Billed Duration: /.test(message)) return;
+      if (typeof message === 'string' && SUPERSEDED_NOTICE.test(message)) return;
       notice(...args);
     };
   }
