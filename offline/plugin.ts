@@ -335,7 +335,14 @@ export class OfflineAsync {
         import(offlineModuleUrl('utils/log.js')),
       ])) as [
         { default: { prototype: OfflineLambdaFunction & { [PATCHED]?: boolean } } },
-        { default: { prototype: { setRequestId(id: string): void; [PATCHED]?: boolean } } },
+        {
+          default: {
+            prototype: {
+              setRequestId(id: string): void;
+              create(): { functionName?: string; [field: string]: unknown };
+            };
+          };
+        },
         {
           default: (new (...args: unknown[]) => { isDockerRunner(): boolean | null }) & {
             prototype: { cleanup(): Promise<unknown>; isDockerRunner(): boolean | null; [PATCHED]?: boolean };
@@ -348,8 +355,13 @@ export class OfflineAsync {
     if (typeof proto.runHandler !== 'function') {
       throw new Error(`offline-async: serverless-offline LambdaFunction.runHandler not found; ${written}.`);
     }
-    if (typeof LambdaContext.prototype.setRequestId !== 'function') {
-      throw new Error(`offline-async: serverless-offline LambdaContext.setRequestId not found; ${written}.`);
+    if (
+      typeof LambdaContext.prototype.setRequestId !== 'function' ||
+      typeof LambdaContext.prototype.create !== 'function'
+    ) {
+      throw new Error(
+        `offline-async: serverless-offline LambdaContext.setRequestId/create not found; ${written}.`,
+      );
     }
     // A runner that never ran (its first call throttled) has nothing loaded: serverless-offline's idle-runner
     // cleaner then crashes the whole process on `null.cleanup()`. isDockerRunner() is null exactly then.
@@ -397,6 +409,25 @@ export class OfflineAsync {
     const setRequestId = LambdaContext.prototype.setRequestId;
     LambdaContext.prototype.setRequestId = function (this: unknown, id: string) {
       setRequestId.call(this, plugin.#output.requestId() ?? id);
+    };
+
+    // The context names the function as Lambda does (serverless-offline: "offline_invokedFunctionArn_for_…"); the
+    // log stream is one per runner, as one per execution environment on Lambda.
+    const create = LambdaContext.prototype.create;
+    const logStreams = new WeakMap<object, string>();
+    const { region } = this.serverless.service.provider;
+    LambdaContext.prototype.create = function (this: object) {
+      const context = create.call(this);
+      const name = String(context.functionName);
+      const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
+      const stream = logStreams.get(this) ?? `${day}/[$LATEST]${randomUUID().replaceAll('-', '')}`;
+      logStreams.set(this, stream);
+      return {
+        ...context,
+        invokedFunctionArn: `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:${name}`,
+        logGroupName: `/aws/lambda/${name}`,
+        logStreamName: stream,
+      };
     };
 
     const cleanup = HandlerRunner.prototype.cleanup;

@@ -167,6 +167,22 @@ describe('parity: Lambda Invoke API against recorded AWS answers', function () {
     );
   });
 
+  it('the context the handler gets: function ARN, name, memory, the request id answered', async () => {
+    const answer = await invoke(HELLO, { logType: 'Tail' });
+    const logged = Buffer.from(answer.headers.get('X-Amz-Log-Result') ?? '', 'base64')
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)[0];
+    expectParity(recordedCase(recordings, 'context'), {
+      functionName: logged?.function_name,
+      memoryLimitInMB: logged?.function_memory_size,
+      invokedFunctionArn: logged?.function_arn,
+      awsRequestId: logged?.function_request_id,
+    });
+    expect(logged?.function_request_id).to.equal(answer.headers.get('x-amzn-RequestId'));
+  });
+
   it('x-amzn-RequestId on the answer is the id the run logs under', async () => {
     const answer = await invoke(HELLO, { logType: 'Tail' });
     const start = Buffer.from(answer.headers.get('X-Amz-Log-Result') ?? '', 'base64')

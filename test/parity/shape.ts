@@ -39,6 +39,7 @@ const FORMATS: Record<string, string> = {
   'principal-id': '(?:AWS:)?[0-9A-Z]+',
   resource: '[a-z0-9][a-z0-9.-]*',
   'config-id': '\\S+',
+  'function-name': '[a-zA-Z0-9-_]+',
   'object-key': '\\S+',
   duration: '\\d+(?:\\.\\d+)?',
   memory: '\\d+',
