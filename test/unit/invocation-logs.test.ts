@@ -144,6 +144,8 @@ describe('handler-output (a run in a worker thread, as serverless-offline runs h
     const [entry] = output.logs.entries({ requestId: 'failed' });
     expect(entry?.lines.at(-2)).to.equal(endLine('failed'));
     // As the Node.js runtime logs it: timestamp, request id, ERROR, "Invoke Error", the error as JSON.
-    expect(entry?.lines[1]).to.match(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z\tfailed\tERROR\tInvoke Error \t\{"errorType":"Error","errorMessage":"boom","stack":\[/);
+    expect(entry?.lines[1]).to.match(
+      /^\d{4}-\d{2}-\d{2}T[\d:.]+Z\tfailed\tERROR\tInvoke Error \t\{"errorType":"Error","errorMessage":"boom","stack":\[/,
+    );
   });
 });
