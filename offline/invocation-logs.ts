@@ -29,11 +29,16 @@ export function endLine(requestId: string): string {
   return `END RequestId: ${requestId}`;
 }
 
+/**
+ * Since 2025-08-01 the INIT phase of a ZIP function on a managed runtime is billed too, so a cold start's Billed
+ * Duration covers Init Duration as well (https://aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase/).
+ */
 export function reportLine(requestId: string, figures: ReportFigures): string {
+  const billed = figures.durationMs + (figures.initDurationMs ?? 0);
   const fields = [
     `REPORT RequestId: ${requestId}`,
     `Duration: ${figures.durationMs.toFixed(2)} ms`,
-    `Billed Duration: ${Math.max(1, Math.ceil(figures.durationMs))} ms`,
+    `Billed Duration: ${Math.max(1, Math.ceil(billed))} ms`,
     `Memory Size: ${figures.memorySizeMb} MB`,
     `Max Memory Used: ${Math.round(figures.maxMemoryUsedMb)} MB`,
   ];

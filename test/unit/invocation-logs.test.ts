@@ -29,6 +29,8 @@ describe('invocation-logs', () => {
       initDurationMs: 110.1,
     });
     expect(cold).to.match(/\tInit Duration: 110\.10 ms\t$/);
+    // INIT is billed since 2025-08-01: ceil(2.9 + 110.1).
+    expect(cold).to.contain('\tBilled Duration: 113 ms\t');
     expect(reportLine(ID, { durationMs: 2.9, memorySizeMb: 128, maxMemoryUsedMb: 36 })).not.to.contain(
       'Init',
     );
