@@ -7,7 +7,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
-import { setImmediate as nextLoopTurn, setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
 import { functionErrorPayload } from './destination-record';
 import { type InvocationCapture, InvocationLogs, logTail } from './invocation-logs';
@@ -22,12 +22,15 @@ interface ActiveRun {
   readonly requestId: string;
   readonly runner: object;
   readonly capture: InvocationCapture;
+  readonly startedAt: number;
 }
 
 const MIB = 1024 * 1024;
+/** When each run's handler returned (before its last output had arrived): the end of its Duration. */
+const returnedAt = new WeakMap<InvocationCapture, number>();
 /** After a handler returns, how long its worker's last lines may keep arriving (worker stdio is asynchronous). */
-const OUTPUT_SETTLE_MS = 50;
-const OUTPUT_QUIET_MS = 3;
+const OUTPUT_SETTLE_MS = 200;
+const OUTPUT_QUIET_MS = 8;
 
 export class HandlerOutput {
   readonly logs: InvocationLogs;
@@ -76,19 +79,15 @@ export class HandlerOutput {
     let failure: { error: unknown } | undefined;
     let rssMax = process.memoryUsage.rss();
     try {
-      return await this.#active.run({ requestId: invocation.requestId, runner, capture }, run);
+      return await this.#active.run({ requestId: invocation.requestId, runner, capture, startedAt }, run);
     } catch (error) {
       failure = { error };
       throw error;
     } finally {
-      const endedAt = performance.now();
-      rssMax = Math.max(rssMax, process.memoryUsage.rss());
       const workerSink = this.#sinks.get(runner);
-      if (workerSink) {
-        workerSink.current = capture;
-        await this.#settle(workerSink);
-        workerSink.current = undefined;
-      }
+      if (workerSink?.current === capture) workerSink.current = undefined;
+      const endedAt = returnedAt.get(capture) ?? performance.now();
+      rssMax = Math.max(rssMax, process.memoryUsage.rss());
       if (failure) {
         // The Node.js runtime's own line for an error the handler throws, after the handler's output.
         const { errorType, errorMessage, trace } = functionErrorPayload(failure.error);
@@ -117,13 +116,25 @@ export class HandlerOutput {
     return entry ? logTail(entry.lines) : undefined;
   }
 
-  /** Waits until the worker's output of this run has arrived: a loop turn, then until it has been quiet a moment. */
-  async #settle(sink: WorkerSink): Promise<void> {
-    await nextLoopTurn();
-    await nextLoopTurn();
-    const deadline = performance.now() + OUTPUT_SETTLE_MS;
-    while (performance.now() - sink.lastDataAt < OUTPUT_QUIET_MS && performance.now() < deadline) {
-      await sleep(OUTPUT_QUIET_MS);
+  /**
+   * Called as the handler's runner returns, while serverless-offline still counts the run as busy (so no other run
+   * can take its worker yet): waits until the worker's output of this run has arrived. A worker's stdout is
+   * asynchronous: its first write is posted at once, later ones wait in the worker until this side has taken the
+   * previous batch, and stdout and stderr travel apart from the result, so a handler's lines can arrive after its
+   * result: this waits until the worker has been quiet for OUTPUT_QUIET_MS since the handler returned or its last
+   * line came (at most OUTPUT_SETTLE_MS).
+   */
+  async handlerReturned(): Promise<void> {
+    const run = this.#active.getStore();
+    if (!run) return;
+    returnedAt.set(run.capture, performance.now());
+    const sink = this.#sinks.get(run.runner);
+    if (!sink) return;
+    const returned = performance.now();
+    const deadline = returned + OUTPUT_SETTLE_MS;
+    const lastActivity = (): number => Math.max(returned, sink.lastDataAt);
+    while (performance.now() - lastActivity() < OUTPUT_QUIET_MS && performance.now() < deadline) {
+      await sleep(OUTPUT_QUIET_MS - (performance.now() - lastActivity()));
     }
   }
 

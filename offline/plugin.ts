@@ -345,7 +345,11 @@ export class OfflineAsync {
         },
         {
           default: (new (...args: unknown[]) => { isDockerRunner(): boolean | null }) & {
-            prototype: { cleanup(): Promise<unknown>; isDockerRunner(): boolean | null; [PATCHED]?: boolean };
+            prototype: {
+              cleanup(): Promise<unknown>;
+              isDockerRunner(): boolean | null;
+              run(...args: unknown[]): Promise<unknown>;
+            };
           };
         },
         { log: { notice(...args: unknown[]): void; [PATCHED]?: boolean } },
@@ -367,6 +371,7 @@ export class OfflineAsync {
     // cleaner then crashes the whole process on `null.cleanup()`. isDockerRunner() is null exactly then.
     if (
       typeof HandlerRunner.prototype.cleanup !== 'function' ||
+      typeof HandlerRunner.prototype.run !== 'function' ||
       new HandlerRunner({}, {}, {}).isDockerRunner() !== null
     ) {
       throw new Error(
@@ -428,6 +433,17 @@ export class OfflineAsync {
         logGroupName: `/aws/lambda/${name}`,
         logStreamName: stream,
       };
+    };
+
+    // The handler's last lines may still be on their way from its worker thread when it returns: they are awaited
+    // here, before serverless-offline marks the run over and can hand its worker to the next run.
+    const handlerRun = HandlerRunner.prototype.run;
+    HandlerRunner.prototype.run = async function (this: unknown, ...args: unknown[]) {
+      try {
+        return await handlerRun.apply(this, args);
+      } finally {
+        await plugin.#output.handlerReturned();
+      }
     };
 
     const cleanup = HandlerRunner.prototype.cleanup;

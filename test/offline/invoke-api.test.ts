@@ -119,6 +119,34 @@ describe('offline Lambda endpoint with real clients', function () {
     );
   });
 
+  it('SDK: concurrent invocations each get their own log in LogResult, nothing of the others', async () => {
+    const client = stack.lambdaClient();
+    const keys = ['alpha', 'bravo', 'charlie', 'delta'];
+    const answers = await Promise.all(
+      keys.map((key) =>
+        client.send(
+          new InvokeCommand({
+            FunctionName: HELLO,
+            LogType: LogType.Tail,
+            Payload: Buffer.from(JSON.stringify({ key1: key, key2: key, key3: key })),
+          }),
+        ),
+      ),
+    );
+    for (const [index, answer] of answers.entries()) {
+      const lines = decodedLog(answer.LogResult);
+      const own = keys[index] ?? '';
+      expect(lines.filter((line) => line.includes('"message":"value1 = '))).to.deep.equal(
+        lines.filter((line) => line.includes(`"message":"value1 = ${own}"`)),
+      );
+      expect(
+        lines.some((line) => line.includes(`"message":"value1 = ${own}"`)),
+        `the log of the run for ${own}:\n${lines.join('\n')}\n${stack.tail(60)}`,
+      ).to.equal(true);
+      expect(lines.filter((line) => line.startsWith('START RequestId: '))).to.have.length(1);
+    }
+  });
+
   it('CLI: --invocation-type DryRun answers StatusCode 204 and runs nothing', async function () {
     requireCli(this);
     const before = stack.stdout.split('START RequestId').length;

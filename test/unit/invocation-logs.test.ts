@@ -104,25 +104,53 @@ describe('handler-output (a run in a worker thread, as serverless-offline runs h
         { eval: true },
       );
       await runOnce('one');
+      await output.handlerReturned();
     });
-    await output.run(runner, { functionKey: 'hello', requestId: 'second', memorySizeMb: 128 }, () =>
-      runOnce('two'),
-    );
+    await output.run(runner, { functionKey: 'hello', requestId: 'second', memorySizeMb: 128 }, async () => {
+      await runOnce('two');
+      await output.handlerReturned();
+    });
     await worker?.terminate();
     const [second, first] = output.logs.entries();
-    expect(first?.lines.slice(0, 3)).to.deep.equal([startLine('first'), 'out one', 'err one']);
+    // stdout and stderr are two streams: their lines keep no order between them.
+    expect(first?.lines[0]).to.equal(startLine('first'));
+    expect(first?.lines.slice(1, 3)).to.have.members(['out one', 'err one']);
     expect(first?.lines[4]).to.match(/\tInit Duration: \d+\.\d{2} ms\t$/);
-    expect(second?.lines.slice(0, 4)).to.deep.equal([
-      startLine('second'),
-      'out two',
-      'err two',
-      endLine('second'),
-    ]);
+    expect(second?.lines[0]).to.equal(startLine('second'));
+    expect(second?.lines.slice(1, 3)).to.have.members(['out two', 'err two']);
+    expect(second?.lines[3]).to.equal(endLine('second'));
     expect(second?.lines[4]).to.match(
       /^REPORT RequestId: second\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB\t$/,
     );
     expect(written.join('')).to.contain(`${startLine('second')}\n`);
     expect(output.tail('second')).to.equal(logTail(second?.lines ?? []));
+  });
+
+  it("waits for lines that reach it after the handler returned (a worker's stdout waits for each batch to be taken)", async () => {
+    const worker = await output.run(
+      {},
+      { functionKey: 'hello', requestId: 'late', memorySizeMb: 128 },
+      async () => {
+        const created = new Worker(
+          `const { parentPort } = require('node:worker_threads');
+         parentPort.on('message', () => {
+           for (let i = 1; i <= 50; i++) console.log('line ' + i);
+           parentPort.postMessage('done');
+         });`,
+          { eval: true },
+        );
+        await new Promise((resolve) => {
+          created.once('message', resolve);
+          created.postMessage('go');
+        });
+        await output.handlerReturned();
+        return created;
+      },
+    );
+    await worker.terminate();
+    const [entry] = output.logs.entries({ requestId: 'late' });
+    expect(entry?.lines.slice(1, 51)).to.deep.equal(Array.from({ length: 50 }, (_, i) => `line ${i + 1}`));
+    expect(entry?.lines[51]).to.equal(endLine('late'));
   });
 
   it("gives the run's request id to code in its async context only", async () => {
