@@ -119,6 +119,20 @@ describe('offline Lambda endpoint with real clients', function () {
     );
   });
 
+  it('SDK: an Event invoke runs under the request id of its 202 (context.awsRequestId, START … REPORT)', async () => {
+    const answer = await stack.invokeAsync(HELLO, { key1: 'async-id', key2: 'b', key3: 'c' });
+    expect(answer.StatusCode).to.equal(202);
+    const requestId = answer.$metadata.requestId ?? '';
+    expect(requestId).to.match(/^[0-9a-f-]{36}$/);
+    const [line] = await waitFor("the async run's log line", () => {
+      const found = stack.logLines().filter((logged) => logged.message === 'value1 = async-id');
+      return found.length > 0 && found;
+    });
+    expect(line?.function_request_id).to.equal(requestId);
+    await waitFor('its REPORT line', () => stack.stdout.includes(`REPORT RequestId: ${requestId}\t`));
+    expect(stack.stdout).to.contain(`START RequestId: ${requestId} Version: $LATEST`);
+  });
+
   it('SDK: concurrent invocations each get their own log in LogResult, nothing of the others', async () => {
     const client = stack.lambdaClient();
     const keys = ['alpha', 'bravo', 'charlie', 'delta'];
