@@ -10,11 +10,21 @@ import type { Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AsyncInvoker, type PendingEvent, type RunResult } from './async-invoker';
-import { errorTypeFromStackLine, functionErrorPayload } from './destination-record';
+import { functionErrorPayload } from './destination-record';
+import { HandlerOutput } from './handler-output';
+import type { InvocationLogs } from './invocation-logs';
+import { InvokeApi, type SyncOutcome, startInvokeApiServer } from './invoke-api';
 import { JsonDirectory } from './json-directory';
 import { LocalQueue } from './local-queue';
 import { guardKeyLengths } from './local-s3-guard';
-import { type LocalS3Record, sequencerFactory, subscriptionsFor, toAwsRecord } from './s3-notifications';
+import {
+  type LocalS3Record,
+  type LocalS3Server,
+  reportAwsETags,
+  sequencerFactory,
+  subscriptionsFor,
+  toAwsRecord,
+} from './s3-notifications';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DeadLetterConsole } from './console/dead-letters';
 import { EventJournal } from './console/event-journal';
@@ -25,6 +35,7 @@ import { Scheduler } from './scheduler';
 import {
   asyncFunctions,
   functionName,
+  LOCAL_ACCOUNT,
   reservedConcurrency,
   s3Subscriptions,
   scheduleRules,
@@ -57,20 +68,6 @@ interface OfflineLambda {
   get(functionKey: string): OfflineLambdaFunction;
   cleanup(): Promise<unknown>;
 }
-
-interface InvokeResult {
-  Payload: unknown;
-  StatusCode: number;
-  FunctionError?: string;
-  UnhandledError?: boolean;
-}
-
-type Invoke = (
-  name: string,
-  type: string | null,
-  event: unknown,
-  clientContext: unknown,
-) => Promise<InvokeResult>;
 
 /** What Lambda answers when a function is at its reserved concurrency. */
 class TooManyRequestsException extends Error {
@@ -107,6 +104,13 @@ function offlineModuleUrl(relativePath: string): string {
 
 const PATCHED = Symbol.for('lambda-notes.offline-async.patched');
 
+/**
+ * serverless-offline notices that this plugin says better: its line per run (with a request id of its own; REPORT
+ * has the right one) and its Invoke server's address (moved to a free port; the Lambda port is ours).
+ */
+const SUPERSEDED_NOTICE =
+  /^(?:\(λ: [^)]*\) RequestId: .*Billed Duration: |Offline \[http for lambda\] listening on )/;
+
 /** serverless-offline's own default (terminateIdleLambdaTime): idle workers stop after a minute. */
 const IDLE_RUNNER_MS = 60_000;
 
@@ -124,6 +128,11 @@ export class OfflineAsync {
   /** Set just before an async run so that the recorder knows its attempt and event age. */
   readonly #asyncRuns = new WeakMap<OfflineLambdaFunction, AsyncRunInfo>();
   readonly #functionKeyByName = new Map<string, string>();
+  /** Set just before a sync Invoke's run: its request id (the one the caller gets). */
+  readonly #syncRuns = new WeakMap<OfflineLambdaFunction, { requestId: string }>();
+  readonly #output = new HandlerOutput((text) => process.stdout.write(text));
+  #invokeServer: Server | undefined;
+  #lambdaEndpoint: { host: string; port: number } | undefined;
   readonly #subscriptions;
   readonly #schedules;
   readonly #settings;
@@ -180,7 +189,7 @@ export class OfflineAsync {
     this.#metrics = new MetricsRecorder(Object.keys(service.functions), reservedConcurrency(service));
     this.injectLocalEnvironment();
     takeAsyncEvents(service);
-    await this.#patchInvocations();
+    this.#takeLambdaPort();
     await this.#patchRunHandler();
   }
 
@@ -230,6 +239,7 @@ export class OfflineAsync {
       )
       .join('; ');
     this.log.notice(`[async] ${policies}`);
+    this.#invokeServer = await this.#startInvokeApi();
     if (this.#metrics) await this.#startConsole(functions);
     this.log.notice(
       `[async] queue ready: time scale ${timeScale} (a 1 minute retry delay waits ${(60 * timeScale).toFixed(timeScale < 1 / 60 ? 3 : 1)} s), state in ${stateDir}, ${resumed} pending event(s) resumed`,
@@ -264,6 +274,7 @@ export class OfflineAsync {
         testEvents: new TestEvents(join(config.servicePath, 'events'), this.#settings.stateDir),
         deadLetters: new DeadLetterConsole(this.#settings.stateDir, deadLetterQueues, lambda),
         lambda,
+        logs: this.#output.logs,
       },
       this.#settings.metricsPort,
     );
@@ -312,6 +323,13 @@ export class OfflineAsync {
     this.#invoker?.stop();
     clearTimeout(this.#idleTimer);
     this.#metricsServer?.close();
+    this.#invokeServer?.close();
+    this.#output.uninstall();
+  }
+
+  /** Every invocation's log (START … REPORT), newest first: for whoever shows logs. */
+  get invocationLogs(): InvocationLogs {
+    return this.#output.logs;
   }
 
   #log(level: 'info' | 'warn' | 'error', message: string): void {
@@ -347,19 +365,66 @@ export class OfflineAsync {
 
   /**
    * Every invocation, whatever started it, goes through serverless-offline's LambdaFunction.runHandler: the one
-   * place to measure it and to enforce reserved concurrency.
+   * place to measure it, to enforce reserved concurrency, to give it its request id (the sync Invoke's, or the
+   * async event's for every attempt) and to write its log as Lambda does (START, END, REPORT).
    */
   async #patchRunHandler(): Promise<void> {
-    const { default: LambdaFunction } = (await import(offlineModuleUrl('lambda/LambdaFunction.js'))) as {
-      default: { prototype: OfflineLambdaFunction & { [PATCHED]?: boolean } };
-    };
+    const [{ default: LambdaFunction }, { default: LambdaContext }, { default: HandlerRunner }, { log }] =
+      (await Promise.all([
+        import(offlineModuleUrl('lambda/LambdaFunction.js')),
+        import(offlineModuleUrl('lambda/LambdaContext.js')),
+        import(offlineModuleUrl('lambda/handler-runner/HandlerRunner.js')),
+        import(offlineModuleUrl('utils/log.js')),
+      ])) as [
+        { default: { prototype: OfflineLambdaFunction & { [PATCHED]?: boolean } } },
+        {
+          default: {
+            prototype: {
+              setRequestId(id: string): void;
+              create(): { functionName?: string; [field: string]: unknown };
+            };
+          };
+        },
+        {
+          default: (new (...args: unknown[]) => { isDockerRunner(): boolean | null }) & {
+            prototype: {
+              cleanup(): Promise<unknown>;
+              isDockerRunner(): boolean | null;
+              run(...args: unknown[]): Promise<unknown>;
+            };
+          };
+        },
+        { log: { notice(...args: unknown[]): void; [PATCHED]?: boolean } },
+      ];
     const proto = LambdaFunction.prototype;
+    const written = 'written for serverless-offline 13.10.1';
     if (typeof proto.runHandler !== 'function') {
+      throw new Error(`offline-async: serverless-offline LambdaFunction.runHandler not found; ${written}.`);
+    }
+    if (
+      typeof LambdaContext.prototype.setRequestId !== 'function' ||
+      typeof LambdaContext.prototype.create !== 'function'
+    ) {
       throw new Error(
-        'offline-async: serverless-offline LambdaFunction.runHandler not found; written for serverless-offline 13.10.1.',
+        `offline-async: serverless-offline LambdaContext.setRequestId/create not found; ${written}.`,
       );
     }
+    // A runner that never ran (its first call throttled) has nothing loaded: serverless-offline's idle-runner
+    // cleaner then crashes the whole process on `null.cleanup()`. isDockerRunner() is null exactly then.
+    if (
+      typeof HandlerRunner.prototype.cleanup !== 'function' ||
+      typeof HandlerRunner.prototype.run !== 'function' ||
+      new HandlerRunner({}, {}, {}).isDockerRunner() !== null
+    ) {
+      throw new Error(
+        `offline-async: serverless-offline HandlerRunner.cleanup/isDockerRunner changed; ${written}.`,
+      );
+    }
+    if (typeof log.notice !== 'function') {
+      throw new Error(`offline-async: serverless-offline utils/log.js has no log.notice; ${written}.`);
+    }
     if (proto[PATCHED]) return;
+    this.#output.install();
     const original = proto.runHandler;
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const plugin = this;
@@ -369,12 +434,16 @@ export class OfflineAsync {
       if (functionKey === undefined || metrics === undefined) return original.call(this);
       const asyncRun = plugin.#asyncRuns.get(this);
       plugin.#asyncRuns.delete(this);
+      const syncRun = plugin.#syncRuns.get(this);
+      plugin.#syncRuns.delete(this);
       const gate = metrics.begin(functionKey, asyncRun);
       if (gate.throttled) {
         throw new TooManyRequestsException(`Rate Exceeded. (${functionKey} is at its reservedConcurrency)`);
       }
+      const requestId = syncRun?.requestId ?? asyncRun?.requestId ?? randomUUID();
+      const invocation = { functionKey, requestId, memorySizeMb: plugin.#memorySize(functionKey) };
       try {
-        const result = await original.call(this);
+        const result = await plugin.#output.run(this, invocation, () => original.call(this));
         gate.end('success');
         return result;
       } catch (error) {
@@ -383,6 +452,71 @@ export class OfflineAsync {
       }
     };
     proto[PATCHED] = true;
+
+    const setRequestId = LambdaContext.prototype.setRequestId;
+    LambdaContext.prototype.setRequestId = function (this: unknown, id: string) {
+      setRequestId.call(this, plugin.#output.requestId() ?? id);
+    };
+
+    // The context names the function as Lambda does (serverless-offline: "offline_invokedFunctionArn_for_…"); the
+    // log stream is one per runner, as one per execution environment on Lambda.
+    const create = LambdaContext.prototype.create;
+    const logStreams = new WeakMap<object, string>();
+    const { region } = this.serverless.service.provider;
+    LambdaContext.prototype.create = function (this: object) {
+      const context = create.call(this);
+      const name = String(context.functionName);
+      const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
+      const stream = logStreams.get(this) ?? `${day}/[$LATEST]${randomUUID().replaceAll('-', '')}`;
+      logStreams.set(this, stream);
+      return {
+        ...context,
+        invokedFunctionArn: `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:${name}`,
+        logGroupName: `/aws/lambda/${name}`,
+        logStreamName: stream,
+      };
+    };
+
+    // The handler's last lines may still be on their way from its worker thread when it returns: they are awaited
+    // here, before serverless-offline marks the run over and can hand its worker to the next run.
+    const handlerRun = HandlerRunner.prototype.run;
+    HandlerRunner.prototype.run = async function (this: unknown, ...args: unknown[]) {
+      try {
+        return await handlerRun.apply(this, args);
+      } finally {
+        await plugin.#output.handlerReturned();
+      }
+    };
+
+    const cleanup = HandlerRunner.prototype.cleanup;
+    HandlerRunner.prototype.cleanup = function (this: { isDockerRunner(): boolean | null }) {
+      return this.isDockerRunner() === null ? Promise.resolve() : cleanup.call(this);
+    };
+
+    const notice = log.notice;
+    log.notice = (...args: unknown[]) => {
+      const [message] = args;
+      if (typeof message === 'string' && SUPERSEDED_NOTICE.test(message)) return;
+      notice(...args);
+    };
+  }
+
+  /** Memory size in MB as serverless.yml sets it (function, then provider; Lambda's default 128). */
+  #memorySize(functionKey: string): number {
+    const { service } = this.serverless;
+    const definition = service.functions[functionKey] as { memorySize?: unknown } | undefined;
+    const provider = service.provider as { memorySize?: unknown };
+    const size = Number(definition?.memorySize ?? provider.memorySize ?? 128);
+    return Number.isFinite(size) && size > 0 ? size : 128;
+  }
+
+  /** The function's timeout in seconds (function, then provider; the framework's default 6). */
+  #timeoutSeconds(functionKey: string): number {
+    const { service } = this.serverless;
+    const definition = service.functions[functionKey] as { timeout?: unknown } | undefined;
+    const provider = service.provider as { timeout?: unknown };
+    const seconds = Number(definition?.timeout ?? provider.timeout ?? 6);
+    return Number.isFinite(seconds) && seconds > 0 ? seconds : 6;
   }
 
   async #createLambda(): Promise<OfflineLambda> {
@@ -415,6 +549,7 @@ export class OfflineAsync {
       );
     }
     guardKeyLengths(s3Local.client as EventEmitter & { httpServer?: Server });
+    reportAwsETags(s3Local.client as EventEmitter & LocalS3Server);
     const { region } = this.serverless.service.provider;
     const nextSequencer = sequencerFactory();
     s3Local.client.on('event', (event: { Records: LocalS3Record[] }) => {
@@ -429,51 +564,83 @@ export class OfflineAsync {
   }
 
   /**
-   * serverless-offline runs `InvocationType: Event` once, without retries, and reports every sync error as
-   * errorType "Error". Its invocations controller is patched: Event goes to the async queue; a sync error keeps
-   * its own name.
+   * Lambda's Invoke API is ours (offline/invoke-api.ts): it takes the Lambda port from serverless.yml / the CLI,
+   * and serverless-offline's own Invoke server, which it starts regardless, is moved to a free port nobody uses.
    */
-  async #patchInvocations(): Promise<void> {
-    const { default: Controller } = (await import(
-      offlineModuleUrl('lambda/routes/invocations/InvocationsController.js')
-    )) as {
-      default: { prototype: { invoke: Invoke; [PATCHED]?: boolean } };
-    };
-    const proto = Controller.prototype;
-    if (typeof proto.invoke !== 'function' || proto.invoke.length !== 4) {
+  #takeLambdaPort(): void {
+    const custom = (this.serverless.service.custom ??= {});
+    const options = (custom['serverless-offline'] ??= {});
+    const port = Number(this.cliOptions.lambdaPort ?? options.lambdaPort ?? 3002);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
       throw new Error(
-        'offline-async: serverless-offline InvocationsController.invoke(functionName, invocationType, event, clientContext) not found; this hook was written for serverless-offline 13.10.1.',
+        `offline-async: the Lambda port must be a port number, got "${String(options.lambdaPort)}".`,
       );
     }
-    if (proto[PATCHED]) return;
-    const original = proto.invoke;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const plugin = this;
-    proto.invoke = async function (this: unknown, name, invocationType, event, clientContext) {
-      const functionKey = plugin.#functionKeyByName.get(name);
-      if (invocationType === 'Event' && functionKey !== undefined && plugin.#invoker) {
-        await plugin.#invoker.enqueue(functionKey, event);
-        return { Payload: '', StatusCode: 202 };
-      }
-      const result = await original.call(this, name, invocationType, event, clientContext);
-      const payload = result.Payload as { errorType?: string; trace?: string[] } | undefined;
-      if (result.UnhandledError && payload?.errorType === 'Error') {
-        payload.errorType = errorTypeFromStackLine(payload.trace?.[0]) ?? 'Error';
-      }
-      if (payload?.errorType === 'TooManyRequestsException') {
-        // Lambda's answer to a throttled synchronous Invoke.
-        return {
-          StatusCode: 429,
-          FunctionError: 'TooManyRequestsException',
-          Payload: {
-            Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded',
-            Type: 'User',
-            message: 'Rate Exceeded.',
-          },
-        };
-      }
-      return result;
-    };
-    proto[PATCHED] = true;
+    const host = this.cliOptions.host ?? options.host ?? 'localhost';
+    this.#lambdaEndpoint = { host: String(host), port };
+    options.lambdaPort = 0;
+    if (this.cliOptions.lambdaPort !== undefined) this.cliOptions.lambdaPort = 0;
+  }
+
+  async #startInvokeApi(): Promise<Server> {
+    const endpoint = this.#lambdaEndpoint;
+    if (!endpoint) throw new Error('offline-async: the Lambda port was not taken before start.');
+    const { service } = this.serverless;
+    const invoker = this.#invoker;
+    if (!invoker) throw new Error('offline-async: the async queue is not started.');
+    // Until the queue takes a request id (and returns it), the id it makes is the one answered.
+    const enqueue: (
+      functionKey: string,
+      payload: unknown,
+      options: { requestId: string; source: { kind: 'invoke' } },
+    ) => Promise<string | { requestId: string }> = invoker.enqueue.bind(invoker);
+    const api = new InvokeApi({
+      region: service.provider.region,
+      accountId: LOCAL_ACCOUNT,
+      functions: this.#functionKeyByName,
+      newRequestId: randomUUID,
+      invoke: (functionKey, event, options) => this.#invokeSync(functionKey, event, options),
+      enqueue,
+      log: (level, message) => this.#log(level, message),
+    });
+    const server = await startInvokeApiServer(api, endpoint, (level, message) => this.#log(level, message));
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : endpoint.port;
+    this.log.notice(
+      `[async] Lambda Invoke API: http://${endpoint.host}:${port} (aws lambda invoke --endpoint-url …)`,
+    );
+    return server;
+  }
+
+  /** A RequestResponse Invoke: one run in the same runner as queued events, answered as Lambda answers it. */
+  async #invokeSync(
+    functionKey: string,
+    event: unknown,
+    options: { requestId: string; clientContext: unknown; tail: boolean },
+  ): Promise<SyncOutcome> {
+    const lambda = this.#lambda;
+    if (!lambda) throw new Error('The offline Lambda runner is not started.');
+    this.#inFlight.set(lambda, (this.#inFlight.get(lambda) ?? 0) + 1);
+    const { requestId } = options;
+    try {
+      const lambdaFunction = lambda.get(functionKey);
+      lambdaFunction.setClientContext(options.clientContext);
+      lambdaFunction.setEvent(event);
+      this.#syncRuns.set(lambdaFunction, { requestId });
+      const payload = await lambdaFunction.runHandler();
+      return { kind: 'result', payload, logTail: this.#output.tail(requestId) };
+    } catch (error) {
+      if (error instanceof TooManyRequestsException) return { kind: 'throttled' };
+      const timedOut = error instanceof Error && error.constructor.name === 'LambdaTimeoutError';
+      const payload = timedOut
+        ? {
+            errorType: 'Sandbox.Timedout',
+            errorMessage: `RequestId: ${requestId} Error: Task timed out after ${this.#timeoutSeconds(functionKey).toFixed(2)} seconds`,
+          }
+        : functionErrorPayload(error);
+      return { kind: 'function-error', payload, logTail: this.#output.tail(requestId) };
+    } finally {
+      this.#runEnded(lambda);
+    }
   }
 }

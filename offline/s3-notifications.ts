@@ -1,5 +1,9 @@
 import type { S3EventRecord } from 'aws-lambda';
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { encodeS3Key } from '../lib/s3-keys';
+import { LOCAL_ACCOUNT } from './service-model';
 
 /** One `s3` event of serverless.yml, bucket name resolved. */
 export interface S3Subscription {
@@ -30,6 +34,99 @@ export interface LocalS3Record {
 }
 
 const MULTIPART_ETAG = /-\d+$/;
+
+/** Upper-case hex of a hash of `seed`: stable ids in AWS's character set. */
+function stableId(seed: string, length: number): string {
+  return createHash('sha256').update(seed).digest('hex').slice(0, length).toUpperCase();
+}
+
+/**
+ * S3 names the bucket owner and the caller in every record, the same ids every time (s3rver makes new random ones
+ * per event). Offline there is one account and every caller acts as one IAM user of it.
+ */
+export const OWNER_PRINCIPAL_ID = `A${stableId(`${LOCAL_ACCOUNT}:owner`, 13)}`;
+export const CALLER_PRINCIPAL_ID = `AWS:AIDA${stableId(`${LOCAL_ACCOUNT}:caller`, 17)}`;
+
+/**
+ * The ETag S3 gives an object made by CompleteMultipartUpload: the MD5 of the parts' binary MD5s, then `-<parts>`
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html).
+ */
+export function multipartETag(partETags: readonly string[]): string {
+  const digests = partETags.map((etag) => Buffer.from(etag.replace(/"/g, ''), 'hex'));
+  return `${createHash('md5').update(Buffer.concat(digests)).digest('hex')}-${partETags.length}`;
+}
+
+/** What this module needs of s3rver 3.7's S3rver (a Koa app) and its FilesystemStore. */
+export interface LocalS3Server {
+  emit(event: string | symbol, ...args: unknown[]): boolean;
+  store?: {
+    getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+    putObjectMultipart(
+      bucket: string,
+      uploadId: string,
+      parts: Array<{ number: number; etag: string }>,
+    ): Promise<{ md5: string; size: number }>;
+    copyObject(...args: unknown[]): Promise<Record<string, unknown>>;
+  };
+}
+
+const ETAGS_PATCHED = Symbol.for('lambda-notes.s3-etags.patched');
+
+/**
+ * Gives the local S3 the ETags S3 gives: a multipart object's `<md5 of part md5s>-<n>` (answered by
+ * CompleteMultipartUpload, kept for GET/HEAD, in its ObjectCreated:CompleteMultipartUpload record), and a Copy
+ * record's eTag (s3rver leaves it out).
+ */
+export function reportAwsETags(s3rver: LocalS3Server): void {
+  const store = s3rver.store;
+  if (!store || typeof store.putObjectMultipart !== 'function' || typeof store.copyObject !== 'function') {
+    throw new Error(
+      'offline-async: the local S3 store (s3rver 3.7 FilesystemStore putObjectMultipart/copyObject) was not found.',
+    );
+  }
+  const patched = s3rver as LocalS3Server & { [ETAGS_PATCHED]?: boolean };
+  if (patched[ETAGS_PATCHED]) return;
+  patched[ETAGS_PATCHED] = true;
+
+  const putObjectMultipart = store.putObjectMultipart.bind(store);
+  store.putObjectMultipart = async (bucket, uploadId, parts) => {
+    const keyFile = join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId, 'key');
+    const key = (await readFile(keyFile)).toString();
+    const result = await putObjectMultipart(bucket, uploadId, parts);
+    const etag = multipartETag([...parts].sort((a, b) => a.number - b.number).map((part) => part.etag));
+    await writeFile(store.getResourcePath(bucket, key, 'object.md5'), etag);
+    return { ...result, md5: etag };
+  };
+
+  const copiedETags = new Map<string, string>();
+  const copyObject = store.copyObject.bind(store);
+  store.copyObject = async (...args: unknown[]) => {
+    const metadata = await copyObject(...args);
+    const [, , destBucket, destKey] = args;
+    if (typeof metadata.etag === 'string')
+      copiedETags.set(`${String(destBucket)}/${String(destKey)}`, metadata.etag);
+    return metadata;
+  };
+
+  const emit = s3rver.emit.bind(s3rver);
+  s3rver.emit = (event: string | symbol, ...args: unknown[]) => {
+    const [payload] = args as [
+      { Records?: Array<{ eventName?: string; s3?: LocalS3Record['s3'] }> } | undefined,
+    ];
+    if (event === 'event') {
+      for (const record of payload?.Records ?? []) {
+        if (record.eventName !== 'ObjectCreated:Copy' || !record.s3) continue;
+        const id = `${record.s3.bucket.name}/${record.s3.object.key}`;
+        const etag = copiedETags.get(id);
+        copiedETags.delete(id);
+        if (etag !== undefined && record.s3.object.eTag === undefined) {
+          (record.s3.object as { eTag?: string }).eTag = etag.replace(/"/g, '');
+        }
+      }
+    }
+    return emit(event, ...args);
+  };
+}
 
 /** AWS's name for the event: s3rver reports a completed multipart upload as `Post` too. */
 function awsEventName(record: LocalS3Record): string {
@@ -76,7 +173,7 @@ export function toAwsRecord(
     awsRegion: context.region,
     eventTime: record.eventTime,
     eventName,
-    userIdentity: record.userIdentity ?? { principalId: 'AWS:LOCAL' },
+    userIdentity: { principalId: CALLER_PRINCIPAL_ID },
     requestParameters: record.requestParameters ?? { sourceIPAddress: '127.0.0.1' },
     responseElements: {
       'x-amz-request-id': record.responseElements?.['x-amz-request-id'] ?? '',
@@ -87,7 +184,7 @@ export function toAwsRecord(
       configurationId: context.configurationId,
       bucket: {
         name: bucket.name,
-        ownerIdentity: bucket.ownerIdentity ?? { principalId: 'LOCAL' },
+        ownerIdentity: { principalId: OWNER_PRINCIPAL_ID },
         arn: `arn:aws:s3:::${bucket.name}`,
       },
       object: {

@@ -34,6 +34,8 @@ export interface StackOptions {
   timeScale?: number;
   /** serverless --param values, e.g. { maximumRetryAttempts: '0' }. */
   params?: Record<string, string>;
+  /** More `sls offline start` options, e.g. ['--terminateIdleLambdaTime', '1']. */
+  args?: string[];
   /** Reuse the state directory of an earlier stack (restart tests). */
   stateDir?: string;
   startTimeoutMs?: number;
@@ -86,22 +88,26 @@ export class OfflineStack {
     };
     const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'lambda-notes-offline-')));
     const params = Object.entries(options.params ?? {}).map(([name, value]) => `--param=${name}=${value}`);
-    const child = spawn(process.execPath, [SERVERLESS_BIN, 'offline', 'start', ...params], {
-      cwd: PROJECT_DIR,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        SLS_TELEMETRY_DISABLED: '1',
-        LAMBDA_ASYNC_TIME_SCALE: String(options.timeScale ?? 0.001),
-        OFFLINE_HTTP_PORT: String(ports.http),
-        OFFLINE_LAMBDA_PORT: String(ports.lambda),
-        OFFLINE_S3_PORT: String(ports.s3),
-        OFFLINE_STATE_DIR: stateDir,
-        OFFLINE_METRICS_PORT: String(ports.metrics),
-        ESBUILD_WORK_FOLDER: `.esbuild-test-${ports.http}`,
+    const child = spawn(
+      process.execPath,
+      [SERVERLESS_BIN, 'offline', 'start', ...params, ...(options.args ?? [])],
+      {
+        cwd: PROJECT_DIR,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...process.env,
+          SLS_TELEMETRY_DISABLED: '1',
+          LAMBDA_ASYNC_TIME_SCALE: String(options.timeScale ?? 0.001),
+          OFFLINE_HTTP_PORT: String(ports.http),
+          OFFLINE_LAMBDA_PORT: String(ports.lambda),
+          OFFLINE_S3_PORT: String(ports.s3),
+          OFFLINE_STATE_DIR: stateDir,
+          OFFLINE_METRICS_PORT: String(ports.metrics),
+          ESBUILD_WORK_FOLDER: `.esbuild-test-${ports.http}`,
+        },
       },
-    });
+    );
     const stack = new OfflineStack(child, ports, stateDir, options.stateDir === undefined);
     try {
       await stack.waitForOutput(/\[async\] queue ready/, options.startTimeoutMs ?? 30_000);

@@ -1,6 +1,10 @@
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import {
+  CALLER_PRINCIPAL_ID,
   type LocalS3Record,
+  multipartETag,
+  OWNER_PRINCIPAL_ID,
   type S3Subscription,
   sequencerFactory,
   subscriptionsFor,
@@ -66,7 +70,43 @@ function sequencerLess(a: string, b: string): boolean {
   return a.padStart(width, '0') < b.padStart(width, '0');
 }
 
+function md5(data: Buffer | string): string {
+  return createHash('md5').update(data).digest('hex');
+}
+
 describe('s3-notifications', () => {
+  describe('principal ids', () => {
+    it('names the same caller and the same bucket owner in every record (s3rver draws new ones per event)', () => {
+      const first = toAwsRecord(s3rverRecord(), CONTEXT);
+      const other = s3rverRecord();
+      other.userIdentity.principalId = 'AWS:FEDCBA9876543210FEDCB';
+      other.s3.bucket.ownerIdentity.principalId = 'FEDCBA98765432';
+      const second = toAwsRecord(other, CONTEXT);
+      expect(second.userIdentity).to.deep.equal(first.userIdentity);
+      expect(second.s3.bucket.ownerIdentity).to.deep.equal(first.s3.bucket.ownerIdentity);
+    });
+
+    it('shapes them as AWS does: an IAM user id for the caller, a canonical-style id for the owner', () => {
+      expect(CALLER_PRINCIPAL_ID).to.match(/^AWS:AIDA[0-9A-Z]{17}$/);
+      expect(OWNER_PRINCIPAL_ID).to.match(/^A[0-9A-Z]{13}$/);
+    });
+  });
+
+  describe('multipartETag', () => {
+    it("is the MD5 of the parts' binary MD5s and the number of parts", () => {
+      const parts = [Buffer.alloc(5 * 1024 * 1024, 'a'), Buffer.from('tail')];
+      const expected = `${md5(Buffer.concat(parts.map((part) => Buffer.from(md5(part), 'hex'))))}-2`;
+      expect(multipartETag(parts.map((part) => `"${md5(part)}"`))).to.equal(expected);
+    });
+
+    it('matches the recorded one-part upload (test_object_created_complete_multipart_upload: 6144 bytes)', () => {
+      // The recording's object is one part; its eTag is md5(md5(part)) + '-1' whatever the bytes were.
+      const part = md5('x'.repeat(6144));
+      expect(multipartETag([part])).to.equal(`${md5(Buffer.from(part, 'hex'))}-1`);
+      expect(multipartETag([part])).to.match(/^[0-9a-f]{32}-1$/);
+    });
+  });
+
   describe('toAwsRecord', () => {
     it('turns an s3rver record into the record S3 itself sends', () => {
       expect(toAwsRecord(s3rverRecord(), CONTEXT)).to.deep.equal({
@@ -75,7 +115,7 @@ describe('s3-notifications', () => {
         awsRegion: 'ap-northeast-1',
         eventTime: '2026-11-25T13:37:12.345Z',
         eventName: 'ObjectCreated:Put',
-        userIdentity: { principalId: 'AWS:0123456789ABCDEF01234' },
+        userIdentity: { principalId: CALLER_PRINCIPAL_ID },
         requestParameters: { sourceIPAddress: '127.0.0.1' },
         responseElements: { 'x-amz-request-id': '0123456789ABCDEF', 'x-amz-id-2': 'aGVsbG8=' },
         s3: {
@@ -83,7 +123,7 @@ describe('s3-notifications', () => {
           configurationId: 'lambda-notes-dev-s3Upload-uploads',
           bucket: {
             name: BUCKET,
-            ownerIdentity: { principalId: '0123456789ABCD' },
+            ownerIdentity: { principalId: OWNER_PRINCIPAL_ID },
             arn: `arn:aws:s3:::${BUCKET}`,
           },
           object: {

@@ -1,0 +1,134 @@
+/**
+ * The log of each invocation as Lambda writes it to CloudWatch Logs: `START`, the function's own lines, `END` and
+ * `REPORT` (https://docs.aws.amazon.com/lambda/latest/dg/nodejs-logging.html). Kept in memory, newest first and
+ * bounded, for `LogType: Tail` and for whoever shows logs; each line is also written to the offline output.
+ */
+
+export interface InvocationLogEntry {
+  functionKey: string;
+  requestId: string;
+  startedAt: number;
+  /** The invocation's log as Lambda writes it, START … END, REPORT included; no trailing newlines. */
+  lines: string[];
+}
+
+export interface ReportFigures {
+  readonly durationMs: number;
+  readonly memorySizeMb: number;
+  readonly maxMemoryUsedMb: number;
+  /** Only on a cold start. */
+  readonly initDurationMs?: number;
+}
+
+/** Lambda's own lines around an invocation (format of the Node.js runtime, see the recordings in test/parity). */
+export function startLine(requestId: string): string {
+  return `START RequestId: ${requestId} Version: $LATEST`;
+}
+
+export function endLine(requestId: string): string {
+  return `END RequestId: ${requestId}`;
+}
+
+/**
+ * Since 2025-08-01 the INIT phase of a ZIP function on a managed runtime is billed too, so a cold start's Billed
+ * Duration covers Init Duration as well (https://aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase/).
+ */
+export function reportLine(requestId: string, figures: ReportFigures): string {
+  const billed = figures.durationMs + (figures.initDurationMs ?? 0);
+  const fields = [
+    `REPORT RequestId: ${requestId}`,
+    `Duration: ${figures.durationMs.toFixed(2)} ms`,
+    `Billed Duration: ${Math.max(1, Math.ceil(billed))} ms`,
+    `Memory Size: ${figures.memorySizeMb} MB`,
+    `Max Memory Used: ${Math.round(figures.maxMemoryUsedMb)} MB`,
+  ];
+  if (figures.initDurationMs !== undefined)
+    fields.push(`Init Duration: ${figures.initDurationMs.toFixed(2)} ms`);
+  // Lambda ends the REPORT line with a tab.
+  return `${fields.join('\t')}\t`;
+}
+
+/** What `LogType: Tail` returns (X-Amz-Log-Result): base64 of the last 4 KB of the invocation's log. */
+export const LOG_TAIL_BYTES = 4096;
+
+export function logTail(lines: readonly string[]): string {
+  const text = Buffer.from(lines.map((line) => `${line}\n`).join(''), 'utf8');
+  return text.subarray(Math.max(0, text.length - LOG_TAIL_BYTES)).toString('base64');
+}
+
+/** One invocation being written: the function's output is appended as it arrives. */
+export class InvocationCapture {
+  readonly entry: InvocationLogEntry;
+  #partial = '';
+  #bytes = 0;
+  #truncated = false;
+
+  constructor(
+    functionKey: string,
+    requestId: string,
+    startedAt: number,
+    private readonly maxBytes: number,
+  ) {
+    this.entry = { functionKey, requestId, startedAt, lines: [startLine(requestId)] };
+  }
+
+  /** A chunk of the function's stdout or stderr; split into lines, the last partial line kept until more comes. */
+  append(chunk: string): void {
+    if (this.#truncated) return;
+    this.#bytes += Buffer.byteLength(chunk);
+    if (this.#bytes > this.maxBytes) {
+      this.#truncated = true;
+      this.#partial = '';
+      this.entry.lines.push(
+        `[offline: the rest of this invocation's output is not kept (over ${this.maxBytes} bytes)]`,
+      );
+      return;
+    }
+    const parts = (this.#partial + chunk).split('\n');
+    this.#partial = parts.pop() ?? '';
+    this.entry.lines.push(...parts);
+  }
+
+  /** Ends the log: END and REPORT, the lines this adds (for the offline output). */
+  finish(figures: ReportFigures): string[] {
+    const added: string[] = [];
+    if (this.#partial !== '') {
+      this.entry.lines.push(this.#partial);
+      this.#partial = '';
+    }
+    added.push(endLine(this.entry.requestId), reportLine(this.entry.requestId, figures));
+    this.entry.lines.push(...added);
+    return added;
+  }
+}
+
+/** Per-invocation logs, newest first, bounded in number and in bytes per invocation. */
+export class InvocationLogs {
+  readonly #entries: InvocationLogEntry[] = [];
+
+  constructor(
+    private readonly limits: { maxEntries: number; maxBytesPerEntry: number } = {
+      maxEntries: 500,
+      maxBytesPerEntry: 256 * 1024,
+    },
+  ) {}
+
+  begin(functionKey: string, requestId: string, startedAt: number): InvocationCapture {
+    const capture = new InvocationCapture(functionKey, requestId, startedAt, this.limits.maxBytesPerEntry);
+    this.#entries.unshift(capture.entry);
+    if (this.#entries.length > this.limits.maxEntries) this.#entries.length = this.limits.maxEntries;
+    return capture;
+  }
+
+  entries(filter: { functionKey?: string; requestId?: string; limit?: number } = {}): InvocationLogEntry[] {
+    const matching = this.#entries.filter(
+      (entry) =>
+        (filter.functionKey === undefined || entry.functionKey === filter.functionKey) &&
+        (filter.requestId === undefined || entry.requestId === filter.requestId),
+    );
+    return (filter.limit === undefined ? matching : matching.slice(0, filter.limit)).map((entry) => ({
+      ...entry,
+      lines: [...entry.lines],
+    }));
+  }
+}

@@ -1,0 +1,340 @@
+/**
+ * The Lambda endpoint with real clients: the AWS CLI (`aws lambda invoke --endpoint-url`, as the README shows it)
+ * and the SDK; multipart uploads (`aws s3 cp` of 9 MB, and the SDK's three calls) reaching s3Upload; and a throttled
+ * first call that used to crash the whole stack once serverless-offline's idle-runner cleaner came round.
+ * The CLI cases skip, saying so, where `aws` is not installed.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { InvokeCommand, LogType } from '@aws-sdk/client-lambda';
+import { expect } from 'chai';
+import { BUCKET, OfflineStack, PROJECT_DIR } from '../helpers/offline-stack';
+import { waitFor } from '../helpers/wait';
+
+const run = promisify(execFile);
+const HELLO = 'lambda-notes-dev-hello';
+const HELLO_ARN = `arn:aws:lambda:ap-northeast-1:000000000000:function:${HELLO}`;
+const CLI_ENV = {
+  ...process.env,
+  AWS_ACCESS_KEY_ID: 'x',
+  AWS_SECRET_ACCESS_KEY: 'x',
+  AWS_DEFAULT_REGION: 'ap-northeast-1',
+  AWS_PAGER: '',
+};
+
+async function awsCliAvailable(): Promise<boolean> {
+  return run('aws', ['--version'], { env: CLI_ENV }).then(
+    () => true,
+    () => false,
+  );
+}
+
+function decodedLog(logResult: string | undefined): string[] {
+  return Buffer.from(logResult ?? '', 'base64')
+    .toString('utf8')
+    .split('\n');
+}
+
+describe('offline Lambda endpoint with real clients', function () {
+  this.timeout(120_000);
+  let stack: OfflineStack;
+  let scratch: string;
+  let cli = false;
+
+  before(async () => {
+    [stack, scratch, cli] = await Promise.all([
+      OfflineStack.start(),
+      mkdtemp(join(tmpdir(), 'lambda-notes-invoke-')),
+      awsCliAvailable(),
+    ]);
+  });
+
+  after(async () => {
+    await stack?.stop();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
+
+  async function lambdaCli(args: string[]): Promise<Record<string, unknown>> {
+    const { stdout } = await run(
+      'aws',
+      [
+        'lambda',
+        'invoke',
+        '--endpoint-url',
+        `http://localhost:${stack.ports.lambda}`,
+        ...args,
+        '--output',
+        'json',
+      ],
+      { env: CLI_ENV },
+    );
+    return JSON.parse(stdout) as Record<string, unknown>;
+  }
+
+  function requireCli(context: Mocha.Context): void {
+    if (!cli) {
+      console.log('      (skipped: the AWS CLI `aws` is not on PATH; install it to run this case)');
+      context.skip();
+    }
+  }
+
+  const processed = (key: string) =>
+    stack.logLines().filter((line) => line.message === 'object processed' && line.key === key);
+
+  it("SDK: Invoke with LogType Tail gives LogResult, START to REPORT under the answer's request id", async () => {
+    const answer = await stack.lambdaClient().send(
+      new InvokeCommand({
+        FunctionName: HELLO,
+        LogType: LogType.Tail,
+        Payload: await readFile(join(PROJECT_DIR, 'events', 'hello.json')),
+      }),
+    );
+    expect(answer.StatusCode).to.equal(200);
+    expect(answer.ExecutedVersion).to.equal('$LATEST');
+    const requestId = answer.$metadata.requestId;
+    const lines = decodedLog(answer.LogResult);
+    expect(lines[0]).to.equal(`START RequestId: ${requestId} Version: $LATEST`);
+    expect(lines).to.include(`END RequestId: ${requestId}`);
+    expect(lines.find((line) => line.startsWith('REPORT'))).to.match(
+      new RegExp(
+        `^REPORT RequestId: ${requestId}\\tDuration: [\\d.]+ ms\\tBilled Duration: \\d+ ms\\tMemory Size: 128 MB\\t`,
+      ),
+    );
+    expect(lines.some((line) => line.includes('"message":"value1 = value1"'))).to.equal(true);
+    // The same lines reach the offline output, in order.
+    await waitFor('the REPORT line in the offline output', () =>
+      stack.stdout.includes(`REPORT RequestId: ${requestId}`),
+    );
+    const out = stack.stdout;
+    expect(out.indexOf(`START RequestId: ${requestId}`)).to.be.lessThan(
+      out.indexOf(`END RequestId: ${requestId}`),
+    );
+  });
+
+  it('SDK: an Event invoke runs under the request id of its 202 (context.awsRequestId, START … REPORT)', async () => {
+    const answer = await stack.invokeAsync(HELLO, { key1: 'async-id', key2: 'b', key3: 'c' });
+    expect(answer.StatusCode).to.equal(202);
+    const requestId = answer.$metadata.requestId ?? '';
+    expect(requestId).to.match(/^[0-9a-f-]{36}$/);
+    const [line] = await waitFor("the async run's log line", () => {
+      const found = stack.logLines().filter((logged) => logged.message === 'value1 = async-id');
+      return found.length > 0 && found;
+    });
+    expect(line?.function_request_id).to.equal(requestId);
+    await waitFor('its REPORT line', () => stack.stdout.includes(`REPORT RequestId: ${requestId}\t`));
+    expect(stack.stdout).to.contain(`START RequestId: ${requestId} Version: $LATEST`);
+  });
+
+  it('SDK: concurrent invocations each get their own log in LogResult, nothing of the others', async () => {
+    const client = stack.lambdaClient();
+    const keys = ['alpha', 'bravo', 'charlie', 'delta'];
+    const answers = await Promise.all(
+      keys.map((key) =>
+        client.send(
+          new InvokeCommand({
+            FunctionName: HELLO,
+            LogType: LogType.Tail,
+            Payload: Buffer.from(JSON.stringify({ key1: key, key2: key, key3: key })),
+          }),
+        ),
+      ),
+    );
+    for (const [index, answer] of answers.entries()) {
+      const lines = decodedLog(answer.LogResult);
+      const own = keys[index] ?? '';
+      expect(lines.filter((line) => line.includes('"message":"value1 = '))).to.deep.equal(
+        lines.filter((line) => line.includes(`"message":"value1 = ${own}"`)),
+      );
+      expect(
+        lines.some((line) => line.includes(`"message":"value1 = ${own}"`)),
+        `the log of the run for ${own}:\n${lines.join('\n')}\n${stack.tail(60)}`,
+      ).to.equal(true);
+      expect(lines.filter((line) => line.startsWith('START RequestId: '))).to.have.length(1);
+    }
+  });
+
+  it('CLI: --invocation-type DryRun answers StatusCode 204 and runs nothing', async function () {
+    requireCli(this);
+    const before = stack.stdout.split('START RequestId').length;
+    const answer = await lambdaCli([
+      '--function-name',
+      HELLO,
+      '--invocation-type',
+      'DryRun',
+      join(scratch, 'dry.json'),
+    ]);
+    expect(answer.StatusCode).to.equal(204);
+    expect(stack.stdout.split('START RequestId').length).to.equal(before);
+  });
+
+  it('CLI: --invocation-type Event answers 202 and the event runs', async function () {
+    requireCli(this);
+    const answer = await lambdaCli([
+      '--function-name',
+      HELLO,
+      '--invocation-type',
+      'Event',
+      '--payload',
+      `fileb://${join(PROJECT_DIR, 'events', 'hello.json')}`,
+      join(scratch, 'event.json'),
+    ]);
+    expect(answer.StatusCode).to.equal(202);
+    await waitFor('an async run of hello', () =>
+      /\[async\] λ hello \S+: attempt 1 succeeded/.test(stack.output),
+    );
+  });
+
+  it('CLI: --log-type Tail by full ARN gives LogResult and ExecutedVersion', async function () {
+    requireCli(this);
+    const out = join(scratch, 'tail.json');
+    const answer = await lambdaCli([
+      '--function-name',
+      `${HELLO_ARN}:$LATEST`,
+      '--log-type',
+      'Tail',
+      '--payload',
+      `fileb://${join(PROJECT_DIR, 'events', 'hello.json')}`,
+      out,
+    ]);
+    expect(answer.StatusCode).to.equal(200);
+    expect(answer.ExecutedVersion).to.equal('$LATEST');
+    const lines = decodedLog(String(answer.LogResult));
+    expect(lines[0]).to.match(/^START RequestId: [0-9a-f-]{36} Version: \$LATEST$/);
+    expect(lines.some((line) => line.startsWith('REPORT RequestId: '))).to.equal(true);
+    expect(await readFile(out, 'utf8')).to.equal('"value1"');
+  });
+
+  it('CLI: a payload that is not JSON is refused at once with InvalidRequestContentException (no retries)', async function () {
+    requireCli(this);
+    const bad = join(scratch, 'bad.txt');
+    await writeFile(bad, 'not json');
+    const failure = await lambdaCli([
+      '--function-name',
+      HELLO,
+      '--payload',
+      `fileb://${bad}`,
+      join(scratch, 'x.json'),
+    ]).then(
+      () => expect.fail('the CLI should report an error'),
+      (error: { stderr?: string }) => error.stderr ?? '',
+    );
+    expect(failure).to.contain('InvalidRequestContentException');
+    expect(failure).not.to.contain('max retries');
+  });
+
+  it('CLI: `aws s3 cp` of 9 MB (a multipart upload) triggers s3Upload', async function () {
+    requireCli(this);
+    const file = join(scratch, 'nine-mb.txt');
+    await writeFile(file, Buffer.alloc(9 * 1024 * 1024, 'a line of the notes\n'));
+    await run(
+      'aws',
+      [
+        's3',
+        'cp',
+        file,
+        `s3://${BUCKET}/targets/nine-mb.txt`,
+        '--endpoint-url',
+        `http://localhost:${stack.ports.s3}`,
+      ],
+      { env: { ...CLI_ENV, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' } },
+    );
+    const [line] = await waitFor(
+      's3Upload for the 9 MB object',
+      () => {
+        const found = processed('targets/nine-mb.txt');
+        return found.length > 0 && found;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(line?.size).to.equal(9 * 1024 * 1024);
+  });
+
+  it('SDK: CreateMultipartUpload, UploadPart ×2, CompleteMultipartUpload: the multipart ETag, and s3Upload runs', async () => {
+    const s3 = stack.s3Client();
+    const key = 'targets/multipart.txt';
+    const parts = [Buffer.alloc(5 * 1024 * 1024, 'a'), Buffer.alloc(4 * 1024 * 1024, 'b')];
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+    const etags: string[] = [];
+    for (const [index, body] of parts.entries()) {
+      const part = await s3.send(
+        new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: index + 1, Body: body }),
+      );
+      etags.push(part.ETag ?? '');
+    }
+    const completed = await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: BUCKET,
+        Key: key,
+        UploadId,
+        MultipartUpload: { Parts: etags.map((ETag, index) => ({ ETag, PartNumber: index + 1 })) },
+      }),
+    );
+    expect(completed.ETag).to.match(/^"[0-9a-f]{32}-2"$/);
+    const [line] = await waitFor(
+      's3Upload for the multipart object',
+      () => {
+        const found = processed(key);
+        return found.length > 0 && found;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(line?.size).to.equal(9 * 1024 * 1024);
+  });
+});
+
+describe("offline with reservedConcurrency 0 (the README's helloReservedConcurrency=0)", function () {
+  this.timeout(60_000);
+  let stack: OfflineStack;
+  const IDLE_SECONDS = 1;
+
+  before(async () => {
+    stack = await OfflineStack.start({
+      params: { helloReservedConcurrency: '0' },
+      // serverless-offline's idle-runner cleaner every second instead of every minute.
+      args: ['--terminateIdleLambdaTime', String(IDLE_SECONDS)],
+    });
+  });
+
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('keeps running after throttled calls, through several idle-runner sweeps', async () => {
+    const http = await fetch(`http://localhost:${stack.ports.http}/hello?key1=value1`);
+    await http.text();
+    const invoke = await stack
+      .lambdaClient()
+      .send(new InvokeCommand({ FunctionName: HELLO }))
+      .then(
+        () => expect.fail('a throttled Invoke should be refused'),
+        (error: { name?: string; $metadata?: { httpStatusCode?: number } }) => error,
+      );
+    expect(invoke.name).to.equal('TooManyRequestsException');
+    expect(invoke.$metadata?.httpStatusCode).to.equal(429);
+    // The crash came with the first sweep of a runner that never ran: wait out three sweeps, watching the process.
+    const until = Date.now() + 3 * IDLE_SECONDS * 1000 + 500;
+    await waitFor(
+      'three idle-runner sweeps with the stack alive',
+      () => {
+        if (stack.child.exitCode !== null) throw new Error(`offline exited:\n${stack.tail()}`);
+        return Date.now() > until;
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n${stack.tail()}`);
+    });
+    expect(stack.output).not.to.contain('Cannot read properties of null');
+    const again = await stack
+      .lambdaClient()
+      .send(new InvokeCommand({ FunctionName: HELLO, InvocationType: 'DryRun' }));
+    expect(again.StatusCode).to.equal(204);
+  });
+});
