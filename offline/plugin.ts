@@ -251,10 +251,14 @@ export class OfflineAsync {
     const metrics = this.#metrics;
     if (!metrics) return;
     const { service, config } = this.serverless;
-    const offline = { ...service.custom?.['serverless-offline'], ...this.cliOptions };
+    // The console's Test goes through the same Invoke API as `aws lambda invoke --endpoint-url`.
+    const address = this.#invokeServer?.address();
+    if (typeof address !== 'object' || address === null) {
+      throw new Error('offline-async: the Lambda Invoke API is not listening; the console cannot start.');
+    }
     const lambda = new LambdaClient({
       region: service.provider.region,
-      endpoint: `http://localhost:${Number(offline.lambdaPort ?? 3002)}`,
+      endpoint: `http://localhost:${address.port}`,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
       maxAttempts: 1,
     });

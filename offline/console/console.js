@@ -200,7 +200,7 @@ function renderResult(result) {
       result.log ??
         (isEvent
           ? 'An asynchronous invocation returns no log; its attempts are on the Async events tab.'
-          : 'No log for this invocation: the offline Invoke API sends no LogResult yet, and no log source is connected. The handler’s output is in the npm start terminal.'),
+          : 'The Invoke API returned no log for this invocation; the handler’s output is in the npm start terminal.'),
     ),
   );
 }
@@ -729,7 +729,7 @@ async function refreshLogs() {
   notice.hidden = result.connected;
   notice.textContent = result.connected
     ? ''
-    : 'No log source is connected: this offline runner does not collect invocation logs yet. The handlers’ output is in the npm start terminal.';
+    : 'No log source is connected: the handlers’ output is in the npm start terminal.';
   $('#logs-count').textContent = result.connected ? `${result.entries.length} invocation(s)` : '';
   $('#logs').replaceChildren(
     ...result.entries.map((entry) =>

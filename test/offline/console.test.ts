@@ -207,9 +207,27 @@ describe('local Lambda console (headless Chromium)', function () {
     );
   });
 
-  it('says the Logs tab has no log source connected', async () => {
+  it("shows a Test run's log with START, END and REPORT, and the Logs tab finds it by request id", async () => {
+    await page.goto(`${base}/#test`);
+    await page.locator('body[data-ready="true"]').waitFor();
+    await page.selectOption('#test-function', 'hello');
+    await page.selectOption('#test-event', 'fixture:hello.json');
+    await page.click('#test-run');
+    await page.locator('#test-result[data-status="succeeded"]').waitFor({ timeout: 15_000 });
+    const log = (await page.textContent('#test-log')) ?? '';
+    const requestId = /^START RequestId: ([0-9a-f-]{36}) Version: \$LATEST$/m.exec(log)?.[1];
+    expect(requestId, log).to.be.a('string');
+    expect(log, log).to.include('value1 = value1');
+    expect(log).to.match(new RegExp(`^END RequestId: ${requestId}$`, 'm'));
+    expect(log).to.match(new RegExp(`^REPORT RequestId: ${requestId}\tDuration: \\d+\\.\\d{2} ms`, 'm'));
+
     await page.click('#tab-logs');
-    await page.locator('#logs-notice', { hasText: 'No log source is connected' }).waitFor();
+    await page.fill('#logs-request', requestId ?? '');
+    await page.press('#logs-request', 'Enter');
+    await page.locator('#logs-count', { hasText: '1 invocation(s)' }).waitFor();
+    const entry = page.locator(`#logs li[data-request-id="${requestId}"] pre`);
+    expect(await entry.textContent()).to.include(`REPORT RequestId: ${requestId}`);
+    expect(await page.locator('#logs-notice').isHidden()).to.equal(true);
   });
 
   it('fits 1,280 px without horizontal scrolling on every tab', async () => {
