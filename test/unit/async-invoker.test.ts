@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -12,6 +12,7 @@ import {
 } from '../../offline/async-invoker';
 import type { DestinationRecord, FunctionErrorPayload } from '../../offline/destination-record';
 import { JsonDirectory } from '../../offline/json-directory';
+import { stableMessageId } from '../../offline/local-queue';
 
 const T0 = Date.parse('2026-11-25T13:37:00.000Z');
 const SECOND = 1_000;
@@ -261,7 +262,7 @@ describe('AsyncInvoker', () => {
           return { ok: true, result: null };
         },
       });
-      const requestId = await h.invoker.enqueue('s3Upload', PAYLOAD);
+      const { requestId } = await h.invoker.enqueue('s3Upload', PAYLOAD);
       expect(await h.pending.read(requestId)).to.include({
         requestId,
         functionKey: 's3Upload',
@@ -432,10 +433,13 @@ describe('AsyncInvoker', () => {
       expect(record?.responsePayload).to.deep.equal(FAILURE);
     });
 
-    it('sends the record when the retry comes due, 65 s after receipt', async () => {
+    // AWS gives up as soon as the next retry could not start within maximumEventAge: the record arrives within
+    // the age (LocalStack tests/aws/services/lambda_/test_lambda_destinations.py, maximum event age 60 → one
+    // attempt, record before 60 s), not when the retry would have come due (65 s).
+    it('sends the record when the failed attempt ends (5 s), not when the retry would come due (65 s)', async () => {
       const h = harness({ functions: [sixtySeconds()], run: slowFailure });
       await enqueueAndRun(h);
-      expect(h.records(DLQ)[0]?.timestamp).to.equal(new Date(T0 + 65 * SECOND).toISOString());
+      expect(h.records(DLQ)[0]?.timestamp).to.equal(new Date(T0 + 5 * SECOND).toISOString());
     });
 
     it('still runs a retry that comes due exactly at the maximum age', async () => {
@@ -508,7 +512,7 @@ describe('AsyncInvoker', () => {
       expect(record.requestPayload).to.deep.equal(PAYLOAD);
     });
 
-    it('gives the destination event a request id of its own', async () => {
+    it('gives the destination event a request id of its own, derived from the record (a resend replaces it)', async () => {
       const h = harness({
         functions: [withPolicy({ maximumRetryAttempts: 0 }, { onFailure: toAudit }), audit],
         run,
@@ -517,7 +521,7 @@ describe('AsyncInvoker', () => {
       const received = h.notices.flatMap((notice) => (notice.type === 'received' ? [notice] : []));
       expect(received.map((notice) => [notice.functionKey, notice.requestId])).to.deep.equal([
         ['s3Upload', 'req-1'],
-        ['audit', 'req-2'],
+        ['audit', stableMessageId('req-1:RetriesExhausted')],
       ]);
     });
 
@@ -571,6 +575,7 @@ describe('AsyncInvoker', () => {
           requestId: 'req-1',
           destination: `SQS queue ${DLQ}`,
           reason: 'queue directory is read-only',
+          at: T0,
         },
       ]);
     });
@@ -612,7 +617,13 @@ describe('AsyncInvoker', () => {
       const h = noDestination();
       await enqueueAndRun(h);
       expect(h.notices.filter((notice) => notice.type === 'dropped')).to.deep.equal([
-        { type: 'dropped', functionKey: 's3Upload', requestId: 'req-1', condition: 'RetriesExhausted' },
+        {
+          type: 'dropped',
+          functionKey: 's3Upload',
+          requestId: 'req-1',
+          condition: 'RetriesExhausted',
+          at: T0,
+        },
       ]);
     });
 
@@ -643,7 +654,7 @@ describe('AsyncInvoker', () => {
         run: scripted({ ok: true, result: 'second' }),
         time: first.time,
       });
-      const resumed = await second.invoker.resume();
+      const { resumed } = await second.invoker.resume();
       await second.time.advance(60 * MINUTE);
       return { first, second, resumed };
     }
@@ -679,7 +690,7 @@ describe('AsyncInvoker', () => {
       expect(h.records(DLQ)).to.have.length(1);
     });
 
-    it('leaves an event of an unknown function on disk and logs an error', async () => {
+    it('moves an event of an unknown function to the quarantine and logs it', async () => {
       const time = new FakeTime();
       const pending = new JsonDirectory<PendingEvent>(join(root, 'pending'));
       await pending.put('orphan', {
@@ -694,28 +705,67 @@ describe('AsyncInvoker', () => {
       const h = harness({ functions: [asyncFunction()], time });
       await h.invoker.resume();
       await time.advance(MINUTE);
-      expect(await h.pending.names()).to.deep.equal(['orphan']);
-      expect(
-        h.logs
-          .filter((line) => line.level === 'error')
-          .map((line) => line.message)
-          .join(),
-      ).to.contain('removedFunction');
+      expect(h.runs).to.deep.equal([]);
+      expect(await h.pending.names()).to.deep.equal([]);
+      const quarantined = await readdir(join(root, 'quarantine'));
+      expect(quarantined.filter((file) => file.endsWith('orphan.json'))).to.have.length(1);
+      const reason = await readFile(
+        join(root, 'quarantine', `${quarantined.find((file) => file.endsWith('orphan.json'))}.reason.txt`),
+        'utf8',
+      );
+      expect(reason).to.contain('removedFunction');
     });
   });
 
   describe('queue failures', () => {
-    it('runs an event again when its state could not be written, and still ends it in the DLQ', async () => {
-      const h = harness({ functions: [asyncFunction()], run: scripted(FAILED) });
-      await h.invoker.enqueue('s3Upload', PAYLOAD);
+    /** Fails the pending directory's writes after the first `okWrites` with ENOSPC, `failures` times. */
+    function failingWrites(h: Harness, okWrites: number, failures: number): void {
       const put = h.pending.put.bind(h.pending);
-      let failures = 1;
-      h.pending.put = (name, value) =>
-        failures-- > 0 ? Promise.reject(new Error('ENOSPC: disk full')) : put(name, value);
+      let writes = 0;
+      h.pending.put = (name, value) => {
+        writes += 1;
+        if (writes > okWrites && writes <= okWrites + failures) {
+          return Promise.reject(
+            Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }),
+          );
+        }
+        return put(name, value);
+      };
+    }
+
+    it('never runs the handler again because the outcome could not be written', async () => {
+      const h = harness({ functions: [asyncFunction()], run: scripted(FAILED) });
+      // Writes: 1 enqueue, 2 attempt 1 started, 3 attempt 1's outcome: that one fails 5 times.
+      failingWrites(h, 2, 5);
+      await h.invoker.enqueue('s3Upload', PAYLOAD);
       await h.time.advance(60 * MINUTE);
-      expect(h.logs.map((line) => line.message).join('\n')).to.contain('could not update the queue on disk');
+      expect(h.runs).to.have.length(3);
       expect(h.records(DLQ)).to.have.length(1);
       expect(await h.pending.names()).to.deep.equal([]);
+      expect(h.logs.map((line) => line.message).join('\n')).to.contain('the handler is not run again');
+    });
+
+    it('does not start an attempt whose start could not be recorded, and runs it once the disk is back', async () => {
+      const h = harness({ functions: [asyncFunction()], run: scripted({ ok: true, result: 'ok' }) });
+      failingWrites(h, 1, 3);
+      await h.invoker.enqueue('s3Upload', PAYLOAD);
+      await h.time.advance(60 * MINUTE);
+      expect(h.runs).to.have.length(1);
+      expect(await h.pending.names()).to.deep.equal([]);
+    });
+
+    it('rejects enqueue and never runs the event when its first write fails', async () => {
+      const h = harness({ functions: [asyncFunction()] });
+      failingWrites(h, 0, 1);
+      let caught: unknown;
+      try {
+        await h.invoker.enqueue('s3Upload', PAYLOAD);
+      } catch (error) {
+        caught = error;
+      }
+      await h.time.advance(60 * MINUTE);
+      expect(String(caught)).to.contain('ENOSPC');
+      expect(h.runs).to.deep.equal([]);
     });
   });
 
@@ -767,8 +817,8 @@ describe('AsyncInvoker', () => {
       expect(h.concurrency.max).to.equal(2);
     });
 
-    // Reserved concurrency 0 throttles every invocation: Lambda retries the event with backoff until its maximum
-    // age and then sends it to onFailure as EventAgeExceeded, with no invocation counted.
+    // An event throttled on every try (a function busy at its reserved concurrency): Lambda retries it with
+    // backoff until its maximum age and then sends it to onFailure as EventAgeExceeded, no invocation counted.
     it('an event throttled on every try ends as EventAgeExceeded after its maximum age', async () => {
       const h = harness({
         functions: [withPolicy({ maximumEventAgeSeconds: 60, timeScale: 1 })],
@@ -834,7 +884,8 @@ describe('AsyncInvoker', () => {
       await h.invoker.enqueue('s3Upload', PAYLOAD);
       await h.time.advance(SECOND);
       await writeFile(join(root, 'pending', `.req-9.${process.pid}.tmp`), '{"requestId":');
-      expect(await h.invoker.resume()).to.equal(0);
+      expect((await h.invoker.resume()).resumed).to.equal(0);
+      expect(await readdir(join(root, 'pending'))).to.deep.equal([]);
     });
   });
 });
