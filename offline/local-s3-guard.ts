@@ -163,11 +163,19 @@ function requireShape(s3rver: LocalS3Server): asserts s3rver is LocalS3Server & 
 }
 
 /**
+ * An error s3rver answers as S3's 500 InternalError with this message: its error handler turns any error into
+ * InternalError and keeps the message of those marked `expose` (koa's convention), instead of its generic text.
+ */
+function exposedInternalError(message: string): Error {
+  return Object.assign(new Error(message), { expose: true, status: 500 });
+}
+
+/**
  * s3rver's filesystem store writes an object with a stream that has no error handler: a full disk or a
  * vanished folder throws an uncaught exception and stops the whole stack. The same write, with its errors
  * turned into S3's 500 InternalError naming the folder and the cause.
  */
-function guardStoreWrites(store: S3rverStore, s3Error: (code: string, message: string) => Error): void {
+function guardStoreWrites(store: S3rverStore): void {
   store.putObject = async (object) => {
     const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
     const md5 = createHash('md5');
@@ -191,8 +199,7 @@ function guardStoreWrites(store: S3rverStore, s3Error: (code: string, message: s
       await store.putMetadata(object.bucket, object.key, object.metadata, digest);
       return { size, md5: digest };
     } catch (error) {
-      throw s3Error(
-        'InternalError',
+      throw exposedInternalError(
         `The local S3 could not store the object in ${dirname(objectPath)} (${describeCause(error)}).`,
       );
     }
@@ -208,9 +215,9 @@ function guardStoreWrites(store: S3rverStore, s3Error: (code: string, message: s
  *   and is a 500 InternalError when one rejects — so a 200 means the event will run.
  * The middleware is put first in s3rver's Koa chain and the chain recomposed into the server's handler.
  */
-export function guardLocalS3(s3rver: LocalS3Server, s3Error: (code: string, message: string) => Error): void {
+export function guardLocalS3(s3rver: LocalS3Server): void {
   requireShape(s3rver);
-  guardStoreWrites(s3rver.store, s3Error);
+  guardStoreWrites(s3rver.store);
   s3rver.middleware.unshift(async (ctx, next) => {
     const held: Array<Promise<unknown>> = [];
     await eventsOfRequest.run(held, next);

@@ -5,7 +5,6 @@
  * The stock plugins still do what they do well: serverless-s3-local serves S3, serverless-offline runs handlers.
  */
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -495,12 +494,7 @@ export class OfflineAsync {
         'offline-async: serverless-s3-local has no running S3 server (plugin.client); this hook was written for serverless-s3-local 0.8.5. List it in serverless.yml and check its version.',
       );
     }
-    const requireFromS3Local = createRequire(require.resolve('serverless-s3-local'));
-    const S3Error = requireFromS3Local('s3rver/lib/models/error') as new (
-      code: string,
-      message: string,
-    ) => Error;
-    guardLocalS3(s3Local.client, (code, message) => new S3Error(code, message));
+    guardLocalS3(s3Local.client);
     const { region } = this.serverless.service.provider;
     const nextSequencer = sequencerFactory();
     s3Local.client.on('event', (event) => {
