@@ -202,7 +202,8 @@ describe('offline durability: corrupt state at start-up', function () {
     await writeFile(join(pending, 'truncated.json'), '{"schemaVersion":1,"kind":"pend');
     await writeFile(join(pending, 'empty.json'), '');
     await writeFile(join(pending, 'null.json'), 'null');
-    const { attempts: _attempts, ...withoutAttempts } = good;
+    const withoutAttempts: Partial<typeof good> = { ...good };
+    delete withoutAttempts.attempts;
     await writeFile(
       join(pending, 'no-attempts.json'),
       JSON.stringify({
