@@ -7,7 +7,9 @@ import {
   type AsyncFunction,
   AsyncInvoker,
   type Destination,
+  LONGEST_TIMER_MS,
   type PendingEvent,
+  QueueStoppedError,
   type RunResult,
 } from '../../offline/async-invoker';
 import type { DestinationRecord, FunctionErrorPayload } from '../../offline/destination-record';
@@ -137,6 +139,10 @@ interface Harness {
   readonly pending: TrackedDirectory<PendingEvent>;
   readonly undeliverable: TrackedDirectory<Undeliverable>;
   readonly runs: Array<{ functionKey: string; payload: unknown; at: number }>;
+  /** The request id and attempt each run was given. */
+  readonly infos: Array<{ requestId: string; attempt: number }>;
+  /** Delays handed to setTimer. */
+  readonly timerDelays: number[];
   readonly sent: Array<{ queueName: string; body: string }>;
   readonly logs: Array<{ level: 'info' | 'warn' | 'error'; message: string }>;
   readonly notices: AsyncEventNotice[];
@@ -190,13 +196,15 @@ describe('AsyncInvoker', () => {
   function harness(options: {
     functions: AsyncFunction[];
     run?: Runner;
-    sendToQueue?: (queueName: string, body: string) => Promise<void>;
+    sendToQueue?: (queueName: string, body: string, deduplicationKey: string) => Promise<void>;
     time?: FakeTime;
   }): Harness {
     const time = options.time ?? new FakeTime();
     const pending = new TrackedDirectory<PendingEvent>(join(root, 'pending'), time);
     const undeliverable = new TrackedDirectory<Undeliverable>(join(root, 'undeliverable'), time);
     const runs: Harness['runs'] = [];
+    const infos: Harness['infos'] = [];
+    const timerDelays: number[] = [];
     const sent: Harness['sent'] = [];
     const logs: Harness['logs'] = [];
     const notices: AsyncEventNotice[] = [];
@@ -207,8 +215,9 @@ describe('AsyncInvoker', () => {
       functions: new Map(options.functions.map((fn) => [fn.key, fn])),
       pending,
       undeliverable,
-      run: async (functionKey, payload) => {
+      run: async (functionKey, payload, info) => {
         runs.push({ functionKey, payload, at: time.now });
+        infos.push({ requestId: info.requestId, attempt: info.attempt });
         concurrency.active += 1;
         concurrency.max = Math.max(concurrency.max, concurrency.active);
         try {
@@ -224,7 +233,10 @@ describe('AsyncInvoker', () => {
         }),
       now: () => time.now,
       newId: () => `req-${++ids}`,
-      setTimer: time.setTimer,
+      setTimer: (callback, ms) => {
+        timerDelays.push(ms);
+        return time.setTimer(callback, ms);
+      },
       clearTimer: time.clearTimer,
       log: (level, message) => logs.push({ level, message }),
       notify: (notice) => notices.push(notice),
@@ -236,6 +248,8 @@ describe('AsyncInvoker', () => {
       pending,
       undeliverable,
       runs,
+      infos,
+      timerDelays,
       sent,
       logs,
       notices,
@@ -886,6 +900,164 @@ describe('AsyncInvoker', () => {
       await writeFile(join(root, 'pending', `.req-9.${process.pid}.tmp`), '{"requestId":');
       expect((await h.invoker.resume()).resumed).to.equal(0);
       expect(await readdir(join(root, 'pending'))).to.deep.equal([]);
+    });
+  });
+
+  describe('durability', () => {
+    it('keeps a given request id for every attempt (info.requestId) and in the record', async () => {
+      const h = harness({ functions: [asyncFunction()], run: scripted(FAILED) });
+      const { requestId } = await h.invoker.enqueue('s3Upload', PAYLOAD, { requestId: 'from-the-invoke' });
+      await h.time.advance(60 * MINUTE);
+      expect(requestId).to.equal('from-the-invoke');
+      expect(h.infos).to.deep.equal([
+        { requestId: 'from-the-invoke', attempt: 1 },
+        { requestId: 'from-the-invoke', attempt: 2 },
+        { requestId: 'from-the-invoke', attempt: 3 },
+      ]);
+      expect(h.records(DLQ)[0]?.requestContext.requestId).to.equal('from-the-invoke');
+    });
+
+    it('records an attempt as started on disk before it runs, and clears the mark with its outcome', async () => {
+      const seen: Array<number | undefined> = [];
+      const h = harness({
+        functions: [asyncFunction()],
+        run: async () => {
+          seen.push((await h.pending.read('req-1'))?.runningAttempt);
+          return FAILED;
+        },
+      });
+      await h.invoker.enqueue('s3Upload', PAYLOAD);
+      await h.time.advance(SECOND);
+      expect(seen).to.deep.equal([1]);
+      expect(await h.pending.read('req-1'))
+        .to.include({ attempts: 1 })
+        .and.not.have.property('runningAttempt');
+    });
+
+    /** An event as a kill -9 during attempt `running` leaves it on disk. */
+    async function interrupted(running: number): Promise<Harness> {
+      const time = new FakeTime();
+      const pending = new JsonDirectory<PendingEvent>(join(root, 'pending'));
+      await pending.put('req-9', {
+        requestId: 'req-9',
+        functionKey: 's3Upload',
+        payload: PAYLOAD,
+        receivedAt: T0,
+        attempts: running - 1,
+        throttles: 0,
+        dueAt: T0,
+        runningAttempt: running,
+        ...(running > 1 ? { lastOutcome: { ok: false as const, error: FAILURE } } : {}),
+      });
+      return harness({ functions: [asyncFunction()], run: scripted(FAILED), time });
+    }
+
+    it('counts an attempt a kill -9 interrupted, and reports it as a possible duplicate', async () => {
+      const h = await interrupted(1);
+      const report = await h.invoker.resume();
+      await h.time.advance(60 * MINUTE);
+      expect(report).to.deep.equal({ resumed: 1, interrupted: 1, unknownFunction: 0 });
+      expect(h.infos.map((info) => info.attempt)).to.deep.equal([2, 3]);
+      expect(h.records(DLQ)[0]?.requestContext.approximateInvokeCount).to.equal(3);
+    });
+
+    it('never runs an event a 4th time: an interrupted last attempt goes to the DLQ', async () => {
+      const h = await interrupted(3);
+      await h.invoker.resume();
+      await h.time.advance(60 * MINUTE);
+      expect(h.runs).to.deep.equal([]);
+      expect(h.records(DLQ).map((record) => record.requestContext)).to.deep.equal([
+        {
+          requestId: 'req-9',
+          functionArn: FUNCTION_ARN,
+          condition: 'RetriesExhausted',
+          approximateInvokeCount: 3,
+        },
+      ]);
+    });
+
+    it('hands the same deduplication key to the queue for the same event and condition', async () => {
+      const keys: string[] = [];
+      const h = harness({
+        functions: [asyncFunction()],
+        run: scripted(FAILED),
+        sendToQueue: async (_queue, _body, key) => {
+          keys.push(key);
+        },
+      });
+      await enqueueAndRun(h);
+      expect(keys).to.deep.equal(['req-1:RetriesExhausted']);
+    });
+
+    it('stop() refuses new events, waits for the run under way and records its outcome', async () => {
+      let finish: (result: RunResult) => void = () => undefined;
+      const h = harness({
+        functions: [asyncFunction()],
+        run: () => new Promise<RunResult>((done) => (finish = done)),
+      });
+      await h.invoker.enqueue('s3Upload', PAYLOAD);
+      await h.time.settle();
+      const stopped = h.invoker.stop(5_000);
+      let refused: unknown;
+      try {
+        await h.invoker.enqueue('s3Upload', PAYLOAD);
+      } catch (error) {
+        refused = error;
+      }
+      finish({ ok: true, result: 'late' });
+      expect(await stopped).to.equal(0);
+      expect(refused).to.be.instanceOf(QueueStoppedError);
+      expect(await h.pending.names()).to.deep.equal([]);
+    });
+
+    it('never hands setTimer a delay past its 24.8-day limit, and still runs the retry on time', async () => {
+      // Time scale 1e6: the 1 minute retry waits 6e10 ms (about 694 days).
+      const h = harness({
+        functions: [withPolicy({ timeScale: 1e6 })],
+        run: scripted(FAILED, { ok: true, result: 1 }),
+      });
+      await h.invoker.enqueue('s3Upload', PAYLOAD);
+      await h.time.advance(6e10 - 1);
+      const early = h.runs.length;
+      await h.time.advance(1);
+      expect(Math.max(...h.timerDelays)).to.be.at.most(LONGEST_TIMER_MS);
+      expect([early, h.runs.length]).to.deep.equal([1, 2]);
+    });
+
+    it("reports each attempt's end with its outcome, duration and next attempt time, all notices timed", async () => {
+      const h = harness({ functions: [asyncFunction()], run: scripted(FAILED, { ok: true, result: 1 }) });
+      await h.invoker.enqueue('s3Upload', PAYLOAD, {
+        source: { kind: 's3', bucket: 'uploads', key: 'targets/a.txt', eventName: 'ObjectCreated:Put' },
+      });
+      await h.time.advance(60 * MINUTE);
+      expect(h.notices.every((notice) => typeof notice.at === 'number')).to.equal(true);
+      expect(h.notices[0]).to.deep.include({
+        type: 'received',
+        source: { kind: 's3', bucket: 'uploads', key: 'targets/a.txt', eventName: 'ObjectCreated:Put' },
+      });
+      expect(h.notices.filter((notice) => notice.type === 'attempt-ended')).to.deep.equal([
+        {
+          type: 'attempt-ended',
+          functionKey: 's3Upload',
+          requestId: 'req-1',
+          attempt: 1,
+          at: T0,
+          durationMs: 0,
+          outcome: 'error',
+          errorType: 'EmptyObjectError',
+          errorMessage: 'targets/a.txt is empty',
+          nextAttemptAt: T0 + 30_000,
+        },
+        {
+          type: 'attempt-ended',
+          functionKey: 's3Upload',
+          requestId: 'req-1',
+          attempt: 2,
+          at: T0 + 30_000,
+          durationMs: 0,
+          outcome: 'success',
+        },
+      ]);
     });
   });
 });
