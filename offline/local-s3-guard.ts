@@ -1,9 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describeCause } from './json-directory';
@@ -68,6 +68,10 @@ export function keyProblem(method: string | undefined, url: string | undefined):
   } catch {
     return undefined; // Not ours to judge: the local S3 answers malformed requests itself.
   }
+  const uploadId = /[?&]uploadId=([^&]*)/.exec(url ?? '')?.[1];
+  if (uploadId !== undefined && !/^[A-Za-z0-9_-]+$/.test(uploadId)) {
+    return { status: 404, code: 'NoSuchUpload', message: 'The specified upload does not exist.' };
+  }
   if (segments.length === 1 && segments[0] === '') return undefined; // ListBuckets
   const traversal = pathProblem(segments);
   if (traversal) return traversal;
@@ -119,7 +123,7 @@ interface S3rverStore {
   putObject(object: { bucket: string; key: string; content: unknown; metadata: unknown }): Promise<unknown>;
   putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
   getResourcePath(bucket: string, key: string, resource: string): string;
-  putPart?: unknown;
+  putPart(bucket: string, uploadId: string, partNumber: number, content: NodeJS.ReadableStream): Promise<unknown>;
 }
 
 /** The parts of s3rver 3.7.1 (a Koa app) this module adapts. */
@@ -154,7 +158,8 @@ function requireShape(s3rver: LocalS3Server): asserts s3rver is LocalS3Server & 
     typeof s3rver.callback !== 'function' ||
     typeof s3rver.store?.putObject !== 'function' ||
     typeof s3rver.store.putMetadata !== 'function' ||
-    typeof s3rver.store.getResourcePath !== 'function'
+    typeof s3rver.store.getResourcePath !== 'function' ||
+    typeof s3rver.store.putPart !== 'function'
   ) {
     throw new Error(
       'offline-async: the local S3 server is not the one this guard was written for (s3rver 3.7.1: a Koa app with httpServer, middleware, store.putObject/putMetadata/getResourcePath).',
@@ -176,31 +181,46 @@ function exposedInternalError(message: string): Error {
  * turned into S3's 500 InternalError naming the folder and the cause.
  */
 function guardStoreWrites(store: S3rverStore): void {
-  store.putObject = async (object) => {
-    const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
+  /** Writes content to path (its folder made first); size and MD5 as s3rver reports them. */
+  const write = async (path: string, content: unknown): Promise<{ size: number; md5: string }> => {
     const md5 = createHash('md5');
     let size = 0;
+    await mkdir(dirname(path), { recursive: true });
+    const source = Buffer.isBuffer(content) ? [content] : (content as NodeJS.ReadableStream);
+    await pipeline(
+      source,
+      new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          md5.update(chunk);
+          size += chunk.length;
+          callback(null, chunk);
+        },
+      }),
+      createWriteStream(path),
+    );
+    return { size, md5: md5.digest('hex') };
+  };
+  store.putObject = async (object) => {
+    const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
     try {
-      await mkdir(dirname(objectPath), { recursive: true });
-      const content = object.content;
-      const source = Buffer.isBuffer(content) ? [content] : (content as NodeJS.ReadableStream);
-      await pipeline(
-        source,
-        new Transform({
-          transform(chunk: Buffer, _encoding, callback) {
-            md5.update(chunk);
-            size += chunk.length;
-            callback(null, chunk);
-          },
-        }),
-        createWriteStream(objectPath),
-      );
-      const digest = md5.digest('hex');
-      await store.putMetadata(object.bucket, object.key, object.metadata, digest);
-      return { size, md5: digest };
+      const { size, md5 } = await write(objectPath, object.content);
+      await store.putMetadata(object.bucket, object.key, object.metadata, md5);
+      return { size, md5 };
     } catch (error) {
       throw exposedInternalError(
         `The local S3 could not store the object in ${dirname(objectPath)} (${describeCause(error)}).`,
+      );
+    }
+  };
+  store.putPart = async (bucket, uploadId, partNumber, content) => {
+    const partPath = join(store.getResourcePath(bucket, '', 'uploads'), uploadId, String(partNumber));
+    try {
+      const { size, md5 } = await write(partPath, content);
+      await writeFile(`${partPath}.md5`, md5);
+      return { size, md5 };
+    } catch (error) {
+      throw exposedInternalError(
+        `The local S3 could not store the part in ${dirname(partPath)} (${describeCause(error)}).`,
       );
     }
   };

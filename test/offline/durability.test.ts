@@ -13,7 +13,12 @@ import { request } from 'node:http';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { SCHEMA_VERSION } from '../../offline/json-directory';
 import { BUCKET, freePort, OfflineStack, PROJECT_DIR, SERVERLESS_BIN } from '../helpers/offline-stack';
 import { waitFor } from '../helpers/wait';
@@ -125,6 +130,41 @@ describe('offline durability: one running stack', function () {
       });
     }
 
+    it('refuses a multipart uploadId that is not an id (it becomes a folder name)', async () => {
+      const response = await raw(
+        stack.ports.s3,
+        'PUT',
+        `/${BUCKET}/targets/p.txt?partNumber=1&uploadId=..%2F..%2F${escape}`,
+        'x',
+      );
+      expect(response.status).to.equal(404);
+      expect(response.body).to.contain('<Code>NoSuchUpload</Code>');
+    });
+
+    it('still takes a real multipart upload (its parts go through the same guarded writes)', async () => {
+      const s3 = stack.s3Client();
+      const key = 'targets/multipart.txt';
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+      const { ETag } = await s3.send(
+        new UploadPartCommand({
+          Bucket: BUCKET,
+          Key: key,
+          UploadId,
+          PartNumber: 1,
+          Body: Buffer.from('one line\n'),
+        }),
+      );
+      await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: BUCKET,
+          Key: key,
+          UploadId,
+          MultipartUpload: { Parts: [{ ETag, PartNumber: 1 }] },
+        }),
+      );
+      await waitFor(`${key} processed`, () => processed(stack, key) === 1);
+    });
+
     it('refuses a GET that climbs out too', async () => {
       const response = await raw(stack.ports.s3, 'GET', `/${BUCKET}/../../../etc/passwd`);
       expect(response.status).to.equal(400);
@@ -170,6 +210,27 @@ describe('offline durability: one running stack', function () {
       await waitFor(`${again} processed`, () => processed(stack, again) === 1);
       expect(processed(stack, key)).to.equal(0);
       expect(stack.child.exitCode).to.equal(null);
+    });
+
+    it('an InvocationType=Event call the queue cannot write is not accepted (no 202) and never runs', async () => {
+      const pending = join(stack.stateDir, 'async', 'pending');
+      await rm(pending, { recursive: true, force: true });
+      await writeFile(pending, 'a file where the queue folder should be');
+      let status: number | undefined;
+      try {
+        status = (await stack.invokeAsync('lambda-notes-dev-hello', { key1: 'never-run' })).StatusCode;
+      } catch (error) {
+        status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      } finally {
+        await rm(pending, { force: true });
+      }
+      expect(status).to.not.equal(202);
+      // A later event runs: had the refused one been run anyway, it would have run before it.
+      expect((await stack.invokeAsync('lambda-notes-dev-hello', { key1: 'accepted' })).StatusCode).to.equal(
+        202,
+      );
+      await waitFor('the accepted event to run', () => stack.output.includes('value1 = accepted'));
+      expect(stack.output).to.not.contain('value1 = never-run');
     });
   });
 });
