@@ -123,7 +123,12 @@ interface S3rverStore {
   putObject(object: { bucket: string; key: string; content: unknown; metadata: unknown }): Promise<unknown>;
   putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
   getResourcePath(bucket: string, key: string, resource: string): string;
-  putPart(bucket: string, uploadId: string, partNumber: number, content: NodeJS.ReadableStream): Promise<unknown>;
+  putPart(
+    bucket: string,
+    uploadId: string,
+    partNumber: number,
+    content: NodeJS.ReadableStream,
+  ): Promise<unknown>;
 }
 
 /** The parts of s3rver 3.7.1 (a Koa app) this module adapts. */

@@ -223,16 +223,6 @@ export class OfflineAsync {
         ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`
         : String(error);
     process.stderr.write(`\n✖ offline could not start: ${text}\n`);
-    // esbuild's service processes (serverless-esbuild's, tsx's) would print a Go panic when their pipe closes
-    // under a request: stop them first.
-    for (const [path, loaded] of Object.entries(require.cache)) {
-      if (!/[\\/]esbuild[\\/]lib[\\/]main\.js$/.test(path)) continue;
-      try {
-        (loaded?.exports as { stop?: () => void } | undefined)?.stop?.();
-      } catch {
-        // Not running.
-      }
-    }
     process.exit(1);
   }
 
