@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 
 /**
@@ -90,6 +90,17 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** A temporary file without its writer's pid (an older layout) is removed once this old. */
+const STALE_TEMPORARY_MS = 60_000;
+
+async function olderThan(path: string, ms: number): Promise<boolean> {
+  try {
+    return Date.now() - (await stat(path)).mtimeMs > ms;
+  } catch {
+    return false;
+  }
+}
+
 export interface JsonDirectoryOptions<T> {
   /** Stored in every file; a file of another kind is quarantined. */
   readonly kind: string;
@@ -135,7 +146,8 @@ export class JsonDirectory<T> {
 
   async put(name: string, value: T): Promise<void> {
     const target = this.#file(name);
-    const temporary = join(this.path, `.${name}.${randomUUID()}.tmp`);
+    // The writer's pid in the name: a reader in another process (npm run dlq) removes only a dead writer's files.
+    const temporary = join(this.path, `.${name}.${process.pid}.${randomUUID()}.tmp`);
     const envelope: Envelope = { schemaVersion: SCHEMA_VERSION, kind: this.#options.kind, value };
     try {
       // mkdir on every write: a state dir removed under a running stack comes back instead of failing for ever.
@@ -223,16 +235,20 @@ export class JsonDirectory<T> {
   }
 
   /**
-   * Every good entry. Tidies the directory on the way: unfinished temporary files (a write that never returned,
-   * so nobody was told it had landed) are removed, entries taken by a process that died are put back, and
-   * anything else that is not a good entry is quarantined.
+   * Every good entry. Tidies the directory on the way, safely while other processes read and write it:
+   * temporary files of a writer that died (a write that never returned, so nobody was told it had landed) are
+   * removed, entries taken by a process that died are put back, and anything else that is not a good entry is
+   * quarantined (a `.json` file only ever appears whole, by rename, so a bad one is bad for good).
    */
   async entries(): Promise<Array<{ name: string; value: T }>> {
     const found: Array<{ name: string; value: T }> = [];
     for (const file of (await this.#files()).sort()) {
       const path = join(this.path, file);
       if (file.startsWith('.') && file.endsWith('.tmp')) {
-        await rm(path, { force: true }).catch(() => undefined);
+        const writer = /^\..+\.(\d+)\.[0-9a-f-]{36}\.tmp$/.exec(file)?.[1];
+        if (writer === undefined ? await olderThan(path, STALE_TEMPORARY_MS) : !isAlive(Number(writer))) {
+          await rm(path, { force: true }).catch(() => undefined);
+        }
         continue;
       }
       const taken = /^\.(.+)\.taken-(\d+)-[\w-]+$/.exec(file);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,14 +91,20 @@ describe('durable state', () => {
       expect(warnings.join('\n')).to.contain('kind "other"').and.to.contain('schema version 0');
     });
 
-    it('removes a temporary file left by an interrupted write: nobody was told it had landed', async () => {
+    it('removes a temporary file whose writer died: nobody was told that write had landed', async () => {
       await mkdir(join(root, 'entries'));
-      await writeFile(
-        join(root, 'entries', '.a.1234.tmp'),
-        JSON.stringify({ schemaVersion: 1, kind: 'entry', value: { n: 1 } }),
-      );
+      const envelope = JSON.stringify({ schemaVersion: 1, kind: 'entry', value: { n: 1 } });
+      await writeFile(join(root, 'entries', `.a.${deadPid()}.${randomUUID()}.tmp`), envelope);
       expect(await directory().entries()).to.deep.equal([]);
       expect(await readdir(join(root, 'entries'))).to.deep.equal([]);
+    });
+
+    it("leaves alone a temporary file of a live writer (a reader such as npm run dlq must not break the stack's write)", async () => {
+      await mkdir(join(root, 'entries'));
+      const file = `.a.${process.pid}.${randomUUID()}.tmp`;
+      await writeFile(join(root, 'entries', file), '{"schemaVersion":1,');
+      expect(await directory().entries()).to.deep.equal([]);
+      expect(await readdir(join(root, 'entries'))).to.deep.equal([file]);
     });
 
     it('refuses a name that could reach outside its directory', async () => {
