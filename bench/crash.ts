@@ -1,6 +1,6 @@
 /**
  * Crash and account, the long version of test/offline/crash.test.ts: rounds of a burst of uploads (every fifth
- * empty) stopped at a random moment — kill -9 of the whole process group, then clean stops (SIGTERM, as Ctrl-C) —
+ * empty) stopped at a random moment — kill -9 of the whole process group, then clean stops (SIGINT to the group, as Ctrl-C) —
  * each followed by a restart on the same state dir, then a full accounting: every upload S3 answered with 200
  * must end processed once or as one DLQ record. Duplicates are allowed only for runs a kill -9 interrupted
  * (at-least-once), and are counted.

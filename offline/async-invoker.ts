@@ -219,7 +219,7 @@ export class AsyncInvoker {
     await this.#track(this.deps.pending.put(event.requestId, event));
     this.#live.add(event.requestId);
     this.deps.notify?.({ type: 'received', functionKey, requestId: event.requestId, at: now, source });
-    this.#dispatch(event);
+    this.#dispatch(event, true);
     return { requestId: event.requestId };
   }
 
@@ -323,7 +323,8 @@ export class AsyncInvoker {
     this.#setTimer(() => this.#dispatch(event), event.dueAt - this.deps.now());
   }
 
-  #dispatch(event: PendingEvent): void {
+  /** fresh: just accepted, so its first attempt starts now whatever the time scale made of its maximum age. */
+  #dispatch(event: PendingEvent, fresh = false): void {
     if (this.#stopped) return;
     const fn = this.#function(event.functionKey);
     const running = this.#running.get(fn.key) ?? 0;
@@ -334,14 +335,14 @@ export class AsyncInvoker {
       return;
     }
     this.#running.set(fn.key, running + 1);
-    void this.#track(this.#process(fn, event)).finally(() => {
+    void this.#track(this.#process(fn, event, fresh)).finally(() => {
       this.#running.set(fn.key, (this.#running.get(fn.key) ?? 1) - 1);
       const next = this.#waiting.get(fn.key)?.shift();
       if (next) this.#dispatch(next);
     });
   }
 
-  async #process(fn: AsyncFunction, event: PendingEvent): Promise<void> {
+  async #process(fn: AsyncFunction, event: PendingEvent, fresh: boolean): Promise<void> {
     const { log } = this.deps;
     const tag = `λ ${fn.key} ${event.requestId}`;
     const now = this.deps.now();
@@ -350,7 +351,9 @@ export class AsyncInvoker {
       await this.#settle(fn, event, () => this.#finish(fn, event, 'ZeroReservedConcurrency'));
       return;
     }
-    if (isExpired(fn.policy, event, now)) {
+    // An event that waited in the queue (throttled, resumed, behind busy runners) can be too old; one just
+    // accepted is not, even when a small time scale makes its maximum age shorter than this machine's latency.
+    if (!fresh && isExpired(fn.policy, event, now)) {
       log(
         'warn',
         `${tag}: older than maximumEventAge (${fn.policy.maximumEventAgeSeconds} s × ${fn.policy.timeScale}); not attempted again`,

@@ -1,7 +1,7 @@
 /**
  * Crash-and-account rounds against the offline stack, as a database is tested: a burst of uploads (every fifth
  * empty, so that it fails all its attempts and ends in the DLQ), a stop at a random moment of the burst — kill -9
- * of the whole process group, or a clean stop (SIGTERM/Ctrl-C) — a restart on the same state dir, and at the
+ * of the whole process group, or a clean stop (SIGINT to the group, as Ctrl-C in npm start sends) — a restart on the same state dir, and at the
  * end a full accounting: every upload that S3 answered with 200 must be processed once (a good object) or be
  * one DLQ record (an empty one). Shared by the crash test (a few rounds) and the bench (many).
  */
@@ -100,7 +100,7 @@ export async function crashRounds(options: CrashRoundsOptions): Promise<CrashAcc
         const pid = stack.child.pid;
         if (pid === undefined) return;
         try {
-          process.kill(-pid, stop === 'kill-9' ? 'SIGKILL' : 'SIGTERM');
+          process.kill(-pid, stop === 'kill-9' ? 'SIGKILL' : 'SIGINT');
         } catch {
           // already gone
         }
