@@ -21,9 +21,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { SCHEMA_VERSION } from '../../offline/json-directory';
 import { BUCKET, freePort, OfflineStack, PROJECT_DIR, SERVERLESS_BIN } from '../helpers/offline-stack';
+import { deadLetters, recordKey } from '../helpers/dead-letters';
 import { waitFor } from '../helpers/wait';
 
 const START_OFFLINE = join(PROJECT_DIR, 'scripts', 'start-offline.cjs');
+const TSX_CLI = join(PROJECT_DIR, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 /** A raw HTTP request: the path is sent exactly as given (no client-side `..` resolution). */
 function raw(
@@ -106,6 +108,64 @@ describe('offline durability: one running stack', function () {
         .s3Client()
         .send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from('ok\n') }));
       await waitFor(`${key} processed`, () => processed(stack, key) === 1);
+    });
+  });
+
+  describe('two redrives at once', () => {
+    it('redrive every message exactly once between them: each object processed once, no misleading error', async () => {
+      const keys = Array.from({ length: 8 }, (_, i) => `targets/redrive-twice/${i}.txt`);
+      const s3 = stack.s3Client();
+      await Promise.all(
+        keys.map((key) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.alloc(0) }))),
+      );
+      await waitFor(
+        'the 8 empty objects in the DLQ',
+        async () =>
+          (await deadLetters(stack.stateDir)).filter((r) =>
+            recordKey(r)?.startsWith('targets/redrive-twice/'),
+          ).length === 8,
+        { timeoutMs: 30_000 },
+      );
+      // The cause fixed: the objects now have content.
+      await Promise.all(
+        keys.map((key) =>
+          s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from('fixed\n') })),
+        ),
+      );
+      await waitFor(
+        'the fixed uploads to be processed',
+        () => keys.every((key) => processed(stack, key) === 1),
+        {
+          timeoutMs: 30_000,
+        },
+      );
+      const redrive = (): Promise<{ code: number; stdout: string; stderr: string }> =>
+        new Promise((resolve) => {
+          const child = spawn(process.execPath, [TSX_CLI, 'scripts/dlq.ts', 'redrive'], {
+            cwd: PROJECT_DIR,
+            env: stack.scriptEnv(),
+          });
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+          child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+          child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+        });
+      const [a, b] = await Promise.all([redrive(), redrive()]);
+      expect([a.code, b.code], `${a.stderr}\n${b.stderr}`).to.deep.equal([0, 0]);
+      const redriven = [a.stdout, b.stdout]
+        .join('\n')
+        .split('\n')
+        .filter((line) => line.startsWith('redriven '));
+      expect(redriven).to.have.length(8);
+      expect(`${a.stderr}${b.stderr}`).to.not.contain('no message');
+      await waitFor('each redriven event to run', () => keys.every((key) => processed(stack, key) === 2), {
+        timeoutMs: 30_000,
+      });
+      expect(keys.map((key) => processed(stack, key))).to.deep.equal(keys.map(() => 2));
+      expect(
+        (await deadLetters(stack.stateDir)).filter((r) => recordKey(r)?.startsWith('targets/redrive-twice/')),
+      ).to.deep.equal([]);
     });
   });
 
@@ -318,16 +378,12 @@ describe('offline durability: corrupt state at start-up', function () {
   });
 
   it('npm run dlq -- list works past a corrupt message and names it', () => {
-    const result = spawnSync(
-      process.execPath,
-      [join(PROJECT_DIR, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'scripts/dlq.ts', 'list'],
-      {
-        cwd: PROJECT_DIR,
-        env: stack?.scriptEnv(),
-        encoding: 'utf8',
-        timeout: 30_000,
-      },
-    );
+    const result = spawnSync(process.execPath, [TSX_CLI, 'scripts/dlq.ts', 'list'], {
+      cwd: PROJECT_DIR,
+      env: stack?.scriptEnv(),
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(result.status, result.stderr).to.equal(0);
     expect(result.stdout).to.contain('0 message(s)');
     expect(result.stderr).to.contain('broken.json');
