@@ -21,6 +21,7 @@ import {
   type FunctionColdStart,
   measureColdStart,
 } from './cold-start';
+import { CRASH_COUNTS, type CrashResult, crashGoals, measureCrash } from './crash';
 import { type DevLoopResult, measureDevLoop } from './dev-loop';
 import { LARGE_OBJECT_GOAL, type LargeObjectResult, measureLargeObject } from './large-object';
 import { type Machine, machine, type Revision, revision } from './machine';
@@ -74,6 +75,7 @@ interface Results {
   coldStart: ColdStartResult | null;
   largeObject: LargeObjectResult | null;
   devLoop: DevLoopResult | null;
+  crash: CrashResult | null;
   goals: Goal[];
   /** Sections that could not be measured, with why. */
   errors: Record<string, string>;
@@ -434,6 +436,7 @@ async function main(): Promise<number> {
     coldStart: null,
     largeObject: null,
     devLoop: null,
+    crash: null,
     goals: [],
     errors: {},
   };
@@ -510,11 +513,12 @@ async function main(): Promise<number> {
     results.devLoop = await section('devLoop', () =>
       measureDevLoop(cleanup, counts.devLoopRuns, counts.readyRuns, progress),
     );
+    results.crash = await section('crash', () => measureCrash(CRASH_COUNTS[mode], progress));
   } finally {
     await cleanup.runAll();
   }
 
-  results.goals = goals(results);
+  results.goals = [...goals(results), ...(results.crash ? crashGoals(results.crash) : [])];
   results.durationS = Math.round((performance.now() - started) / 100) / 10;
   results.machine.loadAverageAtEnd = loadavg().map((value) => Math.round(value * 100) / 100);
   const json = `${JSON.stringify(results, null, 2)}\n`;

@@ -3,10 +3,12 @@ import {
   afterFunctionError,
   afterThrottle,
   type Condition,
+  type Decision,
   isExpired,
 } from './async-policy';
 import { type DestinationCondition, destinationRecord, type LastOutcome } from './destination-record';
 import type { JsonDirectory } from './json-directory';
+import { stableMessageId } from './local-queue';
 
 /** Where a destination record goes, resolved from serverless.yml. */
 export type Destination =
@@ -22,7 +24,15 @@ export interface AsyncFunction {
   readonly onFailure: Destination | undefined;
   /** Concurrent runs of queued events; more wait in the queue (reservedConcurrency when set). */
   readonly maxConcurrency: number;
+  /** reservedConcurrency when set: 0 sends every event to the on-failure destination at once. */
+  readonly reservedConcurrency?: number;
 }
+
+/** What put an event in the queue (for logs and the console's timeline). */
+export type EventSource =
+  | { kind: 's3'; bucket: string; key: string; eventName: string }
+  | { kind: 'schedule'; rule: string }
+  | { kind: 'invoke' };
 
 /** One queued event, as stored on disk until it is done. */
 export interface PendingEvent {
@@ -30,39 +40,80 @@ export interface PendingEvent {
   readonly functionKey: string;
   readonly payload: unknown;
   readonly receivedAt: number;
+  /** Function runs so far, an attempt under way included once it was recorded as started. */
   readonly attempts: number;
   readonly throttles: number;
   readonly dueAt: number;
   readonly lastOutcome?: LastOutcome;
+  readonly source?: EventSource;
+  /**
+   * Set on disk before a run starts, cleared when its outcome is recorded. Found set at start-up, it means the
+   * queue stopped (kill -9, power cut) during that run: the run counts as an attempt whose outcome is unknown.
+   */
+  readonly runningAttempt?: number;
 }
 
 export type RunResult = LastOutcome | { readonly throttled: true };
 
-/** What happened to an event, for logs and metrics. */
+/** What happened to an event, for logs and metrics. Every notice carries `at` (epoch ms). */
 export type AsyncEventNotice =
-  | { type: 'received'; functionKey: string; requestId: string }
-  | { type: 'attempt'; functionKey: string; requestId: string; attempt: number; eventAgeMs: number }
+  | { type: 'received'; functionKey: string; requestId: string; at: number; source: EventSource }
+  | {
+      type: 'attempt';
+      functionKey: string;
+      requestId: string;
+      attempt: number;
+      eventAgeMs: number;
+      at: number;
+    }
+  | {
+      type: 'attempt-ended';
+      functionKey: string;
+      requestId: string;
+      attempt: number;
+      at: number;
+      durationMs: number;
+      outcome: 'success' | 'error' | 'throttled';
+      errorType?: string;
+      errorMessage?: string;
+      nextAttemptAt?: number;
+    }
   | {
       type: 'done';
       functionKey: string;
       requestId: string;
       condition: DestinationCondition;
       destination: string;
+      at: number;
     }
-  | { type: 'dropped'; functionKey: string; requestId: string; condition: Condition }
-  | { type: 'delivery-failed'; functionKey: string; requestId: string; destination: string; reason: string };
+  | { type: 'dropped'; functionKey: string; requestId: string; condition: Condition; at: number }
+  | {
+      type: 'delivery-failed';
+      functionKey: string;
+      requestId: string;
+      destination: string;
+      reason: string;
+      at: number;
+    };
+
+export interface UndeliverableEntry {
+  readonly event: PendingEvent;
+  readonly record: unknown;
+  readonly reason: string;
+}
 
 export interface InvokerDeps {
   readonly functions: ReadonlyMap<string, AsyncFunction>;
   readonly pending: JsonDirectory<PendingEvent>;
   /** Events whose destination could not take them: kept, never dropped. */
-  readonly undeliverable: JsonDirectory<{ event: PendingEvent; record: unknown; reason: string }>;
+  readonly undeliverable: JsonDirectory<UndeliverableEntry>;
   run(
     functionKey: string,
     payload: unknown,
     info: { requestId: string; attempt: number; eventAgeMs: number },
   ): Promise<RunResult>;
-  sendToQueue(queueName: string, body: string): Promise<void>;
+  /** deduplicationKey: the same key twice (a record sent again after a crash) must give one message. */
+  sendToQueue(queueName: string, body: string, deduplicationKey: string): Promise<void>;
   now(): number;
   newId(): string;
   setTimer(callback: () => void, ms: number): { unref?(): unknown };
@@ -71,8 +122,17 @@ export interface InvokerDeps {
   notify?(notice: AsyncEventNotice): void;
 }
 
-/** How long an event waits when the queue's own files could not be written (a full disk, say). */
-const RETRY_AFTER_QUEUE_FAILURE_MS = 1000;
+/** The queue is stopping or stopped: new events are refused (the caller is told, nothing is half-accepted). */
+export class QueueStoppedError extends Error {
+  override name = 'QueueStoppedError';
+}
+
+/** How long a failed write of the queue's own bookkeeping waits before it is tried again (doubling, capped). */
+const BOOKKEEPING_RETRY_FIRST_MS = 250;
+const BOOKKEEPING_RETRY_MAX_MS = 10_000;
+
+/** setTimeout fires at once past this (about 24.8 days): longer waits are taken in steps. */
+export const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
 function seconds(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s` : `${Math.round(ms)} ms`;
@@ -89,70 +149,157 @@ function describe(destination: Destination): string {
   }
 }
 
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** What start-up found on disk. */
+export interface ResumeReport {
+  readonly resumed: number;
+  /** Events whose run was under way when the queue last stopped without recording it (kill -9): may run twice. */
+  readonly interrupted: number;
+  readonly unknownFunction: number;
+}
+
 /**
  * Lambda's internal queue for asynchronous invocations, offline: each event is persisted, run, retried per the
  * function's policy and finally handed to its destination. State is on disk, so a restart resumes it.
+ *
+ * Bookkeeping is never a reason to run a handler again: an attempt is recorded as started before it runs, and
+ * once it has run its outcome is kept in memory and its write retried (the write, not the run) until it lands.
  */
 export class AsyncInvoker {
   readonly #timers = new Set<{ unref?(): unknown }>();
   readonly #running = new Map<string, number>();
   readonly #waiting = new Map<string, PendingEvent[]>();
-  readonly #firstWrites = new Map<string, Promise<void>>();
   /** Events held in memory (running, waiting or timed), so that resume() never schedules one twice. */
   readonly #live = new Set<string>();
-  /** Events whose first write failed: the caller was told so, and whatever became of the run is dropped. */
-  readonly #abandoned = new Set<string>();
+  /** Runs and writes under way: stop() waits for them. */
+  readonly #work = new Set<Promise<unknown>>();
   #stopped = false;
 
   constructor(private readonly deps: InvokerDeps) {}
 
-  /** Accepts an event (InvocationType=Event): it is on disk before this resolves. */
-  async enqueue(functionKey: string, payload: unknown): Promise<string> {
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /**
+   * Accepts an event (InvocationType=Event): resolves once it is durable on disk, and only then is it run.
+   * A rejection means the event was not accepted and will never run.
+   */
+  async enqueue(
+    functionKey: string,
+    payload: unknown,
+    options: { requestId?: string; source?: EventSource } = {},
+  ): Promise<{ requestId: string }> {
+    if (this.#stopped) throw new QueueStoppedError('the async queue is stopping; event refused');
+    return this.#accept(functionKey, payload, options);
+  }
+
+  async #accept(
+    functionKey: string,
+    payload: unknown,
+    options: { requestId?: string; source?: EventSource },
+  ): Promise<{ requestId: string }> {
     this.#function(functionKey);
     const now = this.deps.now();
+    const source = options.source ?? { kind: 'invoke' };
     const event: PendingEvent = {
-      requestId: this.deps.newId(),
+      requestId: options.requestId ?? this.deps.newId(),
       functionKey,
       payload,
       receivedAt: now,
       attempts: 0,
       throttles: 0,
       dueAt: now,
+      source,
     };
-    // The run starts while the event is being written: the caller hears back only once it is on disk, and
-    // the event's file is never rewritten or removed before that first write has landed.
-    const written = this.deps.pending.put(event.requestId, event);
-    this.#firstWrites.set(event.requestId, written);
+    if (this.#live.has(event.requestId)) return { requestId: event.requestId };
+    await this.#track(this.deps.pending.put(event.requestId, event));
     this.#live.add(event.requestId);
-    written.catch(() => this.#abandoned.add(event.requestId));
-    this.deps.notify?.({ type: 'received', functionKey, requestId: event.requestId });
-    this.#dispatch(event);
-    await written;
-    return event.requestId;
+    this.deps.notify?.({ type: 'received', functionKey, requestId: event.requestId, at: now, source });
+    this.#dispatch(event, true);
+    return { requestId: event.requestId };
   }
 
   /** Picks up the events a previous run left on disk. */
-  async resume(): Promise<number> {
+  async resume(): Promise<ResumeReport> {
     const entries = await this.deps.pending.entries();
-    for (const { value: event } of entries) {
-      if (this.#live.has(event.requestId)) continue;
-      if (this.deps.functions.has(event.functionKey)) {
-        this.#live.add(event.requestId);
-        this.#schedule(event);
-      } else {
+    let resumed = 0;
+    let interrupted = 0;
+    let unknownFunction = 0;
+    for (const { value: stored } of entries.sort((a, b) => a.value.receivedAt - b.value.receivedAt)) {
+      if (this.#live.has(stored.requestId)) continue;
+      if (!this.deps.functions.has(stored.functionKey)) {
+        unknownFunction += 1;
+        await this.deps.pending.quarantine(
+          `${stored.requestId}.json`,
+          `queued event for unknown function "${stored.functionKey}"`,
+        );
+        continue;
+      }
+      let event = stored;
+      if (stored.runningAttempt !== undefined) {
+        interrupted += 1;
+        // The run was under way when the queue stopped without recording its end: it counts as an attempt
+        // whose outcome is unknown; the policy decides as after a failure (at-least-once, like Lambda).
+        const { runningAttempt, ...rest } = stored;
+        event = { ...rest, attempts: Math.max(stored.attempts, runningAttempt), dueAt: this.deps.now() };
         this.deps.log(
-          'error',
-          `queued event ${event.requestId} is for unknown function "${event.functionKey}"; left in ${this.deps.pending.path}`,
+          'warn',
+          `λ ${stored.functionKey} ${stored.requestId}: attempt ${runningAttempt} was under way when the queue last stopped; its outcome is unknown, so it may have run (at-least-once)`,
         );
       }
+      resumed += 1;
+      this.#live.add(event.requestId);
+      if (stored.runningAttempt !== undefined) this.#afterInterruptedRun(event);
+      else this.#schedule(event);
     }
-    return entries.length;
+    return { resumed, interrupted, unknownFunction };
   }
 
-  stop(): void {
+  #afterInterruptedRun(event: PendingEvent): void {
+    const fn = this.#function(event.functionKey);
+    const decision = afterFunctionError(fn.policy, event, this.deps.now());
+    if (decision.action === 'retry') {
+      this.#schedule(event);
+      return;
+    }
+    this.#settle(fn, event, () => this.#finish(fn, event, decision.condition));
+  }
+
+  /**
+   * Stops intake and timers, then waits (at most `timeoutMs`) for the runs and writes under way to end.
+   * Resolves with how many were still unfinished at the deadline.
+   */
+  async stop(timeoutMs = 0): Promise<number> {
     this.#stopped = true;
     for (const timer of this.#timers) this.deps.clearTimer(timer);
     this.#timers.clear();
+    this.#waiting.clear();
+    if (timeoutMs <= 0 || this.#work.size === 0) return this.#work.size;
+    const deadline = Date.now() + timeoutMs;
+    while (this.#work.size > 0 && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#work]),
+        new Promise((done) => {
+          timer = setTimeout(done, Math.max(0, deadline - Date.now()));
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    return this.#work.size;
+  }
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#work.add(promise);
+    const untrack = (): void => {
+      this.#work.delete(promise);
+    };
+    promise.then(untrack, untrack);
+    return promise;
   }
 
   #function(functionKey: string): AsyncFunction {
@@ -161,17 +308,23 @@ export class AsyncInvoker {
     return fn;
   }
 
-  #schedule(event: PendingEvent): void {
+  #setTimer(callback: () => void, delayMs: number): void {
     if (this.#stopped) return;
-    const delay = Math.max(0, event.dueAt - this.deps.now());
+    const step = Math.min(Math.max(0, delayMs), LONGEST_TIMER_MS);
     const timer = this.deps.setTimer(() => {
       this.#timers.delete(timer);
-      this.#dispatch(event);
-    }, delay);
+      if (delayMs > LONGEST_TIMER_MS) this.#setTimer(callback, delayMs - LONGEST_TIMER_MS);
+      else callback();
+    }, step);
     this.#timers.add(timer);
   }
 
-  #dispatch(event: PendingEvent): void {
+  #schedule(event: PendingEvent): void {
+    this.#setTimer(() => this.#dispatch(event), event.dueAt - this.deps.now());
+  }
+
+  /** fresh: just accepted, so its first attempt starts now whatever the time scale made of its maximum age. */
+  #dispatch(event: PendingEvent, fresh = false): void {
     if (this.#stopped) return;
     const fn = this.#function(event.functionKey);
     const running = this.#running.get(fn.key) ?? 0;
@@ -182,119 +335,185 @@ export class AsyncInvoker {
       return;
     }
     this.#running.set(fn.key, running + 1);
-    void this.#process(fn, event)
-      .catch((error: unknown) => {
-        if (this.#abandoned.has(event.requestId)) {
-          this.#forget(event.requestId);
-          return;
-        }
-        this.deps.log(
-          'error',
-          `λ ${fn.key} ${event.requestId}: could not update the queue on disk (${String(error)}); the event runs again in 1 s`,
-        );
-        this.#schedule({ ...event, dueAt: this.deps.now() + RETRY_AFTER_QUEUE_FAILURE_MS });
-      })
-      .finally(() => {
-        this.#running.set(fn.key, (this.#running.get(fn.key) ?? 1) - 1);
-        const next = this.#waiting.get(fn.key)?.shift();
-        if (next) this.#dispatch(next);
-      });
+    void this.#track(this.#process(fn, event, fresh)).finally(() => {
+      this.#running.set(fn.key, (this.#running.get(fn.key) ?? 1) - 1);
+      const next = this.#waiting.get(fn.key)?.shift();
+      if (next) this.#dispatch(next);
+    });
   }
 
-  async #process(fn: AsyncFunction, event: PendingEvent): Promise<void> {
+  async #process(fn: AsyncFunction, event: PendingEvent, fresh: boolean): Promise<void> {
     const { log } = this.deps;
     const tag = `λ ${fn.key} ${event.requestId}`;
-    if (isExpired(fn.policy, event, this.deps.now())) {
+    const now = this.deps.now();
+    if (fn.reservedConcurrency === 0) {
+      log('warn', `${tag}: reservedConcurrency is 0; sent to the on-failure destination without a run`);
+      await this.#settle(fn, event, () => this.#finish(fn, event, 'ZeroReservedConcurrency'));
+      return;
+    }
+    // An event that waited in the queue (throttled, resumed, behind busy runners) can be too old; one just
+    // accepted is not, even when a small time scale makes its maximum age shorter than this machine's latency.
+    if (!fresh && isExpired(fn.policy, event, now)) {
       log(
         'warn',
         `${tag}: older than maximumEventAge (${fn.policy.maximumEventAgeSeconds} s × ${fn.policy.timeScale}); not attempted again`,
       );
-      await this.#finish(fn, event, 'EventAgeExceeded');
+      await this.#settle(fn, event, () => this.#finish(fn, event, 'EventAgeExceeded'));
       return;
     }
     const attempt = event.attempts + 1;
-    const eventAgeMs = this.deps.now() - event.receivedAt;
+    // Recorded before the run: a crash during it still counts the attempt. If this write fails nothing has
+    // run yet, so trying the whole step again later runs the handler only once.
+    try {
+      await this.deps.pending.put(event.requestId, { ...event, runningAttempt: attempt });
+    } catch (error) {
+      log('error', `${tag}: ${message(error)}; attempt ${attempt} waits until the queue can be written`);
+      this.#setTimer(() => this.#dispatch(event), BOOKKEEPING_RETRY_MAX_MS / 4);
+      return;
+    }
+    const startedAt = this.deps.now();
+    const eventAgeMs = startedAt - event.receivedAt;
     this.deps.notify?.({
       type: 'attempt',
       functionKey: fn.key,
       requestId: event.requestId,
       attempt,
       eventAgeMs,
+      at: startedAt,
     });
-    const result = await this.deps.run(fn.key, event.payload, {
+    let result: RunResult;
+    try {
+      result = await this.deps.run(fn.key, event.payload, {
+        requestId: event.requestId,
+        attempt,
+        eventAgeMs,
+      });
+    } catch (error) {
+      result = {
+        ok: false,
+        error: { errorType: 'Runtime.Unknown', errorMessage: message(error), trace: [] },
+      };
+    }
+    const endedAt = this.deps.now();
+    const ended = {
+      type: 'attempt-ended' as const,
+      functionKey: fn.key,
       requestId: event.requestId,
       attempt,
-      eventAgeMs,
-    });
+      at: endedAt,
+      durationMs: endedAt - startedAt,
+    };
 
     if ('throttled' in result) {
-      const throttled = { ...event, throttles: event.throttles + 1 };
-      // Throttles are retried until the event is too old (checked when the retry comes due).
-      const { delayMs } = afterThrottle(fn.policy, throttled);
-      log('warn', `${tag}: throttled (reserved concurrency); retry in ${seconds(delayMs)}`);
-      await this.#requeue({ ...throttled, dueAt: this.deps.now() + delayMs });
+      const throttled: PendingEvent = { ...event, throttles: event.throttles + 1 };
+      const decision = afterThrottle(fn.policy, throttled, endedAt);
+      this.deps.notify?.({
+        ...ended,
+        outcome: 'throttled',
+        ...(decision.action === 'retry' ? { nextAttemptAt: endedAt + decision.delayMs } : {}),
+      });
+      if (decision.action === 'retry') {
+        log('warn', `${tag}: throttled (reserved concurrency); retry in ${seconds(decision.delayMs)}`);
+        await this.#settle(fn, throttled, () =>
+          this.#requeue({ ...throttled, dueAt: endedAt + decision.delayMs }),
+        );
+      } else {
+        log('warn', `${tag}: throttled, and a retry could not start within maximumEventAge`);
+        await this.#settle(fn, throttled, () => this.#finish(fn, throttled, decision.condition));
+      }
       return;
     }
 
     const done: PendingEvent = { ...event, attempts: attempt, lastOutcome: result };
     if (result.ok) {
+      this.deps.notify?.({ ...ended, outcome: 'success' });
       log('info', `${tag}: attempt ${attempt} succeeded`);
-      await this.#finish(fn, done, 'Success');
+      await this.#settle(fn, done, () => this.#finish(fn, done, 'Success'));
       return;
     }
-    const decision = afterFunctionError(fn.policy, done);
+    const decision: Decision = afterFunctionError(fn.policy, done, endedAt);
+    this.deps.notify?.({
+      ...ended,
+      outcome: 'error',
+      errorType: result.error.errorType,
+      errorMessage: result.error.errorMessage,
+      ...(decision.action === 'retry' ? { nextAttemptAt: endedAt + decision.delayMs } : {}),
+    });
     const why = `${result.error.errorType}: ${result.error.errorMessage}`;
+    const of = `attempt ${attempt} of ${fn.policy.maximumRetryAttempts + 1}`;
     if (decision.action === 'retry') {
-      log(
-        'warn',
-        `${tag}: attempt ${attempt} of ${fn.policy.maximumRetryAttempts + 1} failed (${why}); retry in ${seconds(decision.delayMs)}`,
-      );
-      await this.#requeue({ ...done, dueAt: this.deps.now() + decision.delayMs });
+      log('warn', `${tag}: ${of} failed (${why}); retry in ${seconds(decision.delayMs)}`);
+      await this.#settle(fn, done, () => this.#requeue({ ...done, dueAt: endedAt + decision.delayMs }));
     } else {
-      log(
-        'warn',
-        `${tag}: attempt ${attempt} of ${fn.policy.maximumRetryAttempts + 1} failed (${why}); no retries left`,
-      );
-      await this.#finish(fn, done, decision.condition);
+      const because =
+        decision.condition === 'EventAgeExceeded'
+          ? 'the next retry could not start within maximumEventAge'
+          : 'no retries left';
+      log('warn', `${tag}: ${of} failed (${why}); ${because}`);
+      await this.#settle(fn, done, () => this.#finish(fn, done, decision.condition));
     }
   }
 
-  #forget(requestId: string): void {
-    this.#live.delete(requestId);
-    this.#abandoned.delete(requestId);
-    this.#firstWrites.delete(requestId);
-  }
-
-  /** The event is done: off the disk (after its first write has landed) and out of memory. */
-  async #removePending(requestId: string): Promise<void> {
-    await this.#firstWritten(requestId);
-    await this.deps.pending.remove(requestId);
-    this.#forget(requestId);
-  }
-
-  /** Waits for the event's first write (enqueue), so that a later write or removal cannot be overtaken by it. */
-  async #firstWritten(requestId: string): Promise<void> {
-    const written = this.#firstWrites.get(requestId);
-    if (written === undefined) return;
-    this.#firstWrites.delete(requestId);
-    await written;
+  /**
+   * Records what became of a run: the step is retried, with backoff, until its writes land — the handler is
+   * not run again. The outcome lives in memory meanwhile (and on disk the attempt is marked as started, so a
+   * crash in between still counts it). A stop ends the retries; the next start resumes from the disk.
+   */
+  async #settle(fn: AsyncFunction, event: PendingEvent, step: () => Promise<void>): Promise<void> {
+    let delayMs = BOOKKEEPING_RETRY_FIRST_MS;
+    let failures = 0;
+    for (;;) {
+      try {
+        await step();
+        if (failures > 0) {
+          this.deps.log('info', `λ ${fn.key} ${event.requestId}: the queue could be written again; recorded`);
+        }
+        return;
+      } catch (error) {
+        failures += 1;
+        if (failures === 1 || failures % 20 === 0) {
+          this.deps.log(
+            'error',
+            `λ ${fn.key} ${event.requestId}: ${message(error)}; the outcome is kept in memory and written again in ${seconds(delayMs)} (the handler is not run again)`,
+          );
+        }
+        if (this.#stopped) return;
+        await new Promise<void>((done) => {
+          this.#setTimer(done, delayMs);
+          if (this.#stopped) done();
+        });
+        if (this.#stopped) return;
+        delayMs = Math.min(delayMs * 2, BOOKKEEPING_RETRY_MAX_MS);
+      }
+    }
   }
 
   async #requeue(event: PendingEvent): Promise<void> {
-    await this.#firstWritten(event.requestId);
     await this.deps.pending.put(event.requestId, event);
     this.#schedule(event);
+  }
+
+  async #removePending(requestId: string): Promise<void> {
+    await this.deps.pending.remove(requestId);
+    this.#live.delete(requestId);
   }
 
   /** Hands the record to the destination for this outcome, then forgets the event (never before). */
   async #finish(fn: AsyncFunction, event: PendingEvent, condition: DestinationCondition): Promise<void> {
     const { log } = this.deps;
     const tag = `λ ${fn.key} ${event.requestId}`;
+    const at = this.deps.now();
     const destination = condition === 'Success' ? fn.onSuccess : fn.onFailure;
     if (destination === undefined) {
       if (condition !== 'Success') {
         log('error', `${tag}: ${condition} and no onFailure destination: event DROPPED (as Lambda would)`);
-        this.deps.notify?.({ type: 'dropped', functionKey: fn.key, requestId: event.requestId, condition });
+        this.deps.notify?.({
+          type: 'dropped',
+          functionKey: fn.key,
+          requestId: event.requestId,
+          condition,
+          at,
+        });
       }
       await this.#removePending(event.requestId);
       return;
@@ -305,14 +524,16 @@ export class AsyncInvoker {
       condition,
       approximateInvokeCount: event.attempts,
       requestPayload: event.payload,
-      timestamp: new Date(this.deps.now()),
-      lastOutcome: event.lastOutcome,
+      timestamp: new Date(at),
+      lastOutcome: condition === 'ZeroReservedConcurrency' ? undefined : event.lastOutcome,
     });
     const where = describe(destination);
+    // The same event and condition always give the same key: sent again after a crash, it replaces itself.
+    const deduplicationKey = `${event.requestId}:${condition}`;
     try {
-      await this.#deliver(destination, record);
+      await this.#deliver(destination, record, deduplicationKey);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = message(error);
       log(
         'error',
         `${tag}: ${condition} record could NOT be delivered to ${where} (${reason}); kept in ${this.deps.undeliverable.path}`,
@@ -323,6 +544,7 @@ export class AsyncInvoker {
         requestId: event.requestId,
         destination: where,
         reason,
+        at,
       });
       await this.deps.undeliverable.put(event.requestId, { event, record, reason });
       await this.#removePending(event.requestId);
@@ -340,17 +562,23 @@ export class AsyncInvoker {
       requestId: event.requestId,
       condition,
       destination: where,
+      at,
     });
     await this.#removePending(event.requestId);
   }
 
-  async #deliver(destination: Destination, record: unknown): Promise<void> {
+  async #deliver(destination: Destination, record: unknown, deduplicationKey: string): Promise<void> {
     switch (destination.kind) {
       case 'sqs':
-        return this.deps.sendToQueue(destination.queueName, JSON.stringify(record));
-      case 'function':
-        await this.enqueue(destination.functionKey, record);
+        return this.deps.sendToQueue(destination.queueName, JSON.stringify(record), deduplicationKey);
+      case 'function': {
+        // A destination function's event gets an id derived from the record's, so a resend replaces it.
+        await this.#accept(destination.functionKey, record, {
+          requestId: stableMessageId(deduplicationKey),
+          source: { kind: 'invoke' },
+        });
         return;
+      }
       case 'unsupported':
         throw new Error(`${destination.description} is not emulated offline`);
     }

@@ -29,7 +29,7 @@ export interface EventProgress {
   readonly throttles: number;
 }
 
-export type Condition = 'RetriesExhausted' | 'EventAgeExceeded';
+export type Condition = 'RetriesExhausted' | 'EventAgeExceeded' | 'ZeroReservedConcurrency';
 
 export type Decision =
   | { readonly action: 'retry'; readonly delayMs: number }
@@ -80,26 +80,30 @@ export function isExpired(policy: AsyncPolicy, progress: EventProgress, now: num
 }
 
 /**
- * After a function error (progress.attempts already counts the failed run). The event's age is checked when
- * the retry comes due (isExpired), as Lambda does, not here.
+ * After a function error (progress.attempts already counts the failed run). Lambda gives up as soon as the
+ * next retry could not start within maximumEventAge, so the record arrives within the age, not after the wait:
+ * with maximumEventAge 60 the record (EventAgeExceeded) follows the first attempt, with 90 the second
+ * (LocalStack's test_lambda_destinations.py::TestLambdaDestinationSqs::test_lambda_destination_default_retries
+ * and the Lambda guide's "Configuring error handling for asynchronous invocation").
  */
-export function afterFunctionError(policy: AsyncPolicy, progress: EventProgress): Decision {
+export function afterFunctionError(policy: AsyncPolicy, progress: EventProgress, now: number): Decision {
   const retriesDone = progress.attempts - 1;
   if (retriesDone >= policy.maximumRetryAttempts) return { action: 'discard', condition: 'RetriesExhausted' };
-  return {
-    action: 'retry',
-    delayMs: (RETRY_DELAYS_MS[retriesDone] ?? RETRY_DELAYS_MS[1]) * policy.timeScale,
-  };
+  const delayMs = (RETRY_DELAYS_MS[retriesDone] ?? RETRY_DELAYS_MS[1]) * policy.timeScale;
+  if (isExpired(policy, progress, now + delayMs)) return { action: 'discard', condition: 'EventAgeExceeded' };
+  return { action: 'retry', delayMs };
 }
 
-/** After a throttle (progress.throttles already counts this one): back off; isExpired ends it. */
-export function afterThrottle(
-  policy: AsyncPolicy,
-  progress: EventProgress,
-): Extract<Decision, { action: 'retry' }> {
+/**
+ * After a throttle (progress.throttles already counts this one): back off; when the next try could not start
+ * within the event's maximum age, give up now (EventAgeExceeded) rather than after the wait.
+ */
+export function afterThrottle(policy: AsyncPolicy, progress: EventProgress, now: number): Decision {
   const backoff = Math.min(
     THROTTLE_BACKOFF_FIRST_MS * 2 ** Math.max(0, progress.throttles - 1),
     THROTTLE_BACKOFF_MAX_MS,
   );
-  return { action: 'retry', delayMs: backoff * policy.timeScale };
+  const delayMs = backoff * policy.timeScale;
+  if (isExpired(policy, progress, now + delayMs)) return { action: 'discard', condition: 'EventAgeExceeded' };
+  return { action: 'retry', delayMs };
 }

@@ -3,7 +3,12 @@
  * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
  */
 
-export type DestinationCondition = 'Success' | 'RetriesExhausted' | 'EventAgeExceeded';
+export type DestinationCondition =
+  | 'Success'
+  | 'RetriesExhausted'
+  | 'EventAgeExceeded'
+  /** reservedConcurrency 0: the event goes to the on-failure destination at once, never attempted. */
+  | 'ZeroReservedConcurrency';
 
 export interface FunctionErrorPayload {
   readonly errorType: string;

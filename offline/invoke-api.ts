@@ -40,7 +40,7 @@ export interface InvokeApiDeps {
     functionKey: string,
     payload: unknown,
     options: { requestId: string; source: { kind: 'invoke' } },
-  ): Promise<string | { requestId: string }>;
+  ): Promise<{ requestId: string }>;
   log(level: 'info' | 'warn' | 'error', message: string): void;
 }
 
@@ -242,11 +242,10 @@ export class InvokeApi {
     const parsed = this.#payload(request, 'Event', fallbackRequestId);
     if ('status' in parsed) return parsed;
     try {
-      const accepted = await this.deps.enqueue(functionKey, parsed.event, {
+      const { requestId } = await this.deps.enqueue(functionKey, parsed.event, {
         requestId: fallbackRequestId,
         source: { kind: 'invoke' },
       });
-      const requestId = typeof accepted === 'string' ? accepted : accepted.requestId;
       return body === undefined
         ? { status: 202, headers: { 'x-amzn-RequestId': requestId }, body: '' }
         : json(202, requestId, body);

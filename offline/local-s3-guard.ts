@@ -1,4 +1,12 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describeCause } from './json-directory';
 
 /** S3's limit on a key, in UTF-8 bytes. */
 const MAX_KEY_BYTES = 1024;
@@ -10,31 +18,77 @@ const MAX_KEY_BYTES = 1024;
  */
 export const MAX_LOCAL_SEGMENT_BYTES = 255 - '._S3rver_metadata.json'.length;
 
+export interface S3Problem {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+}
+
 /**
- * Why a write to `url` (path style: /bucket/key) must be refused before it reaches the local S3, or undefined.
- * Keys over 1,024 bytes are refused as S3 does; longer segments than the local S3 can store get a clear error.
+ * s3rver joins bucket and key into a file path: a `.` or `..` segment, an empty one (`//`) or a NUL byte would
+ * reach outside its directory or collide with another key. AWS accepts such keys; offline they are refused.
  */
-export function keyProblem(
-  method: string | undefined,
-  url: string | undefined,
-): { code: string; message: string } | undefined {
-  if (method !== 'PUT' && method !== 'POST') return undefined;
-  let key: string;
+function pathProblem(segments: readonly string[]): S3Problem | undefined {
+  // The last segment may be empty: `folder/` is an ordinary key.
+  const inner = segments.slice(0, -1);
+  const last = segments[segments.length - 1] ?? '';
+  if ([...segments].some((segment) => segment.includes('\0'))) {
+    return {
+      status: 400,
+      code: 'InvalidArgument',
+      message: 'Offline limit: a key may not contain a NUL byte.',
+    };
+  }
+  if ([...inner, last].some((segment) => segment === '.' || segment === '..') || inner.includes('')) {
+    return {
+      status: 400,
+      code: 'InvalidArgument',
+      message:
+        'Offline limit: the local S3 keeps each object as a file, so a key may not have "." or ".." segments or an empty segment ("//"); AWS accepts them, but offline they would reach outside the bucket\'s folder.',
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Why a request for `url` (path style: /bucket/key) must be refused before it reaches the local S3, or
+ * undefined. Any method: a path that leaves the bucket's folder; writes: keys over 1,024 bytes (as S3) and
+ * segments longer than the local S3 can store.
+ */
+export function keyProblem(method: string | undefined, url: string | undefined): S3Problem | undefined {
+  let segments: string[];
   try {
-    key = decodeURIComponent(new URL(url ?? '/', 'http://local').pathname.split('/').slice(2).join('/'));
+    // Not `new URL(...)`: it resolves `..` segments (also encoded ones) away before they could be seen.
+    const path = (url ?? '/').split('?')[0] ?? '/';
+    const absolute = /^[a-z]+:\/\/[^/]*/i.exec(path) ? path.replace(/^[a-z]+:\/\/[^/]*/i, '') : path;
+    segments = absolute
+      .split('/')
+      .slice(1)
+      .map((segment) => decodeURIComponent(segment));
   } catch {
     return undefined; // Not ours to judge: the local S3 answers malformed requests itself.
   }
+  const uploadId = /[?&]uploadId=([^&]*)/.exec(url ?? '')?.[1];
+  if (uploadId !== undefined && !/^[A-Za-z0-9_-]+$/.test(uploadId)) {
+    return { status: 404, code: 'NoSuchUpload', message: 'The specified upload does not exist.' };
+  }
+  if (segments.length === 1 && segments[0] === '') return undefined; // ListBuckets
+  const traversal = pathProblem(segments);
+  if (traversal) return traversal;
+  if (method !== 'PUT' && method !== 'POST') return undefined;
+  const key = segments.slice(1).join('/');
   const bytes = Buffer.byteLength(key);
   if (bytes > MAX_KEY_BYTES) {
     return {
+      status: 400,
       code: 'KeyTooLongError',
       message: `Your key is too long: ${bytes} bytes, S3 allows ${MAX_KEY_BYTES}.`,
     };
   }
-  const longest = Math.max(0, ...key.split('/').map((segment) => Buffer.byteLength(segment)));
+  const longest = Math.max(0, ...segments.slice(1).map((segment) => Buffer.byteLength(segment)));
   if (longest > MAX_LOCAL_SEGMENT_BYTES) {
     return {
+      status: 400,
       code: 'KeyTooLongError',
       message: `Offline limit: the local S3 keeps each object as a file, so a key segment between slashes may be at most ${MAX_LOCAL_SEGMENT_BYTES} bytes (this one is ${longest}). AWS accepts it; split the key with / to try it offline.`,
     };
@@ -42,23 +96,178 @@ export function keyProblem(
   return undefined;
 }
 
-/** Puts keyProblem in front of the local S3 server's request handlers: an S3 error instead of a crash. */
-export function guardKeyLengths(s3rver: { httpServer?: Server }): void {
+function escapeXml(text: string): string {
+  return text.replace(
+    /[<>&"']/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c,
+  );
+}
+
+/** S3's error body. */
+export function s3ErrorXml(problem: { code: string; message: string }): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${problem.code}</Code><Message>${escapeXml(problem.message)}</Message></Error>`;
+}
+
+type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
+
+interface KoaContext {
+  status: number;
+  type: string;
+  body: unknown;
+  method: string;
+  path: string;
+}
+type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+
+interface S3rverStore {
+  putObject(object: { bucket: string; key: string; content: unknown; metadata: unknown }): Promise<unknown>;
+  putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  putPart(
+    bucket: string,
+    uploadId: string,
+    partNumber: number,
+    content: NodeJS.ReadableStream,
+  ): Promise<unknown>;
+}
+
+/** The parts of s3rver 3.7.1 (a Koa app) this module adapts. */
+export interface LocalS3Server {
+  httpServer?: Server;
+  middleware?: Middleware[];
+  callback?: () => RequestHandler;
+  store?: S3rverStore;
+  on(event: 'event', listener: (event: unknown) => void): unknown;
+}
+
+/** The events a request emitted; the request's answer waits for these promises (see guardLocalS3). */
+const eventsOfRequest = new AsyncLocalStorage<Array<Promise<unknown>>>();
+
+/**
+ * Call from s3rver's 'event' listener with the promise that the event is durable: the PUT's answer waits for
+ * it, and becomes a 500 if it rejects. Outside a request (nothing to hold), it is only returned.
+ */
+export function holdResponseUntil(promise: Promise<unknown>): void {
+  eventsOfRequest.getStore()?.push(promise);
+}
+
+function requireShape(s3rver: LocalS3Server): asserts s3rver is LocalS3Server & {
+  httpServer: Server;
+  middleware: Middleware[];
+  callback: () => RequestHandler;
+  store: S3rverStore;
+} {
+  if (
+    !s3rver.httpServer ||
+    !Array.isArray(s3rver.middleware) ||
+    typeof s3rver.callback !== 'function' ||
+    typeof s3rver.store?.putObject !== 'function' ||
+    typeof s3rver.store.putMetadata !== 'function' ||
+    typeof s3rver.store.getResourcePath !== 'function' ||
+    typeof s3rver.store.putPart !== 'function'
+  ) {
+    throw new Error(
+      'offline-async: the local S3 server is not the one this guard was written for (s3rver 3.7.1: a Koa app with httpServer, middleware, store.putObject/putMetadata/getResourcePath).',
+    );
+  }
+}
+
+/**
+ * An error s3rver answers as S3's 500 InternalError with this message: its error handler turns any error into
+ * InternalError and keeps the message of those marked `expose` (koa's convention), instead of its generic text.
+ */
+function exposedInternalError(message: string): Error {
+  return Object.assign(new Error(message), { expose: true, status: 500 });
+}
+
+/**
+ * s3rver's filesystem store writes an object with a stream that has no error handler: a full disk or a
+ * vanished folder throws an uncaught exception and stops the whole stack. The same write, with its errors
+ * turned into S3's 500 InternalError naming the folder and the cause.
+ */
+function guardStoreWrites(store: S3rverStore): void {
+  /** Writes content to path (its folder made first); size and MD5 as s3rver reports them. */
+  const write = async (path: string, content: unknown): Promise<{ size: number; md5: string }> => {
+    const md5 = createHash('md5');
+    let size = 0;
+    await mkdir(dirname(path), { recursive: true });
+    const source = Buffer.isBuffer(content) ? [content] : (content as NodeJS.ReadableStream);
+    await pipeline(
+      source,
+      new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          md5.update(chunk);
+          size += chunk.length;
+          callback(null, chunk);
+        },
+      }),
+      createWriteStream(path),
+    );
+    return { size, md5: md5.digest('hex') };
+  };
+  store.putObject = async (object) => {
+    const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
+    try {
+      const { size, md5 } = await write(objectPath, object.content);
+      await store.putMetadata(object.bucket, object.key, object.metadata, md5);
+      return { size, md5 };
+    } catch (error) {
+      throw exposedInternalError(
+        `The local S3 could not store the object in ${dirname(objectPath)} (${describeCause(error)}).`,
+      );
+    }
+  };
+  store.putPart = async (bucket, uploadId, partNumber, content) => {
+    const partPath = join(store.getResourcePath(bucket, '', 'uploads'), uploadId, String(partNumber));
+    try {
+      const { size, md5 } = await write(partPath, content);
+      await writeFile(`${partPath}.md5`, md5);
+      return { size, md5 };
+    } catch (error) {
+      throw exposedInternalError(
+        `The local S3 could not store the part in ${dirname(partPath)} (${describeCause(error)}).`,
+      );
+    }
+  };
+}
+
+/**
+ * Puts this project's rules in front of the local S3 (s3rver 3.7.1):
+ * - requests whose key would leave the bucket's folder, or that it cannot store, get S3's XML error;
+ * - a write that fails on disk gets S3's 500 instead of crashing the process;
+ * - s3rver emits its notification event *before* it answers the PUT; the answer now also waits for every
+ *   promise the event's listener handed to holdResponseUntil (the event being durable in the async queue),
+ *   and is a 500 InternalError when one rejects — so a 200 means the event will run.
+ * The middleware is put first in s3rver's Koa chain and the chain recomposed into the server's handler.
+ */
+export function guardLocalS3(s3rver: LocalS3Server): void {
+  requireShape(s3rver);
+  guardStoreWrites(s3rver.store);
+  s3rver.middleware.unshift(async (ctx, next) => {
+    const held: Array<Promise<unknown>> = [];
+    await eventsOfRequest.run(held, next);
+    if (held.length === 0) return;
+    try {
+      await Promise.all(held);
+    } catch (error) {
+      ctx.status = 500;
+      ctx.type = 'application/xml';
+      ctx.body = s3ErrorXml({
+        code: 'InternalError',
+        message: `The object was stored but its event could not be queued for the function (${error instanceof Error ? error.message : String(error)}); nothing will run for it. Upload it again.`,
+      });
+    }
+  });
+  const handler = s3rver.callback();
   const server = s3rver.httpServer;
-  if (!server) throw new Error('offline-async: the local S3 server (s3rver 3.7 httpServer) was not found.');
-  const handlers = server.listeners('request') as Array<
-    (request: IncomingMessage, response: ServerResponse) => void
-  >;
   server.removeAllListeners('request');
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const problem = keyProblem(request.method, request.url);
     if (problem) {
-      response.writeHead(400, { 'content-type': 'application/xml' });
-      response.end(
-        `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${problem.code}</Code><Message>${problem.message}</Message></Error>`,
-      );
+      response.writeHead(problem.status, { 'content-type': 'application/xml' });
+      response.end(s3ErrorXml(problem));
       return;
     }
-    for (const handler of handlers) handler.call(server, request, response);
+    handler(request, response);
   });
 }

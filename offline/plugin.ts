@@ -5,21 +5,21 @@
  * The stock plugins still do what they do well: serverless-s3-local serves S3, serverless-offline runs handlers.
  */
 import { randomUUID } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AsyncInvoker, type PendingEvent, type RunResult } from './async-invoker';
+import { AsyncInvoker, type EventSource, type RunResult } from './async-invoker';
 import { functionErrorPayload } from './destination-record';
 import { HandlerOutput } from './handler-output';
 import type { InvocationLogs } from './invocation-logs';
 import { InvokeApi, type SyncOutcome, startInvokeApiServer } from './invoke-api';
-import { JsonDirectory } from './json-directory';
 import { LocalQueue } from './local-queue';
-import { guardKeyLengths } from './local-s3-guard';
+import { guardLocalS3, holdResponseUntil, type LocalS3Server } from './local-s3-guard';
+import { pendingDirectory, undeliverableDirectory } from './queue-state';
+import { lockStateDir } from './state-lock';
 import {
   type LocalS3Record,
-  type LocalS3Server,
+  type LocalS3Server as S3ServerWithETags,
   reportAwsETags,
   sequencerFactory,
   subscriptionsFor,
@@ -114,8 +114,13 @@ const SUPERSEDED_NOTICE =
 /** serverless-offline's own default (terminateIdleLambdaTime): idle workers stop after a minute. */
 const IDLE_RUNNER_MS = 60_000;
 
+/** How long a stop waits for the async runs and writes under way. */
+const STOP_DRAIN_MS = 10_000;
+
 export class OfflineAsync {
   #invoker: AsyncInvoker | undefined;
+  #releaseLock: (() => Promise<void>) | undefined;
+  #parentWatch: NodeJS.Timeout | undefined;
   #scheduler: Scheduler | undefined;
   #lambda: OfflineLambda | undefined;
   /** Async runs under way per runner, so that a runner is only stopped once its runs are over. */
@@ -135,7 +140,9 @@ export class OfflineAsync {
   #lambdaEndpoint: { host: string; port: number } | undefined;
   readonly #subscriptions;
   readonly #schedules;
-  readonly #settings;
+  readonly #settings: ReturnType<typeof readOfflineSettings>;
+  /** A configuration error found in the constructor: reported (and the process ended) by prepare(). */
+  readonly #settingsError: unknown;
 
   constructor(
     private readonly serverless: Serverless,
@@ -143,7 +150,14 @@ export class OfflineAsync {
     private readonly log: PluginLog,
   ) {
     const { service } = serverless;
-    this.#settings = readOfflineSettings(process.env, serverless.config.servicePath);
+    let settings: ReturnType<typeof readOfflineSettings>;
+    try {
+      settings = readOfflineSettings(process.env, serverless.config.servicePath);
+    } catch (error) {
+      this.#settingsError = error;
+      settings = { timeScale: 1, stateDir: '', metricsPort: 0 };
+    }
+    this.#settings = settings;
     this.#subscriptions = s3Subscriptions(service);
     this.#schedules = scheduleRules(service);
     for (const key of Object.keys(service.functions))
@@ -185,6 +199,70 @@ export class OfflineAsync {
 
   /** before:offline:start:init — runs before serverless-s3-local and serverless-offline read the events. */
   async prepare(): Promise<void> {
+    try {
+      if (this.#settingsError !== undefined) throw this.#settingsError;
+      this.#releaseLock = await lockStateDir(this.#settings.stateDir, { ports: this.#ports() }, (error) =>
+        this.#log('error', `the lock on ${this.#settings.stateDir} was lost: ${error.message}`),
+      );
+      this.#watchParent();
+      await this.#prepare();
+    } catch (error) {
+      this.#fatal(error);
+    }
+  }
+
+  /** The ports this stack listens on, for the lock's holder info. */
+  #ports(): Record<string, number | string> {
+    const s3 = this.serverless.service.custom?.s3 ?? {};
+    const offline = this.serverless.service.custom?.['serverless-offline'] ?? {};
+    const ports: Record<string, number | string> = {};
+    for (const [name, value] of [
+      ['http', offline.httpPort],
+      ['lambda', offline.lambdaPort],
+      ['s3', s3.port],
+      ['metrics', this.#settings.metricsPort],
+    ] as const) {
+      if (typeof value === 'number' || typeof value === 'string') ports[name] = value;
+    }
+    return ports;
+  }
+
+  /**
+   * A fatal start-up error: the message alone (no stack), then exit non-zero at once — the servers already
+   * listening would otherwise keep the process (and its ports) alive with nothing working.
+   */
+  #fatal(error: unknown): never {
+    const text =
+      error instanceof Error
+        ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`
+        : String(error);
+    process.stderr.write(`\n✖ offline could not start: ${text}\n`);
+    process.exit(1);
+  }
+
+  /**
+   * The stack must not outlive whoever started it. Started by `npm start` (an IPC channel), it stops when the
+   * channel closes — the launcher died, even by kill -9; otherwise it stops when its parent process changes.
+   */
+  #watchParent(): void {
+    const stopNow = (why: string): void => {
+      this.log.warning(`[async] ${why}: stopping`);
+      clearInterval(this.#parentWatch);
+      process.kill(process.pid, 'SIGTERM');
+    };
+    if (process.channel) {
+      process.once('disconnect', () => stopNow('the launcher (npm start) is gone'));
+      process.channel.unref();
+      return;
+    }
+    const parent = process.ppid;
+    if (parent <= 1) return;
+    this.#parentWatch = setInterval(() => {
+      if (process.ppid !== parent) stopNow(`the parent process ${parent} is gone`);
+    }, 250).unref();
+  }
+
+  async #prepare(): Promise<void> {
     const { service } = this.serverless;
     this.#metrics = new MetricsRecorder(Object.keys(service.functions), reservedConcurrency(service));
     this.injectLocalEnvironment();
@@ -195,20 +273,29 @@ export class OfflineAsync {
 
   /** after:offline:start:init — the local S3 and the Lambda endpoint are up. */
   async start(): Promise<void> {
+    try {
+      await this.#start();
+    } catch (error) {
+      this.#fatal(error);
+    }
+  }
+
+  async #start(): Promise<void> {
     const { service } = this.serverless;
     const { stateDir, timeScale } = this.#settings;
     const functions = asyncFunctions(service, timeScale);
     this.#lambda = await this.#createLambda();
     const queues = new Map<string, LocalQueue>();
+    const stateLog = (level: 'warn' | 'error', message: string): void => this.#log(level, message);
     this.#invoker = new AsyncInvoker({
       functions,
-      pending: new JsonDirectory<PendingEvent>(join(stateDir, 'async', 'pending')),
-      undeliverable: new JsonDirectory(join(stateDir, 'async', 'undeliverable')),
+      pending: pendingDirectory(stateDir, stateLog),
+      undeliverable: undeliverableDirectory(stateDir, stateLog),
       run: (functionKey, payload, info) => this.#run(functionKey, payload, info),
-      sendToQueue: async (queueName, body) => {
-        const queue = queues.get(queueName) ?? new LocalQueue(stateDir, queueName);
+      sendToQueue: async (queueName, body, deduplicationKey) => {
+        const queue = queues.get(queueName) ?? new LocalQueue(stateDir, queueName, Date.now, stateLog);
         queues.set(queueName, queue);
-        await queue.send(body);
+        await queue.send(body, deduplicationKey);
       },
       now: Date.now,
       newId: randomUUID,
@@ -221,14 +308,16 @@ export class OfflineAsync {
       },
     });
     this.#listenToLocalS3();
-    const resumed = await this.#invoker.resume();
+    const resume = await this.#invoker.resume();
     this.#scheduler = new Scheduler({
       region: service.provider.region,
       now: Date.now,
       newId: randomUUID,
       setTimer: (callback, ms) => setTimeout(callback, ms),
       clearTimer: (timer) => clearTimeout(timer as NodeJS.Timeout),
-      fire: (functionKey, event) => this.#enqueue(functionKey, event),
+      fire: (functionKey, event, rule) => {
+        this.#enqueue(functionKey, event, { kind: 'schedule', rule }).catch(() => undefined);
+      },
       log: (message) => this.log.notice(`[async] ${message}`),
     });
     this.#scheduler.start(this.#schedules);
@@ -242,7 +331,7 @@ export class OfflineAsync {
     this.#invokeServer = await this.#startInvokeApi();
     if (this.#metrics) await this.#startConsole(functions);
     this.log.notice(
-      `[async] queue ready: time scale ${timeScale} (a 1 minute retry delay waits ${(60 * timeScale).toFixed(timeScale < 1 / 60 ? 3 : 1)} s), state in ${stateDir}, ${resumed} pending event(s) resumed`,
+      `[async] queue ready: time scale ${timeScale} (a 1 minute retry delay waits ${(60 * timeScale).toFixed(timeScale < 1 / 60 ? 3 : 1)} s), state in ${stateDir}, ${resume.resumed} pending event(s) resumed${resume.interrupted > 0 ? ` (${resume.interrupted} had a run under way at the last stop: they may run twice)` : ''}`,
     );
   }
 
@@ -321,14 +410,28 @@ export class OfflineAsync {
     }, IDLE_RUNNER_MS).unref();
   }
 
-  /** before:offline:start:end */
-  stop(): void {
+  /**
+   * before:offline:start:end — stops intake, waits (bounded) for the runs and writes under way, so that a
+   * clean stop leaves no finished run unrecorded; what is still queued stays on disk for the next start.
+   */
+  async stop(): Promise<void> {
     this.#scheduler?.stop();
-    this.#invoker?.stop();
     clearTimeout(this.#idleTimer);
+    clearInterval(this.#parentWatch);
+    if (this.#invoker) {
+      const unfinished = await this.#invoker.stop(STOP_DRAIN_MS);
+      if (unfinished > 0) {
+        this.#log(
+          'warn',
+          `${unfinished} async run(s) or write(s) still under way after ${STOP_DRAIN_MS / 1000} s; stopping anyway (they resume at the next start)`,
+        );
+      }
+    }
+    await this.#lambda?.cleanup().catch(() => undefined);
     this.#metricsServer?.close();
     this.#invokeServer?.close();
     this.#output.uninstall();
+    await this.#releaseLock?.().catch(() => undefined);
   }
 
   /** Every invocation's log (START … REPORT), newest first: for whoever shows logs. */
@@ -343,10 +446,18 @@ export class OfflineAsync {
     else this.log.notice(line);
   }
 
-  #enqueue(functionKey: string, payload: unknown): void {
-    this.#invoker?.enqueue(functionKey, payload).catch((error: unknown) => {
-      this.log.error(`[async] could not queue an event for ${functionKey}: ${String(error)}`);
-    });
+  /** Queues an event; the promise resolves once it is durable and rejects (after a log line) if it is not. */
+  async #enqueue(functionKey: string, payload: unknown, source: EventSource): Promise<void> {
+    const invoker = this.#invoker;
+    if (!invoker) throw new Error('the async queue is not started');
+    try {
+      await invoker.enqueue(functionKey, payload, { source });
+    } catch (error) {
+      this.log.error(
+        `[async] could not queue an event for ${functionKey}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      throw error;
+    }
   }
 
   async #run(functionKey: string, payload: unknown, info: AsyncRunInfo): Promise<RunResult> {
@@ -546,22 +657,29 @@ export class OfflineAsync {
   #listenToLocalS3(): void {
     const s3Local = this.serverless.pluginManager.plugins.find(
       (plugin) => plugin.constructor.name === 'ServerlessS3Local',
-    ) as { client?: EventEmitter } | undefined;
+    ) as { client?: LocalS3Server & S3ServerWithETags } | undefined;
     if (!s3Local?.client || typeof s3Local.client.on !== 'function') {
       throw new Error(
         'offline-async: serverless-s3-local has no running S3 server (plugin.client); this hook was written for serverless-s3-local 0.8.5. List it in serverless.yml and check its version.',
       );
     }
-    guardKeyLengths(s3Local.client as EventEmitter & { httpServer?: Server });
-    reportAwsETags(s3Local.client as EventEmitter & LocalS3Server);
+    guardLocalS3(s3Local.client);
+    reportAwsETags(s3Local.client);
     const { region } = this.serverless.service.provider;
     const nextSequencer = sequencerFactory();
-    s3Local.client.on('event', (event: { Records: LocalS3Record[] }) => {
-      for (const record of event.Records) {
+    s3Local.client.on('event', (event) => {
+      for (const record of (event as { Records: LocalS3Record[] }).Records) {
         for (const subscription of subscriptionsFor(this.#subscriptions, record)) {
           const configurationId = `${functionName(this.serverless.service, subscription.functionKey)}-${subscription.bucket}`;
           const awsRecord = toAwsRecord(record, { region, configurationId, sequencer: nextSequencer() });
-          this.#enqueue(subscription.functionKey, { Records: [awsRecord] });
+          const source: EventSource = {
+            kind: 's3',
+            bucket: subscription.bucket,
+            key: awsRecord.s3.object.key,
+            eventName: awsRecord.eventName,
+          };
+          // The PUT's answer waits for this: a 200 only once the event is durable.
+          holdResponseUntil(this.#enqueue(subscription.functionKey, { Records: [awsRecord] }, source));
         }
       }
     });
@@ -592,19 +710,13 @@ export class OfflineAsync {
     const { service } = this.serverless;
     const invoker = this.#invoker;
     if (!invoker) throw new Error('offline-async: the async queue is not started.');
-    // Until the queue takes a request id (and returns it), the id it makes is the one answered.
-    const enqueue: (
-      functionKey: string,
-      payload: unknown,
-      options: { requestId: string; source: { kind: 'invoke' } },
-    ) => Promise<string | { requestId: string }> = invoker.enqueue.bind(invoker);
     const api = new InvokeApi({
       region: service.provider.region,
       accountId: LOCAL_ACCOUNT,
       functions: this.#functionKeyByName,
       newRequestId: randomUUID,
       invoke: (functionKey, event, options) => this.#invokeSync(functionKey, event, options),
-      enqueue,
+      enqueue: (functionKey, payload, options) => invoker.enqueue(functionKey, payload, options),
       log: (level, message) => this.#log(level, message),
     });
     const server = await startInvokeApiServer(api, endpoint, (level, message) => this.#log(level, message));

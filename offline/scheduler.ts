@@ -31,7 +31,8 @@ export interface SchedulerDeps {
   newId(): string;
   setTimer(callback: () => void, ms: number): unknown;
   clearTimer(timer: unknown): void;
-  fire(functionKey: string, event: unknown): void;
+  /** rule: the rule's ARN, naming what fired. */
+  fire(functionKey: string, event: unknown, rule: string): void;
   log(message: string): void;
 }
 
@@ -77,7 +78,7 @@ export class Scheduler {
                 id: this.deps.newId(),
               })
             : rule.input;
-        this.deps.fire(rule.functionKey, event);
+        this.deps.fire(rule.functionKey, event, rule.ruleArn);
         // From now, not from this firing: after a suspended laptop, EventBridge does not catch up missed runs.
         const after = new Date(Math.max(next.getTime(), this.deps.now()));
         this.#arm(rule, schedule, anchor, nextFireTime(schedule, after, anchor));

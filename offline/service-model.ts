@@ -113,6 +113,7 @@ export function asyncFunctions(service: ServiceDefinition, timeScale: number): M
       // Pollers of the local queue; reserved concurrency itself is enforced per invocation (MetricsRecorder),
       // so that events beyond it are throttled and retried as Lambda does, not silently held back.
       maxConcurrency: Math.max(DEFAULT_ASYNC_CONCURRENCY, reserved.get(key) ?? 0),
+      ...(reserved.has(key) ? { reservedConcurrency: reserved.get(key) } : {}),
     });
   }
   return functions;

@@ -10,7 +10,7 @@
  *   … [--stage <stage>] [--aws-profile <p>] [--region <r>]   (the region kept by npm run deploy by default)
  */
 import { parseArgs } from 'node:util';
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageCommand,
@@ -18,9 +18,14 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { functionNameOf, parseDestinationRecord, redriveRecord } from '../offline/console/dead-letters';
+import {
+  type AsyncInvoke,
+  functionNameOf,
+  LocalDeadLetterQueue,
+  NoSuchMessageError,
+  parseRecord as parseBody,
+} from '../offline/dead-letter-queue';
 import type { DestinationRecord } from '../offline/destination-record';
-import { LocalQueue } from '../offline/local-queue';
 import {
   AWS_OPTIONS,
   deadLetterQueueName,
@@ -46,25 +51,6 @@ interface DeadLetterQueue {
   delete(messageId: string): Promise<void>;
   /** Makes listed messages visible again at once (SQS hides what it hands out). */
   release(): Promise<void>;
-}
-
-function localQueue(target: Target): DeadLetterQueue {
-  const { stateDir } = offlineEndpoints();
-  const queue = new LocalQueue(stateDir, deadLetterQueueName(target.stage));
-  return {
-    description: `local queue ${queue.name} (${stateDir})`,
-    async list() {
-      return (await queue.list()).map((m) => ({
-        messageId: m.MessageId,
-        sentAt: new Date(Number(m.Attributes.SentTimestamp)),
-        body: m.Body,
-      }));
-    },
-    async delete(messageId) {
-      if (!(await queue.delete(messageId))) throw new UsageError(`no message ${messageId} in ${queue.name}.`);
-    },
-    async release() {},
-  };
 }
 
 /**
@@ -140,8 +126,9 @@ function sqsQueue(target: Target & { kind: 'aws' }): DeadLetterQueue {
   };
 }
 
-const parseRecord = (letter: DeadLetter): DestinationRecord | undefined =>
-  parseDestinationRecord(letter.body);
+function parseRecord(letter: DeadLetter): DestinationRecord | undefined {
+  return parseBody(letter.body);
+}
 
 function summary(letter: DeadLetter, record: DestinationRecord | undefined): string {
   if (!record)
@@ -182,8 +169,107 @@ function invokerFor(target: Target): { lambda: LambdaClient; endpoint: string | 
   };
 }
 
-async function redrive(queue: DeadLetterQueue, target: Target, letters: DeadLetter[]): Promise<void> {
+function asyncInvoke(target: Target): AsyncInvoke {
   const { lambda, endpoint } = invokerFor(target);
+  return async (functionName, payload) => {
+    try {
+      const { StatusCode } = await lambda.send(
+        new InvokeCommand({
+          FunctionName: functionName,
+          InvocationType: 'Event',
+          Payload: Buffer.from(JSON.stringify(payload)),
+        }),
+      );
+      if (StatusCode !== 202) throw new Error(`invoke answered ${StatusCode}, not 202 Accepted`);
+    } catch (error) {
+      throw explainAwsError(error, target, endpoint);
+    }
+  };
+}
+
+/** The offline queue: every command goes through the module the console uses too. */
+async function local(
+  target: Target,
+  command: string | undefined,
+  messageId: string | undefined,
+  json: boolean,
+): Promise<void> {
+  const { stateDir } = offlineEndpoints();
+  const queue = new LocalDeadLetterQueue(stateDir, deadLetterQueueName(target.stage), (level, message) =>
+    process.stderr.write(`${level}: ${message}\n`),
+  );
+  try {
+    switch (command) {
+      case 'list': {
+        const letters = await queue.list();
+        if (json) {
+          process.stdout.write(
+            `${JSON.stringify(
+              letters.map((l) => l.record ?? l.body),
+              null,
+              2,
+            )}\n`,
+          );
+        } else {
+          process.stdout.write(`${letters.length} message(s) in ${queue.description}\n`);
+          for (const l of letters) process.stdout.write(`${summary(l, l.record)}\n`);
+        }
+        return;
+      }
+      case 'show': {
+        if (messageId === undefined)
+          throw new UsageError('show needs a message id (see `npm run dlq -- list`).');
+        const l = await queue.show(messageId);
+        process.stdout.write(`${JSON.stringify(l.record ?? l.body, null, 2)}\n`);
+        return;
+      }
+      case 'redrive': {
+        const invoke = asyncInvoke(target);
+        const report = (outcome: Awaited<ReturnType<typeof queue.redrive>>): void => {
+          if (outcome.status === 'redriven') {
+            process.stdout.write(
+              `redriven ${outcome.messageId} → ${outcome.functionName} (async invocation accepted, message deleted)\n`,
+            );
+          } else if (outcome.status === 'taken-by-another-run') {
+            process.stderr.write(
+              `skipped ${outcome.messageId}: another run (a redrive or purge at the same time) took it first\n`,
+            );
+          } else {
+            process.stderr.write(
+              `skipped ${outcome.messageId}: not a Lambda destination record, so its function is unknown\n`,
+            );
+          }
+        };
+        if (messageId !== undefined) {
+          await queue.show(messageId);
+          const outcome = await queue.redrive(messageId, invoke);
+          report(outcome);
+          if (outcome.status === 'taken-by-another-run') process.exitCode = 1;
+          return;
+        }
+        const outcomes = await queue.redriveAll(invoke, report);
+        const redriven = outcomes.filter((outcome) => outcome.status === 'redriven').length;
+        process.stdout.write(`${redriven} message(s) redriven from ${queue.description}\n`);
+        return;
+      }
+      case 'purge':
+        process.stdout.write(`${await queue.purge()} message(s) deleted from ${queue.description}\n`);
+        return;
+      default:
+        throw new UsageError(usage(command));
+    }
+  } catch (error) {
+    if (error instanceof NoSuchMessageError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+function usage(command: string | undefined): string {
+  return `${command === undefined ? 'missing command' : `unknown command "${command}"`}; use list [--json] | show <id> | redrive [<id>] | purge, with --stage <s> for AWS.`;
+}
+
+async function redrive(queue: DeadLetterQueue, target: Target, letters: DeadLetter[]): Promise<void> {
+  const invoke = asyncInvoke(target);
   let redriven = 0;
   for (const letter of letters) {
     const record = parseRecord(letter);
@@ -193,9 +279,8 @@ async function redrive(queue: DeadLetterQueue, target: Target, letters: DeadLett
       );
       continue;
     }
-    const functionName = await redriveRecord(lambda, record).catch((error: unknown) => {
-      throw explainAwsError(error, target, endpoint);
-    });
+    const functionName = functionNameOf(record);
+    await invoke(functionName, record.requestPayload);
     await queue.delete(letter.messageId);
     redriven += 1;
     process.stdout.write(
@@ -215,7 +300,11 @@ async function main(): Promise<void> {
   });
   const [command, messageId] = positionals;
   const target = targetFrom(values);
-  const queue = target.kind === 'offline' ? localQueue(target) : sqsQueue(target);
+  if (target.kind === 'offline') {
+    await local(target, command, messageId, values.json);
+    return;
+  }
+  const queue = sqsQueue(target);
   const letters = await queue.list().catch((error: unknown) => {
     throw explainAwsError(error, target, undefined);
   });
@@ -262,9 +351,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${letters.length} message(s) deleted from ${queue.description}\n`);
       return;
     default:
-      throw new UsageError(
-        `${command === undefined ? 'missing command' : `unknown command "${command}"`}; use list [--json] | show <id> | redrive [<id>] | purge, with --stage <s> for AWS.`,
-      );
+      throw new UsageError(usage(command));
   }
 }
 

@@ -3,10 +3,14 @@
  * `npm start`: runs `serverless offline start` with the local S3 and the async queue, and makes sure that
  * Ctrl-C (or a SIGTERM to this process or to npm) stops all of it. serverless runs in its own process group
  * and every stop signal is passed to the whole group; if npm goes away without passing one on, the group
- * is stopped all the same.
+ * is stopped all the same. serverless also holds an IPC channel to this process: when this process dies,
+ * even by kill -9 (nothing of it runs then), the channel closes and the offline plugin stops the stack, so no
+ * orphan keeps the ports.
  */
 const { spawn } = require('node:child_process');
-const { join } = require('node:path');
+const { readFileSync } = require('node:fs');
+const { hostname } = require('node:os');
+const { join, resolve } = require('node:path');
 
 const env = {
   ...process.env,
@@ -14,13 +18,49 @@ const env = {
   // 0.1: a retry that waits 1 minute on AWS waits 6 s here — slow enough to watch, fast enough to wait for.
   LAMBDA_ASYNC_TIME_SCALE: process.env.LAMBDA_ASYNC_TIME_SCALE || '0.1',
 };
+/**
+ * What would stop the stack at once is checked before serverless spends seconds loading: the offline plugin
+ * checks it again (it holds the lock), this only answers sooner.
+ */
+function preflight() {
+  const scale = Number(env.LAMBDA_ASYNC_TIME_SCALE);
+  if (!Number.isFinite(scale) || scale <= 0) {
+    return `LAMBDA_ASYNC_TIME_SCALE must be a positive number (1 = AWS's real delays), got "${env.LAMBDA_ASYNC_TIME_SCALE}".`;
+  }
+  const stateDir = resolve(join(__dirname, '..'), env.OFFLINE_STATE_DIR || '.offline');
+  let holder;
+  try {
+    holder = JSON.parse(readFileSync(join(stateDir, 'offline.lock.holder.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof holder.pid !== 'number' || holder.hostname !== hostname()) return undefined;
+  try {
+    process.kill(holder.pid, 0);
+  } catch (error) {
+    if (error.code !== 'EPERM') return undefined; // Its holder is gone: the plugin takes the lock over.
+  }
+  const ports = Object.entries(holder.ports || {})
+    .map(([name, port]) => `${name} ${port}`)
+    .join(', ');
+  return `${stateDir} is in use by another offline stack (pid ${holder.pid} on ${holder.hostname}, started ${holder.startedAt}${ports ? `, ports ${ports}` : ''}). Stop it first, or give this one its own OFFLINE_STATE_DIR.`;
+}
+
+const refusal = preflight();
+if (refusal) {
+  process.stderr.write(`✖ offline could not start: ${refusal}\n`);
+  process.exit(1);
+}
+
 const serverless = join(__dirname, '..', 'node_modules', 'serverless', 'bin', 'serverless.js');
 const child = spawn(process.execPath, [serverless, 'offline', 'start', ...process.argv.slice(2)], {
   cwd: join(__dirname, '..'),
   env,
-  stdio: 'inherit',
+  stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
   detached: true,
 });
+// The channel is only there to close when this process dies; it must not keep this process alive.
+child.channel?.unref();
 
 let stopping = false;
 function stop(signal) {

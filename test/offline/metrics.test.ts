@@ -127,20 +127,31 @@ describe('offline metrics (npm run metrics, metrics page)', function () {
     });
   });
 
-  it('throttles an async event too, retries it with backoff and ends it as EventAgeExceeded', async () => {
+  // reservedConcurrency 0: Lambda sends an async event to the on-failure destination at once, never run —
+  // condition ZeroReservedConcurrency, approximateInvokeCount 0, no responseContext (LocalStack's provider,
+  // localstack-core/localstack/services/lambda_/invocation/event_manager.py, and
+  // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
+  it('sends an async event of a function with reserved concurrency 0 to the DLQ at once: ZeroReservedConcurrency', async () => {
+    const sentAt = Date.now();
     const response = await stack.invokeAsync('lambda-notes-dev-hello', { key1: 'b' });
     expect(response.StatusCode).to.equal(202);
     const record = await waitFor(
-      'the throttled event to expire into the DLQ',
+      'the event in the DLQ',
       async () =>
         (await deadLetters(stack.stateDir)).find((r) =>
           r.requestContext.functionArn.endsWith(':lambda-notes-dev-hello:$LATEST'),
         ),
       { timeoutMs: 20_000 },
     );
-    expect(record.requestContext).to.include({ condition: 'EventAgeExceeded', approximateInvokeCount: 0 });
+    expect(record.requestContext).to.include({
+      condition: 'ZeroReservedConcurrency',
+      approximateInvokeCount: 0,
+    });
+    expect(record).to.not.have.property('responseContext');
+    expect(record).to.not.have.property('responsePayload');
+    // Not after backing off to the maximum age (1 h × 0.001 = 3.6 s here), as a throttled event would.
+    expect(Date.parse(record.timestamp) - sentAt).to.be.below(3_600);
     const after = await metricsJson(stack);
-    expect(after.hello?.Throttles).to.be.greaterThan(3);
     expect(after.hello).to.include({ Invocations: 0, AsyncEventsReceived: 1 });
   });
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -7,11 +7,14 @@ import {
   type AsyncFunction,
   AsyncInvoker,
   type Destination,
+  LONGEST_TIMER_MS,
   type PendingEvent,
+  QueueStoppedError,
   type RunResult,
 } from '../../offline/async-invoker';
 import type { DestinationRecord, FunctionErrorPayload } from '../../offline/destination-record';
 import { JsonDirectory } from '../../offline/json-directory';
+import { stableMessageId } from '../../offline/local-queue';
 
 const T0 = Date.parse('2026-11-25T13:37:00.000Z');
 const SECOND = 1_000;
@@ -136,6 +139,10 @@ interface Harness {
   readonly pending: TrackedDirectory<PendingEvent>;
   readonly undeliverable: TrackedDirectory<Undeliverable>;
   readonly runs: Array<{ functionKey: string; payload: unknown; at: number }>;
+  /** The request id and attempt each run was given. */
+  readonly infos: Array<{ requestId: string; attempt: number }>;
+  /** Delays handed to setTimer. */
+  readonly timerDelays: number[];
   readonly sent: Array<{ queueName: string; body: string }>;
   readonly logs: Array<{ level: 'info' | 'warn' | 'error'; message: string }>;
   readonly notices: AsyncEventNotice[];
@@ -189,13 +196,15 @@ describe('AsyncInvoker', () => {
   function harness(options: {
     functions: AsyncFunction[];
     run?: Runner;
-    sendToQueue?: (queueName: string, body: string) => Promise<void>;
+    sendToQueue?: (queueName: string, body: string, deduplicationKey: string) => Promise<void>;
     time?: FakeTime;
   }): Harness {
     const time = options.time ?? new FakeTime();
     const pending = new TrackedDirectory<PendingEvent>(join(root, 'pending'), time);
     const undeliverable = new TrackedDirectory<Undeliverable>(join(root, 'undeliverable'), time);
     const runs: Harness['runs'] = [];
+    const infos: Harness['infos'] = [];
+    const timerDelays: number[] = [];
     const sent: Harness['sent'] = [];
     const logs: Harness['logs'] = [];
     const notices: AsyncEventNotice[] = [];
@@ -206,8 +215,9 @@ describe('AsyncInvoker', () => {
       functions: new Map(options.functions.map((fn) => [fn.key, fn])),
       pending,
       undeliverable,
-      run: async (functionKey, payload) => {
+      run: async (functionKey, payload, info) => {
         runs.push({ functionKey, payload, at: time.now });
+        infos.push({ requestId: info.requestId, attempt: info.attempt });
         concurrency.active += 1;
         concurrency.max = Math.max(concurrency.max, concurrency.active);
         try {
@@ -223,7 +233,10 @@ describe('AsyncInvoker', () => {
         }),
       now: () => time.now,
       newId: () => `req-${++ids}`,
-      setTimer: time.setTimer,
+      setTimer: (callback, ms) => {
+        timerDelays.push(ms);
+        return time.setTimer(callback, ms);
+      },
       clearTimer: time.clearTimer,
       log: (level, message) => logs.push({ level, message }),
       notify: (notice) => notices.push(notice),
@@ -235,6 +248,8 @@ describe('AsyncInvoker', () => {
       pending,
       undeliverable,
       runs,
+      infos,
+      timerDelays,
       sent,
       logs,
       notices,
@@ -261,7 +276,7 @@ describe('AsyncInvoker', () => {
           return { ok: true, result: null };
         },
       });
-      const requestId = await h.invoker.enqueue('s3Upload', PAYLOAD);
+      const { requestId } = await h.invoker.enqueue('s3Upload', PAYLOAD);
       expect(await h.pending.read(requestId)).to.include({
         requestId,
         functionKey: 's3Upload',
@@ -432,10 +447,13 @@ describe('AsyncInvoker', () => {
       expect(record?.responsePayload).to.deep.equal(FAILURE);
     });
 
-    it('sends the record when the retry comes due, 65 s after receipt', async () => {
+    // AWS gives up as soon as the next retry could not start within maximumEventAge: the record arrives within
+    // the age (LocalStack tests/aws/services/lambda_/test_lambda_destinations.py, maximum event age 60 → one
+    // attempt, record before 60 s), not when the retry would have come due (65 s).
+    it('sends the record when the failed attempt ends (5 s), not when the retry would come due (65 s)', async () => {
       const h = harness({ functions: [sixtySeconds()], run: slowFailure });
       await enqueueAndRun(h);
-      expect(h.records(DLQ)[0]?.timestamp).to.equal(new Date(T0 + 65 * SECOND).toISOString());
+      expect(h.records(DLQ)[0]?.timestamp).to.equal(new Date(T0 + 5 * SECOND).toISOString());
     });
 
     it('still runs a retry that comes due exactly at the maximum age', async () => {
@@ -508,7 +526,7 @@ describe('AsyncInvoker', () => {
       expect(record.requestPayload).to.deep.equal(PAYLOAD);
     });
 
-    it('gives the destination event a request id of its own', async () => {
+    it('gives the destination event a request id of its own, derived from the record (a resend replaces it)', async () => {
       const h = harness({
         functions: [withPolicy({ maximumRetryAttempts: 0 }, { onFailure: toAudit }), audit],
         run,
@@ -517,7 +535,7 @@ describe('AsyncInvoker', () => {
       const received = h.notices.flatMap((notice) => (notice.type === 'received' ? [notice] : []));
       expect(received.map((notice) => [notice.functionKey, notice.requestId])).to.deep.equal([
         ['s3Upload', 'req-1'],
-        ['audit', 'req-2'],
+        ['audit', stableMessageId('req-1:RetriesExhausted')],
       ]);
     });
 
@@ -571,6 +589,7 @@ describe('AsyncInvoker', () => {
           requestId: 'req-1',
           destination: `SQS queue ${DLQ}`,
           reason: 'queue directory is read-only',
+          at: T0,
         },
       ]);
     });
@@ -612,7 +631,13 @@ describe('AsyncInvoker', () => {
       const h = noDestination();
       await enqueueAndRun(h);
       expect(h.notices.filter((notice) => notice.type === 'dropped')).to.deep.equal([
-        { type: 'dropped', functionKey: 's3Upload', requestId: 'req-1', condition: 'RetriesExhausted' },
+        {
+          type: 'dropped',
+          functionKey: 's3Upload',
+          requestId: 'req-1',
+          condition: 'RetriesExhausted',
+          at: T0,
+        },
       ]);
     });
 
@@ -643,7 +668,7 @@ describe('AsyncInvoker', () => {
         run: scripted({ ok: true, result: 'second' }),
         time: first.time,
       });
-      const resumed = await second.invoker.resume();
+      const { resumed } = await second.invoker.resume();
       await second.time.advance(60 * MINUTE);
       return { first, second, resumed };
     }
@@ -679,7 +704,7 @@ describe('AsyncInvoker', () => {
       expect(h.records(DLQ)).to.have.length(1);
     });
 
-    it('leaves an event of an unknown function on disk and logs an error', async () => {
+    it('moves an event of an unknown function to the quarantine and logs it', async () => {
       const time = new FakeTime();
       const pending = new JsonDirectory<PendingEvent>(join(root, 'pending'));
       await pending.put('orphan', {
@@ -694,28 +719,67 @@ describe('AsyncInvoker', () => {
       const h = harness({ functions: [asyncFunction()], time });
       await h.invoker.resume();
       await time.advance(MINUTE);
-      expect(await h.pending.names()).to.deep.equal(['orphan']);
-      expect(
-        h.logs
-          .filter((line) => line.level === 'error')
-          .map((line) => line.message)
-          .join(),
-      ).to.contain('removedFunction');
+      expect(h.runs).to.deep.equal([]);
+      expect(await h.pending.names()).to.deep.equal([]);
+      const quarantined = await readdir(join(root, 'quarantine'));
+      expect(quarantined.filter((file) => file.endsWith('orphan.json'))).to.have.length(1);
+      const reason = await readFile(
+        join(root, 'quarantine', `${quarantined.find((file) => file.endsWith('orphan.json'))}.reason.txt`),
+        'utf8',
+      );
+      expect(reason).to.contain('removedFunction');
     });
   });
 
   describe('queue failures', () => {
-    it('runs an event again when its state could not be written, and still ends it in the DLQ', async () => {
-      const h = harness({ functions: [asyncFunction()], run: scripted(FAILED) });
-      await h.invoker.enqueue('s3Upload', PAYLOAD);
+    /** Fails the pending directory's writes after the first `okWrites` with ENOSPC, `failures` times. */
+    function failingWrites(h: Harness, okWrites: number, failures: number): void {
       const put = h.pending.put.bind(h.pending);
-      let failures = 1;
-      h.pending.put = (name, value) =>
-        failures-- > 0 ? Promise.reject(new Error('ENOSPC: disk full')) : put(name, value);
+      let writes = 0;
+      h.pending.put = (name, value) => {
+        writes += 1;
+        if (writes > okWrites && writes <= okWrites + failures) {
+          return Promise.reject(
+            Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }),
+          );
+        }
+        return put(name, value);
+      };
+    }
+
+    it('never runs the handler again because the outcome could not be written', async () => {
+      const h = harness({ functions: [asyncFunction()], run: scripted(FAILED) });
+      // Writes: 1 enqueue, 2 attempt 1 started, 3 attempt 1's outcome: that one fails 5 times.
+      failingWrites(h, 2, 5);
+      await h.invoker.enqueue('s3Upload', PAYLOAD);
       await h.time.advance(60 * MINUTE);
-      expect(h.logs.map((line) => line.message).join('\n')).to.contain('could not update the queue on disk');
+      expect(h.runs).to.have.length(3);
       expect(h.records(DLQ)).to.have.length(1);
       expect(await h.pending.names()).to.deep.equal([]);
+      expect(h.logs.map((line) => line.message).join('\n')).to.contain('the handler is not run again');
+    });
+
+    it('does not start an attempt whose start could not be recorded, and runs it once the disk is back', async () => {
+      const h = harness({ functions: [asyncFunction()], run: scripted({ ok: true, result: 'ok' }) });
+      failingWrites(h, 1, 3);
+      await h.invoker.enqueue('s3Upload', PAYLOAD);
+      await h.time.advance(60 * MINUTE);
+      expect(h.runs).to.have.length(1);
+      expect(await h.pending.names()).to.deep.equal([]);
+    });
+
+    it('rejects enqueue and never runs the event when its first write fails', async () => {
+      const h = harness({ functions: [asyncFunction()] });
+      failingWrites(h, 0, 1);
+      let caught: unknown;
+      try {
+        await h.invoker.enqueue('s3Upload', PAYLOAD);
+      } catch (error) {
+        caught = error;
+      }
+      await h.time.advance(60 * MINUTE);
+      expect(String(caught)).to.contain('ENOSPC');
+      expect(h.runs).to.deep.equal([]);
     });
   });
 
@@ -767,8 +831,8 @@ describe('AsyncInvoker', () => {
       expect(h.concurrency.max).to.equal(2);
     });
 
-    // Reserved concurrency 0 throttles every invocation: Lambda retries the event with backoff until its maximum
-    // age and then sends it to onFailure as EventAgeExceeded, with no invocation counted.
+    // An event throttled on every try (a function busy at its reserved concurrency): Lambda retries it with
+    // backoff until its maximum age and then sends it to onFailure as EventAgeExceeded, no invocation counted.
     it('an event throttled on every try ends as EventAgeExceeded after its maximum age', async () => {
       const h = harness({
         functions: [withPolicy({ maximumEventAgeSeconds: 60, timeScale: 1 })],
@@ -834,7 +898,165 @@ describe('AsyncInvoker', () => {
       await h.invoker.enqueue('s3Upload', PAYLOAD);
       await h.time.advance(SECOND);
       await writeFile(join(root, 'pending', `.req-9.${process.pid}.tmp`), '{"requestId":');
-      expect(await h.invoker.resume()).to.equal(0);
+      expect((await h.invoker.resume()).resumed).to.equal(0);
+    });
+  });
+
+  describe('durability', () => {
+    it('keeps a given request id for every attempt (info.requestId) and in the record', async () => {
+      const h = harness({ functions: [asyncFunction()], run: scripted(FAILED) });
+      const { requestId } = await h.invoker.enqueue('s3Upload', PAYLOAD, { requestId: 'from-the-invoke' });
+      await h.time.advance(60 * MINUTE);
+      expect(requestId).to.equal('from-the-invoke');
+      expect(h.infos).to.deep.equal([
+        { requestId: 'from-the-invoke', attempt: 1 },
+        { requestId: 'from-the-invoke', attempt: 2 },
+        { requestId: 'from-the-invoke', attempt: 3 },
+      ]);
+      expect(h.records(DLQ)[0]?.requestContext.requestId).to.equal('from-the-invoke');
+    });
+
+    it('records an attempt as started on disk before it runs, and clears the mark with its outcome', async () => {
+      const seen: Array<number | undefined> = [];
+      const h = harness({
+        functions: [asyncFunction()],
+        run: async () => {
+          seen.push((await h.pending.read('req-1'))?.runningAttempt);
+          return FAILED;
+        },
+      });
+      await h.invoker.enqueue('s3Upload', PAYLOAD);
+      await h.time.advance(SECOND);
+      expect(seen).to.deep.equal([1]);
+      expect(await h.pending.read('req-1'))
+        .to.include({ attempts: 1 })
+        .and.not.have.property('runningAttempt');
+    });
+
+    /** An event as a kill -9 during attempt `running` leaves it on disk. */
+    async function interrupted(running: number): Promise<Harness> {
+      const time = new FakeTime();
+      const pending = new JsonDirectory<PendingEvent>(join(root, 'pending'));
+      await pending.put('req-9', {
+        requestId: 'req-9',
+        functionKey: 's3Upload',
+        payload: PAYLOAD,
+        receivedAt: T0,
+        attempts: running - 1,
+        throttles: 0,
+        dueAt: T0,
+        runningAttempt: running,
+        ...(running > 1 ? { lastOutcome: { ok: false as const, error: FAILURE } } : {}),
+      });
+      return harness({ functions: [asyncFunction()], run: scripted(FAILED), time });
+    }
+
+    it('counts an attempt a kill -9 interrupted, and reports it as a possible duplicate', async () => {
+      const h = await interrupted(1);
+      const report = await h.invoker.resume();
+      await h.time.advance(60 * MINUTE);
+      expect(report).to.deep.equal({ resumed: 1, interrupted: 1, unknownFunction: 0 });
+      expect(h.infos.map((info) => info.attempt)).to.deep.equal([2, 3]);
+      expect(h.records(DLQ)[0]?.requestContext.approximateInvokeCount).to.equal(3);
+    });
+
+    it('never runs an event a 4th time: an interrupted last attempt goes to the DLQ', async () => {
+      const h = await interrupted(3);
+      await h.invoker.resume();
+      await h.time.advance(60 * MINUTE);
+      expect(h.runs).to.deep.equal([]);
+      expect(h.records(DLQ).map((record) => record.requestContext)).to.deep.equal([
+        {
+          requestId: 'req-9',
+          functionArn: FUNCTION_ARN,
+          condition: 'RetriesExhausted',
+          approximateInvokeCount: 3,
+        },
+      ]);
+    });
+
+    it('hands the same deduplication key to the queue for the same event and condition', async () => {
+      const keys: string[] = [];
+      const h = harness({
+        functions: [asyncFunction()],
+        run: scripted(FAILED),
+        sendToQueue: async (_queue, _body, key) => {
+          keys.push(key);
+        },
+      });
+      await enqueueAndRun(h);
+      expect(keys).to.deep.equal(['req-1:RetriesExhausted']);
+    });
+
+    it('stop() refuses new events, waits for the run under way and records its outcome', async () => {
+      let finish: (result: RunResult) => void = () => undefined;
+      const h = harness({
+        functions: [asyncFunction()],
+        run: () => new Promise<RunResult>((done) => (finish = done)),
+      });
+      await h.invoker.enqueue('s3Upload', PAYLOAD);
+      await h.time.settle();
+      const stopped = h.invoker.stop(5_000);
+      let refused: unknown;
+      try {
+        await h.invoker.enqueue('s3Upload', PAYLOAD);
+      } catch (error) {
+        refused = error;
+      }
+      finish({ ok: true, result: 'late' });
+      expect(await stopped).to.equal(0);
+      expect(refused).to.be.instanceOf(QueueStoppedError);
+      expect(await h.pending.names()).to.deep.equal([]);
+    });
+
+    it('never hands setTimer a delay past its 24.8-day limit, and still runs the retry on time', async () => {
+      // Time scale 1e6: the 1 minute retry waits 6e10 ms (about 694 days).
+      const h = harness({
+        functions: [withPolicy({ timeScale: 1e6 })],
+        run: scripted(FAILED, { ok: true, result: 1 }),
+      });
+      await h.invoker.enqueue('s3Upload', PAYLOAD);
+      await h.time.advance(6e10 - 1);
+      const early = h.runs.length;
+      await h.time.advance(1);
+      expect(Math.max(...h.timerDelays)).to.be.at.most(LONGEST_TIMER_MS);
+      expect([early, h.runs.length]).to.deep.equal([1, 2]);
+    });
+
+    it("reports each attempt's end with its outcome, duration and next attempt time, all notices timed", async () => {
+      const h = harness({ functions: [asyncFunction()], run: scripted(FAILED, { ok: true, result: 1 }) });
+      await h.invoker.enqueue('s3Upload', PAYLOAD, {
+        source: { kind: 's3', bucket: 'uploads', key: 'targets/a.txt', eventName: 'ObjectCreated:Put' },
+      });
+      await h.time.advance(60 * MINUTE);
+      expect(h.notices.every((notice) => typeof notice.at === 'number')).to.equal(true);
+      expect(h.notices[0]).to.deep.include({
+        type: 'received',
+        source: { kind: 's3', bucket: 'uploads', key: 'targets/a.txt', eventName: 'ObjectCreated:Put' },
+      });
+      expect(h.notices.filter((notice) => notice.type === 'attempt-ended')).to.deep.equal([
+        {
+          type: 'attempt-ended',
+          functionKey: 's3Upload',
+          requestId: 'req-1',
+          attempt: 1,
+          at: T0,
+          durationMs: 0,
+          outcome: 'error',
+          errorType: 'EmptyObjectError',
+          errorMessage: 'targets/a.txt is empty',
+          nextAttemptAt: T0 + 30_000,
+        },
+        {
+          type: 'attempt-ended',
+          functionKey: 's3Upload',
+          requestId: 'req-1',
+          attempt: 2,
+          at: T0 + 30_000,
+          durationMs: 0,
+          outcome: 'success',
+        },
+      ]);
     });
   });
 });

@@ -92,30 +92,38 @@ describe('async-policy', () => {
 
   describe('afterFunctionError', () => {
     it('retries after 1 minute when the first attempt failed', () => {
-      expect(afterFunctionError(policy(), progress(1))).to.deep.equal({ action: 'retry', delayMs: 60_000 });
+      expect(afterFunctionError(policy(), progress(1), RECEIVED_AT)).to.deep.equal({
+        action: 'retry',
+        delayMs: 60_000,
+      });
     });
 
     it('retries after 2 minutes when the second attempt failed', () => {
-      expect(afterFunctionError(policy(), progress(2))).to.deep.equal({ action: 'retry', delayMs: 120_000 });
+      expect(afterFunctionError(policy(), progress(2), RECEIVED_AT)).to.deep.equal({
+        action: 'retry',
+        delayMs: 120_000,
+      });
     });
 
     it('discards as RetriesExhausted when the third attempt failed with 2 retries', () => {
-      expect(afterFunctionError(policy(), progress(3))).to.deep.equal({
+      expect(afterFunctionError(policy(), progress(3), RECEIVED_AT)).to.deep.equal({
         action: 'discard',
         condition: 'RetriesExhausted',
       });
     });
 
     it('discards after the first attempt with maximumRetryAttempts 0', () => {
-      expect(afterFunctionError(policy({ maximumRetryAttempts: 0 }), progress(1))).to.deep.equal({
-        action: 'discard',
-        condition: 'RetriesExhausted',
-      });
+      expect(afterFunctionError(policy({ maximumRetryAttempts: 0 }), progress(1), RECEIVED_AT)).to.deep.equal(
+        {
+          action: 'discard',
+          condition: 'RetriesExhausted',
+        },
+      );
     });
 
     it('discards after the second attempt with maximumRetryAttempts 1', () => {
       const decisions = [1, 2].map((attempts) =>
-        afterFunctionError(policy({ maximumRetryAttempts: 1 }), progress(attempts)),
+        afterFunctionError(policy({ maximumRetryAttempts: 1 }), progress(attempts), RECEIVED_AT),
       );
       expect(decisions).to.deep.equal([
         { action: 'retry', delayMs: 60_000 },
@@ -126,11 +134,45 @@ describe('async-policy', () => {
     it('multiplies both retry delays by the time scale', () => {
       const scaled = policy({ timeScale: 0.5 });
       expect([
-        afterFunctionError(scaled, progress(1)),
-        afterFunctionError(scaled, progress(2)),
+        afterFunctionError(scaled, progress(1), RECEIVED_AT),
+        afterFunctionError(scaled, progress(2), RECEIVED_AT),
       ]).to.deep.equal([
         { action: 'retry', delayMs: 30_000 },
         { action: 'retry', delayMs: 60_000 },
+      ]);
+    });
+  });
+
+  // Lambda gives up as soon as the next retry could not start within maximumEventAge, so the record arrives
+  // within the age. Source: localstack/localstack tests/aws/services/lambda_/test_lambda_destinations.py
+  // (maximum event age 60 → EventAgeExceeded after 1 attempt; 90 → after 2) and
+  // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+  describe('afterFunctionError and the maximum event age', () => {
+    it('gives up after the first failure with maximumEventAge 60 (the 1 minute retry would start at 60 s + run time)', () => {
+      expect(
+        afterFunctionError(policy({ maximumEventAgeSeconds: 60 }), progress(1), RECEIVED_AT + 1),
+      ).to.deep.equal({ action: 'discard', condition: 'EventAgeExceeded' });
+    });
+
+    it('retries once and gives up after the second failure with maximumEventAge 90', () => {
+      const ninety = policy({ maximumEventAgeSeconds: 90 });
+      expect([
+        afterFunctionError(ninety, progress(1), RECEIVED_AT + 1_000),
+        afterFunctionError(ninety, progress(2), RECEIVED_AT + 61_000),
+      ]).to.deep.equal([
+        { action: 'retry', delayMs: 60_000 },
+        { action: 'discard', condition: 'EventAgeExceeded' },
+      ]);
+    });
+
+    it('gives up on a throttled event when the next backoff would end past the maximum age', () => {
+      const sixty = policy({ maximumEventAgeSeconds: 60 });
+      expect([
+        afterThrottle(sixty, progress(0, 1), RECEIVED_AT + 58_000),
+        afterThrottle(sixty, progress(0, 1), RECEIVED_AT + 59_500),
+      ]).to.deep.equal([
+        { action: 'retry', delayMs: 1_000 },
+        { action: 'discard', condition: 'EventAgeExceeded' },
       ]);
     });
   });
@@ -157,14 +199,18 @@ describe('async-policy', () => {
 
   describe('afterThrottle', () => {
     it('backs off 1 s, 2 s, 4 s, 8 s for successive throttles', () => {
-      const delays = [1, 2, 3, 4].map((throttles) => afterThrottle(policy(), progress(0, throttles)));
+      const delays = [1, 2, 3, 4].map((throttles) =>
+        afterThrottle(policy(), progress(0, throttles), RECEIVED_AT),
+      );
       expect(delays).to.deep.equal(
         [1_000, 2_000, 4_000, 8_000].map((delayMs) => ({ action: 'retry', delayMs })),
       );
     });
 
     it('caps the backoff at 5 minutes', () => {
-      const delays = [9, 10, 11, 30].map((throttles) => afterThrottle(policy(), progress(0, throttles)));
+      const delays = [9, 10, 11, 30].map((throttles) =>
+        afterThrottle(policy(), progress(0, throttles), RECEIVED_AT),
+      );
       expect(delays).to.deep.equal(
         [256_000, 300_000, 300_000, 300_000].map((delayMs) => ({ action: 'retry', delayMs })),
       );
@@ -172,7 +218,10 @@ describe('async-policy', () => {
 
     it('multiplies the backoff and its cap by the time scale', () => {
       const scaled = policy({ timeScale: 0.5 });
-      expect([afterThrottle(scaled, progress(0, 1)), afterThrottle(scaled, progress(0, 20))]).to.deep.equal([
+      expect([
+        afterThrottle(scaled, progress(0, 1), RECEIVED_AT),
+        afterThrottle(scaled, progress(0, 20), RECEIVED_AT),
+      ]).to.deep.equal([
         { action: 'retry', delayMs: 500 },
         { action: 'retry', delayMs: 150_000 },
       ]);

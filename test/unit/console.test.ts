@@ -236,7 +236,13 @@ describe('MetricsRecorder.timeSeries (the Monitor graphs)', () => {
     expect(recorder.begin('fn').throttled).to.equal(true);
     time.advance(20);
     if (!first.throttled) first.end('error');
-    recorder.asyncNotice({ type: 'received', functionKey: 'fn', requestId: 'r1' });
+    recorder.asyncNotice({
+      type: 'received',
+      functionKey: 'fn',
+      requestId: 'r1',
+      at: time.now(),
+      source: { kind: 'invoke' },
+    });
     time.advance(60_000);
     const second = recorder.begin('fn', { requestId: 'r1', attempt: 1, eventAgeMs: 60_000 });
     time.advance(10);

@@ -228,7 +228,7 @@ describe('invoke-api (Lambda Invoke API contract)', () => {
     });
 
     it('answers with the id the queue returns (a queue that makes its own ids)', async () => {
-      const response = await api({ enqueue: async () => 'queue-made-id' }).api.handle(
+      const response = await api({ enqueue: async () => ({ requestId: 'queue-made-id' }) }).api.handle(
         request(NAME, { headers: { 'x-amz-invocation-type': 'Event' } }),
       );
       expect(response.headers['x-amzn-RequestId']).to.equal('queue-made-id');

@@ -54,7 +54,13 @@ describe('MetricsRecorder', () => {
 
   it('counts async notices and records the event age of attempts', () => {
     const recorder = new MetricsRecorder(['fn'], new Map());
-    recorder.asyncNotice({ type: 'received', functionKey: 'fn', requestId: 'r1' });
+    recorder.asyncNotice({
+      type: 'received',
+      functionKey: 'fn',
+      requestId: 'r1',
+      at: 0,
+      source: { kind: 'invoke' },
+    });
     const gate = recorder.begin('fn', { requestId: 'r1', attempt: 1, eventAgeMs: 42 });
     if (!gate.throttled) gate.end('error');
     recorder.asyncNotice({
@@ -62,6 +68,7 @@ describe('MetricsRecorder', () => {
       functionKey: 'fn',
       requestId: 'r1',
       condition: 'RetriesExhausted',
+      at: 0,
     });
     recorder.asyncNotice({
       type: 'delivery-failed',
@@ -69,6 +76,7 @@ describe('MetricsRecorder', () => {
       requestId: 'r2',
       destination: 'q',
       reason: 'x',
+      at: 0,
     });
     expect(recorder.summary().fn).to.include({
       AsyncEventsReceived: 1,
@@ -88,6 +96,7 @@ describe('MetricsRecorder', () => {
       requestId: 'r1',
       condition: 'RetriesExhausted',
       destination: 'SQS queue dlq',
+      at: 0,
     });
     expect(recorder.recent().at(-1)).to.include({
       attempt: 3,
