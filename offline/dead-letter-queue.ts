@@ -4,6 +4,7 @@
  * queue first with an atomic rename, so two runs at once (two redrives, a redrive and a purge) never both act
  * on one message: the second is told that another run took it.
  */
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { DestinationRecord } from './destination-record';
 import { LocalQueue, type QueueMessage } from './local-queue';
 
@@ -45,6 +46,20 @@ function letter(message: QueueMessage): DeadLetter {
 
 /** Invokes a function asynchronously with an event; resolves once the invocation was accepted (202). */
 export type AsyncInvoke = (functionName: string, payload: unknown) => Promise<void>;
+
+/** An AsyncInvoke through Lambda's Invoke API (InvocationType Event), offline or on AWS. */
+export function asyncInvokeWith(lambda: LambdaClient): AsyncInvoke {
+  return async (functionName, payload) => {
+    const { StatusCode } = await lambda.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'Event',
+        Payload: Buffer.from(JSON.stringify(payload)),
+      }),
+    );
+    if (StatusCode !== 202) throw new Error(`invoke answered ${StatusCode}, not 202 Accepted`);
+  };
+}
 
 export type RedriveOutcome =
   | { readonly messageId: string; readonly status: 'redriven'; readonly functionName: string }

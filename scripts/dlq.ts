@@ -10,7 +10,7 @@
  *   … [--stage <stage>] [--aws-profile <p>] [--region <r>]   (the region kept by npm run deploy by default)
  */
 import { parseArgs } from 'node:util';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageCommand,
@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import {
   type AsyncInvoke,
+  asyncInvokeWith,
   functionNameOf,
   LocalDeadLetterQueue,
   NoSuchMessageError,
@@ -171,20 +172,11 @@ function invokerFor(target: Target): { lambda: LambdaClient; endpoint: string | 
 
 function asyncInvoke(target: Target): AsyncInvoke {
   const { lambda, endpoint } = invokerFor(target);
-  return async (functionName, payload) => {
-    try {
-      const { StatusCode } = await lambda.send(
-        new InvokeCommand({
-          FunctionName: functionName,
-          InvocationType: 'Event',
-          Payload: Buffer.from(JSON.stringify(payload)),
-        }),
-      );
-      if (StatusCode !== 202) throw new Error(`invoke answered ${StatusCode}, not 202 Accepted`);
-    } catch (error) {
+  const invoke = asyncInvokeWith(lambda);
+  return (functionName, payload) =>
+    invoke(functionName, payload).catch((error: unknown) => {
       throw explainAwsError(error, target, endpoint);
-    }
-  };
+    });
 }
 
 /** The offline queue: every command goes through the module the console uses too. */

@@ -1,46 +1,20 @@
 /**
  * The dead-letter queue as the console shows it: list, show, redrive one or all, purge — on the local queue of
- * the running offline stack. A redrive is what `npm run dlq -- redrive` does (and the same code): an
- * asynchronous Invoke of the function with the original event, then the message is deleted, only once the
- * invocation was accepted.
+ * the running offline stack, through the module `npm run dlq` uses (offline/dead-letter-queue.ts): a redrive is
+ * an asynchronous Invoke of the function with the original event, and the message is deleted only once the
+ * invocation was accepted; a message another run took meanwhile is reported, never acted on twice.
  */
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { decodeS3Key } from '../../lib/s3-keys';
-import type { DestinationRecord } from '../destination-record';
-import { LocalQueue } from '../local-queue';
+import {
+  type AsyncInvoke,
+  asyncInvokeWith,
+  functionNameOf,
+  LocalDeadLetterQueue,
+  NoSuchMessageError,
+  type RedriveOutcome as QueueRedriveOutcome,
+} from '../dead-letter-queue';
 import type { EventSource } from './event-journal';
-
-/** The destination record a message carries, or undefined when the body is something else. */
-export function parseDestinationRecord(body: string): DestinationRecord | undefined {
-  try {
-    const record = JSON.parse(body) as Partial<DestinationRecord> | null;
-    return record?.version === '1.0' && record.requestContext ? (record as DestinationRecord) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** arn:aws:lambda:<region>:<account>:function:<name>:$LATEST → <name> */
-export function functionNameOf(record: DestinationRecord): string {
-  return record.requestContext.functionArn.split(':')[6] ?? record.requestContext.functionArn;
-}
-
-/**
- * Invokes the record's function asynchronously with its original event; resolves with the function's name once
- * Lambda answered 202 Accepted, rejects otherwise (the caller then keeps the message).
- */
-export async function redriveRecord(lambda: LambdaClient, record: DestinationRecord): Promise<string> {
-  const functionName = functionNameOf(record);
-  const { StatusCode } = await lambda.send(
-    new InvokeCommand({
-      FunctionName: functionName,
-      InvocationType: 'Event',
-      Payload: Buffer.from(JSON.stringify(record.requestPayload)),
-    }),
-  );
-  if (StatusCode !== 202) throw new Error(`invoke answered ${StatusCode}, not 202 Accepted`);
-  return functionName;
-}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -96,35 +70,34 @@ export interface RedriveOutcome {
   skipped: Array<{ messageId: string; reason: string }>;
 }
 
+const SKIP_REASONS: Record<Exclude<QueueRedriveOutcome['status'], 'redriven'>, string> = {
+  'taken-by-another-run': 'another run took it just now (a redrive or purge elsewhere)',
+  'not-a-record': 'not a Lambda destination record, so its function is unknown',
+};
+
 /** The console's view of the local dead-letter queues (the onFailure SQS destinations of serverless.yml). */
 export class DeadLetterConsole {
-  readonly #queues: Map<string, LocalQueue>;
+  readonly #queues: Map<string, LocalDeadLetterQueue>;
+  readonly #invoke: AsyncInvoke;
 
-  constructor(
-    stateDir: string,
-    queueNames: readonly string[],
-    private readonly lambda: LambdaClient,
-  ) {
-    this.#queues = new Map(queueNames.map((name) => [name, new LocalQueue(stateDir, name)]));
+  constructor(stateDir: string, queueNames: readonly string[], lambda: LambdaClient) {
+    this.#queues = new Map(queueNames.map((name) => [name, new LocalDeadLetterQueue(stateDir, name)]));
+    this.#invoke = asyncInvokeWith(lambda);
   }
 
   get queueNames(): string[] {
     return [...this.#queues.keys()];
   }
 
-  #queue(name: string): LocalQueue {
+  #queue(name: string): LocalDeadLetterQueue {
     const queue = this.#queues.get(name);
     if (!queue) throw new UnknownMessageError(`no dead-letter queue named "${name}".`);
     return queue;
   }
 
   async list(queueName: string): Promise<DeadLetterView[]> {
-    return (await this.#queue(queueName).list()).map((message) => {
-      const view: DeadLetterView = {
-        messageId: message.MessageId,
-        sentAt: Number(message.Attributes.SentTimestamp),
-      };
-      const record = parseDestinationRecord(message.Body);
+    return (await this.#queue(queueName).list()).map(({ messageId, sentAt, record }) => {
+      const view: DeadLetterView = { messageId, sentAt: sentAt.getTime() };
       if (!record) return view;
       const error = isObject(record.responsePayload) ? record.responsePayload : {};
       return {
@@ -142,35 +115,36 @@ export class DeadLetterConsole {
 
   /** One message: its destination record, or its body as is. */
   async show(queueName: string, messageId: string): Promise<unknown> {
-    const message = (await this.#queue(queueName).list()).find((m) => m.MessageId === messageId);
-    if (!message) throw new UnknownMessageError(`no message ${messageId} in ${queueName}.`);
-    return parseDestinationRecord(message.Body) ?? message.Body;
+    try {
+      const letter = await this.#queue(queueName).show(messageId);
+      return letter.record ?? letter.body;
+    } catch (error) {
+      if (error instanceof NoSuchMessageError) throw new UnknownMessageError(error.message);
+      throw error;
+    }
   }
 
   /** Redrives one message (by id) or all; a message is deleted only after its invocation was accepted. */
   async redrive(queueName: string, messageId?: string): Promise<RedriveOutcome> {
     const queue = this.#queue(queueName);
-    const messages = (await queue.list()).filter((m) => messageId === undefined || m.MessageId === messageId);
-    if (messageId !== undefined && messages.length === 0)
-      throw new UnknownMessageError(`no message ${messageId} in ${queueName}.`);
-    const outcome: RedriveOutcome = { redriven: [], skipped: [] };
-    for (const message of messages) {
-      const record = parseDestinationRecord(message.Body);
-      if (!record) {
-        outcome.skipped.push({
-          messageId: message.MessageId,
-          reason: 'not a Lambda destination record, so its function is unknown',
-        });
-        continue;
-      }
-      const functionName = await redriveRecord(this.lambda, record);
-      await queue.delete(message.MessageId);
-      outcome.redriven.push({ messageId: message.MessageId, functionName });
+    let outcomes: QueueRedriveOutcome[];
+    if (messageId === undefined) {
+      outcomes = await queue.redriveAll(this.#invoke);
+    } else {
+      if (!(await queue.list()).some((letter) => letter.messageId === messageId))
+        throw new UnknownMessageError(`no message ${messageId} in ${queueName}.`);
+      outcomes = [await queue.redrive(messageId, this.#invoke)];
     }
-    return outcome;
+    const result: RedriveOutcome = { redriven: [], skipped: [] };
+    for (const outcome of outcomes) {
+      if (outcome.status === 'redriven')
+        result.redriven.push({ messageId: outcome.messageId, functionName: outcome.functionName });
+      else result.skipped.push({ messageId: outcome.messageId, reason: SKIP_REASONS[outcome.status] });
+    }
+    return result;
   }
 
-  async purge(queueName: string): Promise<number> {
+  purge(queueName: string): Promise<number> {
     return this.#queue(queueName).purge();
   }
 }

@@ -116,11 +116,13 @@ export async function crashRounds(options: CrashRoundsOptions): Promise<CrashAcc
         while (!stopped && next < roundUploads.length) {
           const upload = roundUploads[next++] as Upload;
           try {
+            const body = Buffer.from(upload.empty ? '' : `line of ${upload.key}\n`);
             await s3.send(
               new PutObjectCommand({
                 Bucket: BUCKET,
                 Key: upload.key,
-                Body: Buffer.from(upload.empty ? '' : `line of ${upload.key}\n`),
+                Body: body,
+                ContentLength: body.length,
               }),
             );
             upload.acknowledgedAt = Date.now();

@@ -58,9 +58,15 @@ describe('offline async invocation (default policy: 2 retries)', function () {
   });
 
   const put = (key: string, body: string) =>
-    stack
-      .s3Client()
-      .send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: 'text/plain' }));
+    stack.s3Client().send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: key,
+        Body: body,
+        ContentLength: Buffer.byteLength(body),
+        ContentType: 'text/plain',
+      }),
+    );
 
   describe('a refused 0-byte upload', () => {
     const key = 'targets/empty file.txt';

@@ -31,9 +31,15 @@ describe('offline service (sls offline + local S3)', function () {
     stack.logLines().filter((line) => line.message === 'object processed' && line.key === key);
 
   async function upload(key: string, body: string): Promise<void> {
-    await stack
-      .s3Client()
-      .send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: 'text/plain' }));
+    await stack.s3Client().send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: key,
+        Body: body,
+        ContentLength: Buffer.byteLength(body),
+        ContentType: 'text/plain',
+      }),
+    );
   }
 
   it('GET /hello answers 200 with key1 from the query string', async () => {
