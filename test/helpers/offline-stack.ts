@@ -105,6 +105,8 @@ export class OfflineStack {
           OFFLINE_STATE_DIR: stateDir,
           OFFLINE_METRICS_PORT: String(ports.metrics),
           ESBUILD_WORK_FOLDER: `.esbuild-test-${ports.http}`,
+          // Settings a developer keeps for a deployed stage (stages/dev.json) stay out of the tests' stacks.
+          LAMBDA_NOTES_STAGES_DIR: join(stateDir, 'no-stage-settings'),
         },
       },
     );

@@ -88,9 +88,21 @@ const expectRejection = async (promise: Promise<unknown>, pattern: RegExp): Prom
   return error as Error;
 };
 
+/** Mocks every client of these classes in this process: made in `before`, restored in `after`, never at load. */
+const mockAws = () => ({ cloudFormation: mockClient(CloudFormationClient), s3: mockClient(S3Client) });
+
 describe('deploy scripts (AWS mocked)', () => {
-  const cloudFormation = mockClient(CloudFormationClient);
-  const s3 = mockClient(S3Client);
+  let cloudFormation: ReturnType<typeof mockAws>['cloudFormation'];
+  let s3: ReturnType<typeof mockAws>['s3'];
+
+  before(() => {
+    ({ cloudFormation, s3 } = mockAws());
+  });
+
+  after(() => {
+    cloudFormation.restore();
+    s3.restore();
+  });
   let dir: string;
   let stagesDir: string;
   let savedStagesDir: string | undefined;
