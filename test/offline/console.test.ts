@@ -212,9 +212,25 @@ describe('local Lambda console (headless Chromium)', function () {
     await page.locator('body[data-ready="true"]').waitFor();
     await page.selectOption('#test-function', 'hello');
     await page.selectOption('#test-event', 'fixture:hello.json');
+    // The event's JSON is fetched into the editor after the choice: run only once it is there.
+    await waitFor('hello.json in the Test editor', async () =>
+      (await page.inputValue('#test-editor')).includes('"key1": "value1"'),
+    );
+    // The page may still show an earlier run's result: wait for this run's log.
+    const shownLog = () =>
+      page.evaluate<string | null>(
+        `document.querySelector('#test-result[data-status="succeeded"] #test-log')?.textContent ?? null`,
+      );
+    const earlier = await shownLog();
     await page.click('#test-run');
-    await page.locator('#test-result[data-status="succeeded"]').waitFor({ timeout: 15_000 });
-    const log = (await page.textContent('#test-log')) ?? '';
+    const log = await waitFor(
+      "this run's log",
+      async () => {
+        const text = await shownLog();
+        return text !== null && text !== earlier ? text : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
     const requestId = /^START RequestId: ([0-9a-f-]{36}) Version: \$LATEST$/m.exec(log)?.[1];
     expect(requestId, log).to.be.a('string');
     expect(log, log).to.include('value1 = value1');
