@@ -101,7 +101,7 @@ describe('handler-output (a run in a worker thread, as serverless-offline runs h
       worker = new Worker(
         `const { parentPort } = require('node:worker_threads');
          parentPort.on('message', (m) => { console.log('out ' + m); console.error('err ' + m); parentPort.postMessage('done'); });`,
-        { eval: true },
+        { eval: true, stdout: true, stderr: true },
       );
       await runOnce('one');
       await output.handlerReturned();
@@ -137,7 +137,7 @@ describe('handler-output (a run in a worker thread, as serverless-offline runs h
            for (let i = 1; i <= 50; i++) console.log('line ' + i);
            parentPort.postMessage('done');
          });`,
-          { eval: true },
+          { eval: true, stdout: true, stderr: true },
         );
         await new Promise((resolve) => {
           created.once('message', resolve);
