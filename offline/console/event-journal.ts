@@ -3,58 +3,19 @@
  * with its outcome, the wait before the next, and how it ended. Built from the queue's notices (AsyncInvoker's
  * `notify`) and, for what a notice does not say, from the invocation records of the metrics recorder.
  */
-import type { DestinationCondition } from '../destination-record';
+import type { AsyncEventNotice, EventSource } from '../async-invoker';
 import type { InvocationRecord } from '../metrics';
 
-/** Where an async event came from (the queue's EventSource). */
-export type EventSource =
-  | { kind: 's3'; bucket: string; key: string; eventName: string }
-  | { kind: 'schedule'; rule: string }
-  | { kind: 'invoke' };
+export type { EventSource };
 
 /**
- * The notices this journal reads. Every field the queue may leave out is optional here (`at`, `source`,
- * 'attempt-ended'): the journal fills what it can without them and uses them as soon as they come.
+ * The queue's notices (AsyncInvoker's `notify`). The journal also takes them without `at` and `source`, as it
+ * may meet them in tests and for events resumed from an earlier run: it fills what it can without them.
  */
-export type JournalNotice =
-  | { type: 'received'; functionKey: string; requestId: string; at?: number; source?: EventSource }
-  | {
-      type: 'attempt';
-      functionKey: string;
-      requestId: string;
-      attempt: number;
-      eventAgeMs: number;
-      at?: number;
-    }
-  | {
-      type: 'attempt-ended';
-      functionKey: string;
-      requestId: string;
-      attempt: number;
-      at?: number;
-      durationMs: number;
-      outcome: 'success' | 'error' | 'throttled';
-      errorType?: string;
-      errorMessage?: string;
-      nextAttemptAt?: number;
-    }
-  | {
-      type: 'done';
-      functionKey: string;
-      requestId: string;
-      condition: DestinationCondition;
-      destination: string;
-      at?: number;
-    }
-  | { type: 'dropped'; functionKey: string; requestId: string; condition: string; at?: number }
-  | {
-      type: 'delivery-failed';
-      functionKey: string;
-      requestId: string;
-      destination: string;
-      reason: string;
-      at?: number;
-    };
+export type JournalNotice = WithoutTimeAndSource<AsyncEventNotice>;
+type WithoutTimeAndSource<Notice> = Notice extends unknown
+  ? Omit<Notice, 'at' | 'source'> & { at?: number; source?: EventSource }
+  : never;
 
 export interface AttemptStep {
   /** 1-based; a throttled run does not count as an attempt, so the same number can come back after it. */

@@ -8,7 +8,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 
 export const PROJECT_DIR = resolve(__dirname, '..', '..');
@@ -169,6 +169,19 @@ export class OfflineStack {
       credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
       requestChecksumCalculation: 'WHEN_REQUIRED',
     });
+  }
+
+  /** PutObject of a text body to the local S3, with its length (the SDK sends none for an empty string). */
+  async putText(key: string, body: string, bucket = BUCKET): Promise<void> {
+    await this.s3Client().send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentLength: Buffer.byteLength(body),
+        ContentType: 'text/plain',
+      }),
+    );
   }
 
   /** maxAttempts 1 by default: the SDK's own retries would hide what one call did. */

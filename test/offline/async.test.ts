@@ -57,16 +57,7 @@ describe('offline async invocation (default policy: 2 retries)', function () {
     await stack?.stop();
   });
 
-  const put = (key: string, body: string) =>
-    stack.s3Client().send(
-      new PutObjectCommand({
-        Bucket: BUCKET,
-        Key: key,
-        Body: body,
-        ContentLength: Buffer.byteLength(body),
-        ContentType: 'text/plain',
-      }),
-    );
+  const put = (key: string, body: string) => stack.putText(key, body);
 
   describe('a refused 0-byte upload', () => {
     const key = 'targets/empty file.txt';

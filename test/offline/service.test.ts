@@ -30,17 +30,7 @@ describe('offline service (sls offline + local S3)', function () {
   const processed = (key: string) =>
     stack.logLines().filter((line) => line.message === 'object processed' && line.key === key);
 
-  async function upload(key: string, body: string): Promise<void> {
-    await stack.s3Client().send(
-      new PutObjectCommand({
-        Bucket: BUCKET,
-        Key: key,
-        Body: body,
-        ContentLength: Buffer.byteLength(body),
-        ContentType: 'text/plain',
-      }),
-    );
-  }
+  const upload = (key: string, body: string): Promise<void> => stack.putText(key, body);
 
   it('GET /hello answers 200 with key1 from the query string', async () => {
     const response = await fetch(`http://localhost:${stack.ports.http}/hello?key1=value1`);
