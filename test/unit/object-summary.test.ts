@@ -5,6 +5,7 @@ import { EmptyObjectError, ObjectNotFoundError, S3UnreachableError } from '../..
 import { summariseObject } from '../../lib/object-summary';
 import { type GetObjectResult, type ObjectReader, S3Client, S3ServiceError } from '../../lib/s3-client';
 import { FakeS3 } from '../helpers/fake-s3';
+import { rejection } from '../helpers/rejection';
 
 const BUCKET = 'lambda-s3-test-dev';
 const KEY = 'targets/a b+c.txt';
@@ -33,15 +34,6 @@ class FakeReader implements ObjectReader {
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
 }
 
 describe('summariseObject', () => {

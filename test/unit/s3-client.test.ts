@@ -5,18 +5,10 @@ import { expect } from 'chai';
 import { ChecksumMismatchError, createChecksum } from '../../lib/checksums';
 import { requestTarget, S3Client, type S3ClientOptions, S3ServiceError } from '../../lib/s3-client';
 import { errorAnswer, FakeS3, resetAnswer } from '../helpers/fake-s3';
+import { rejection } from '../helpers/rejection';
 
 const BUCKET = 'lambda-s3-test-dev';
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', sessionToken: 'session-token' };
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
-}
 
 async function readAll(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const chunks: Buffer[] = [];
