@@ -10,10 +10,15 @@ export type DestinationCondition =
   /** reservedConcurrency 0: the event goes to the on-failure destination at once, never attempted. */
   | 'ZeroReservedConcurrency';
 
+/**
+ * An error as the runtime reports it: Node.js sends errorType, errorMessage and trace; Lambda's own errors
+ * (timeout, exit, memory) only the first two. Whatever the runtime sends is passed on as it is.
+ */
 export interface FunctionErrorPayload {
   readonly errorType: string;
   readonly errorMessage: string;
-  readonly trace: readonly string[];
+  readonly trace?: readonly string[];
+  readonly [field: string]: unknown;
 }
 
 export interface DestinationRecord {
@@ -71,26 +76,4 @@ export function destinationRecord(input: {
             responsePayload: lastOutcome.error,
           }),
   };
-}
-
-const ERROR_TYPE = /^([A-Za-z_$][\w$.]*)(?::|$)/;
-
-/** The error's name as its stack's first line states it ("EmptyObjectError: …" → "EmptyObjectError"). */
-export function errorTypeFromStackLine(line: string | undefined): string | undefined {
-  return ERROR_TYPE.exec(line ?? '')?.[1];
-}
-
-/**
- * Lambda reports a thrown error as {errorType: its name, errorMessage, trace}. The error may have crossed a
- * worker-thread boundary, where structured cloning keeps only built-in names; the stack's first line still
- * carries the original name ("EmptyObjectError: …").
- */
-export function functionErrorPayload(error: unknown): FunctionErrorPayload {
-  if (!(error instanceof Error)) {
-    // As the Node.js runtime reports a thrown non-Error: its typeof.
-    return { errorType: typeof error, errorMessage: String(error), trace: [] };
-  }
-  const trace = (error.stack ?? '').split('\n');
-  const errorType = error.name !== 'Error' ? error.name : (errorTypeFromStackLine(trace[0]) ?? 'Error');
-  return { errorType, errorMessage: error.message, trace };
 }

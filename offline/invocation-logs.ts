@@ -8,6 +8,8 @@ export interface InvocationLogEntry {
   functionKey: string;
   requestId: string;
   startedAt: number;
+  /** The log stream of the environment that ran it (one per environment, as CloudWatch names them). */
+  logStream: string;
   /** The invocation's log as Lambda writes it, START … END, REPORT included; no trailing newlines. */
   lines: string[];
 }
@@ -18,6 +20,9 @@ export interface ReportFigures {
   readonly maxMemoryUsedMb: number;
   /** Only on a cold start. */
   readonly initDurationMs?: number;
+  /** Only when the run did not end in the runtime's answer: a timeout, or an error of the environment. */
+  readonly status?: 'timeout' | 'error';
+  readonly errorType?: string;
 }
 
 /** Lambda's own lines around an invocation (format of the Node.js runtime, see the recordings in test/parity). */
@@ -44,6 +49,8 @@ export function reportLine(requestId: string, figures: ReportFigures): string {
   ];
   if (figures.initDurationMs !== undefined)
     fields.push(`Init Duration: ${figures.initDurationMs.toFixed(2)} ms`);
+  if (figures.status !== undefined) fields.push(`Status: ${figures.status}`);
+  if (figures.errorType !== undefined) fields.push(`Error Type: ${figures.errorType}`);
   // Lambda ends the REPORT line with a tab.
   return `${fields.join('\t')}\t`;
 }
@@ -67,9 +74,10 @@ export class InvocationCapture {
     functionKey: string,
     requestId: string,
     startedAt: number,
+    logStream: string,
     private readonly maxBytes: number,
   ) {
-    this.entry = { functionKey, requestId, startedAt, lines: [startLine(requestId)] };
+    this.entry = { functionKey, requestId, startedAt, logStream, lines: [startLine(requestId)] };
   }
 
   /** A chunk of the function's stdout or stderr; split into lines, the last partial line kept until more comes. */
@@ -89,14 +97,17 @@ export class InvocationCapture {
     this.entry.lines.push(...parts);
   }
 
-  /** Ends the log: END and REPORT, the lines this adds (for the offline output). */
-  finish(figures: ReportFigures): string[] {
+  /**
+   * Ends the log: END and REPORT, then Lambda's own lines about a runtime that died (`after`). Returns the lines
+   * this adds (for the offline output).
+   */
+  finish(figures: ReportFigures, after: readonly string[] = []): string[] {
     const added: string[] = [];
     if (this.#partial !== '') {
       this.entry.lines.push(this.#partial);
       this.#partial = '';
     }
-    added.push(endLine(this.entry.requestId), reportLine(this.entry.requestId, figures));
+    added.push(endLine(this.entry.requestId), reportLine(this.entry.requestId, figures), ...after);
     this.entry.lines.push(...added);
     return added;
   }
@@ -113,18 +124,27 @@ export class InvocationLogs {
     },
   ) {}
 
-  begin(functionKey: string, requestId: string, startedAt: number): InvocationCapture {
-    const capture = new InvocationCapture(functionKey, requestId, startedAt, this.limits.maxBytesPerEntry);
+  begin(functionKey: string, requestId: string, startedAt: number, logStream: string): InvocationCapture {
+    const capture = new InvocationCapture(
+      functionKey,
+      requestId,
+      startedAt,
+      logStream,
+      this.limits.maxBytesPerEntry,
+    );
     this.#entries.unshift(capture.entry);
     if (this.#entries.length > this.limits.maxEntries) this.#entries.length = this.limits.maxEntries;
     return capture;
   }
 
-  entries(filter: { functionKey?: string; requestId?: string; limit?: number } = {}): InvocationLogEntry[] {
+  entries(
+    filter: { functionKey?: string; requestId?: string; logStream?: string; limit?: number } = {},
+  ): InvocationLogEntry[] {
     const matching = this.#entries.filter(
       (entry) =>
         (filter.functionKey === undefined || entry.functionKey === filter.functionKey) &&
-        (filter.requestId === undefined || entry.requestId === filter.requestId),
+        (filter.requestId === undefined || entry.requestId === filter.requestId) &&
+        (filter.logStream === undefined || entry.logStream === filter.logStream),
     );
     return (filter.limit === undefined ? matching : matching.slice(0, filter.limit)).map((entry) => ({
       ...entry,

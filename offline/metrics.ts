@@ -1,6 +1,6 @@
 /**
  * The Lambda console's Metrics tab, offline: every invocation (sync and async) is recorded and summarised under
- * CloudWatch's metric names. Reserved concurrency is enforced here too, since this is where concurrency is known.
+ * CloudWatch's metric names. It observes: whether a run may start is decided by environments/concurrency.ts.
  */
 import type { AsyncEventNotice } from './async-invoker';
 
@@ -89,9 +89,6 @@ export interface TimeSeries {
 /** More periods than a graph can show in 1,280 pixels is a request to refuse, not to compute. */
 export const MAX_PERIODS = 1500;
 
-export type Gate =
-  { readonly throttled: true } | { readonly throttled: false; end(outcome: 'success' | 'error'): void };
-
 interface Counters {
   durations: number[];
   errors: number;
@@ -123,14 +120,12 @@ const round = (value: number): number => Math.round(value * 100) / 100;
 export class MetricsRecorder {
   readonly startedAt: number;
   readonly #counters = new Map<string, Counters>();
-  readonly #running = new Map<string, number>();
   readonly #records: InvocationRecord[] = [];
   readonly #asyncMarks: AsyncMark[] = [];
   readonly #listeners = new Set<(record: InvocationRecord) => void>();
 
   constructor(
     functionKeys: readonly string[],
-    private readonly reservedConcurrency: ReadonlyMap<string, number>,
     private readonly now: () => number = Date.now,
   ) {
     this.startedAt = now();
@@ -168,45 +163,19 @@ export class MetricsRecorder {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Called as an invocation starts: throttled when the function is at its reserved concurrency. */
-  begin(functionKey: string, asyncRun?: AsyncRunInfo): Gate {
-    const counters = this.#counter(functionKey);
-    const running = this.#running.get(functionKey) ?? 0;
-    const start = this.now();
-    const mode = asyncRun ? 'async' : 'sync';
-    const extra = asyncRun
-      ? { attempt: asyncRun.attempt, eventAgeMs: asyncRun.eventAgeMs, requestId: asyncRun.requestId }
-      : {};
-    if (asyncRun) counters.maxEventAge = Math.max(counters.maxEventAge ?? 0, asyncRun.eventAgeMs);
-    const reserved = this.reservedConcurrency.get(functionKey);
-    if (reserved !== undefined && running >= reserved) {
+  /** Records an invocation once it is over, or a throttled one (outcome 'throttled', no duration). */
+  record(record: InvocationRecord): void {
+    const counters = this.#counter(record.functionKey);
+    if (record.eventAgeMs !== undefined)
+      counters.maxEventAge = Math.max(counters.maxEventAge ?? 0, record.eventAgeMs);
+    if (record.outcome === 'throttled') {
       counters.throttles += 1;
-      this.#keep({
-        functionKey,
-        mode,
-        start,
-        durationMs: 0,
-        outcome: 'throttled',
-        concurrency: running,
-        ...extra,
-      });
-      return { throttled: true };
+    } else {
+      counters.maxConcurrency = Math.max(counters.maxConcurrency, record.concurrency);
+      counters.durations.push(record.durationMs);
+      if (record.outcome === 'error') counters.errors += 1;
     }
-    this.#running.set(functionKey, running + 1);
-    counters.maxConcurrency = Math.max(counters.maxConcurrency, running + 1);
-    let ended = false;
-    return {
-      throttled: false,
-      end: (outcome) => {
-        if (ended) return;
-        ended = true;
-        const durationMs = this.now() - start;
-        this.#running.set(functionKey, (this.#running.get(functionKey) ?? 1) - 1);
-        counters.durations.push(durationMs);
-        if (outcome === 'error') counters.errors += 1;
-        this.#keep({ functionKey, mode, start, durationMs, outcome, concurrency: running + 1, ...extra });
-      },
-    };
+    this.#keep(record);
   }
 
   asyncNotice(notice: AsyncEventNotice): void {

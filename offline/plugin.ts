@@ -1,22 +1,31 @@
 /**
- * The offline emulation of Lambda's asynchronous invocation, as a plugin of this project. It takes the async
- * event sources (S3 notifications, schedules, Invoke with InvocationType=Event) away from the stock plugins and
- * puts every such event through one durable local queue with Lambda's retry policy and destinations.
- * The stock plugins still do what they do well: serverless-s3-local serves S3, serverless-offline runs handlers.
+ * The offline emulation of Lambda, as a plugin of this project. Every run of a function, whatever asks for it
+ * (HTTP, the Invoke API, the async queue, a schedule), goes to the project's execution environments: `node`
+ * processes behind Lambda's Runtime API (offline/environments/). The async event sources (S3 notifications,
+ * schedules, Invoke with InvocationType=Event) are taken from the stock plugins and every such event goes through
+ * one durable local queue with Lambda's retry policy and destinations. The stock plugins still do what they do
+ * well: serverless-s3-local serves S3, serverless-offline serves the HTTP API.
  */
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { RouteFunctionError, routeToEnvironments } from './adapters/serverless-offline-http';
 import { AsyncInvoker, type EventSource, type RunResult } from './async-invoker';
-import { functionErrorPayload } from './destination-record';
-import { HandlerOutput } from './handler-output';
-import type { InvocationLogs } from './invocation-logs';
+import { DeadLetterConsole } from './console/dead-letters';
+import { EventJournal } from './console/event-journal';
+import { startConsoleServer } from './console/server';
+import { TestEvents } from './console/test-events';
+import { Concurrency } from './environments/concurrency';
+import { FunctionRunner, type RunOutcome } from './environments/function-runner';
+import { EnvironmentPool } from './environments/pool';
+import { processMemory } from './environments/process-memory';
+import { InvocationLogs } from './invocation-logs';
 import { InvokeApi, type SyncOutcome, startInvokeApiServer } from './invoke-api';
 import { LocalQueue } from './local-queue';
 import { guardLocalS3, holdResponseUntil, type LocalS3Server } from './local-s3-guard';
+import { MetricsRecorder } from './metrics';
 import { pendingDirectory, undeliverableDirectory } from './queue-state';
-import { lockStateDir } from './state-lock';
 import {
   type LocalS3Record,
   type LocalS3Server as S3ServerWithETags,
@@ -25,16 +34,11 @@ import {
   subscriptionsFor,
   toAwsRecord,
 } from './s3-notifications';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { DeadLetterConsole } from './console/dead-letters';
-import { EventJournal } from './console/event-journal';
-import { startConsoleServer } from './console/server';
-import { TestEvents } from './console/test-events';
-import { type AsyncRunInfo, MetricsRecorder } from './metrics';
 import { Scheduler } from './scheduler';
 import {
   asyncFunctions,
   functionName,
+  functionSpecs,
   LOCAL_ACCOUNT,
   reservedConcurrency,
   s3Subscriptions,
@@ -42,6 +46,7 @@ import {
   type ServiceDefinition,
   takeAsyncEvents,
 } from './service-model';
+import { lockStateDir } from './state-lock';
 
 export interface PluginLog {
   notice(message: string): void;
@@ -56,93 +61,82 @@ interface Serverless {
   pluginManager: { plugins: object[] };
 }
 
-interface OfflineLambdaFunction {
-  readonly functionName: string;
-  setEvent(event: unknown): void;
-  setClientContext(context: unknown): void;
-  runHandler(): Promise<unknown>;
-}
-
-interface OfflineLambda {
-  create(lambdas: Array<{ functionKey: string; functionDefinition: unknown }>): void;
-  get(functionKey: string): OfflineLambdaFunction;
-  cleanup(): Promise<unknown>;
-}
-
-/** What Lambda answers when a function is at its reserved concurrency. */
-class TooManyRequestsException extends Error {
-  override name = 'TooManyRequestsException';
-}
-
 /** Fixed by the pinned serverless-s3-local: its S3 credentials. */
 const LOCAL_S3_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
-/** Environment knobs of the emulation, read and validated once. */
-export function readOfflineSettings(
-  env: NodeJS.ProcessEnv,
-  servicePath: string,
-): { timeScale: number; stateDir: string; metricsPort: number } {
-  const raw = env.LAMBDA_ASYNC_TIME_SCALE;
-  const timeScale = raw === undefined || raw === '' ? 1 : Number(raw);
-  if (!Number.isFinite(timeScale) || timeScale <= 0) {
-    throw new Error(
-      `LAMBDA_ASYNC_TIME_SCALE must be a positive number (1 = AWS's real delays), got "${raw}".`,
-    );
+/** How long an idle execution environment is kept (AWS gives no figure; the notes see 10–20 minutes). */
+const DEFAULT_IDLE_SECONDS = 600;
+
+export interface OfflineSettings {
+  /** LAMBDA_ASYNC_TIME_SCALE: 1 = AWS's real delays. */
+  readonly timeScale: number;
+  readonly stateDir: string;
+  readonly metricsPort: number;
+  /** LAMBDA_IDLE_SECONDS × the time scale, in ms: how long an idle environment lives. */
+  readonly idleMs: number;
+}
+
+function positiveNumber(name: string, raw: string | undefined, fallback: number, hint: string): number {
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new Error(`${name} must be a positive number (${hint}), got "${raw}".`);
   }
+  return value;
+}
+
+/** Environment knobs of the emulation, read and validated once. */
+export function readOfflineSettings(env: NodeJS.ProcessEnv, servicePath: string): OfflineSettings {
+  const timeScale = positiveNumber(
+    'LAMBDA_ASYNC_TIME_SCALE',
+    env.LAMBDA_ASYNC_TIME_SCALE,
+    1,
+    "1 = AWS's real delays",
+  );
+  const idleSeconds = positiveNumber(
+    'LAMBDA_IDLE_SECONDS',
+    env.LAMBDA_IDLE_SECONDS,
+    DEFAULT_IDLE_SECONDS,
+    'how long an idle execution environment is kept, before the time scale',
+  );
   const metricsPort = Number(env.OFFLINE_METRICS_PORT || 3004);
   if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65_535) {
     throw new Error(`OFFLINE_METRICS_PORT must be a port number, got "${env.OFFLINE_METRICS_PORT}".`);
   }
-  return { timeScale, stateDir: resolve(servicePath, env.OFFLINE_STATE_DIR || '.offline'), metricsPort };
+  return {
+    timeScale,
+    stateDir: resolve(servicePath, env.OFFLINE_STATE_DIR || '.offline'),
+    metricsPort,
+    idleMs: idleSeconds * 1000 * timeScale,
+  };
 }
-
-/** Where the pinned serverless-offline keeps the modules this plugin hooks into. */
-function offlineModuleUrl(relativePath: string): string {
-  const offlineSrc = dirname(require.resolve('serverless-offline'));
-  return pathToFileURL(join(offlineSrc, relativePath)).href;
-}
-
-const PATCHED = Symbol.for('lambda-notes.offline-async.patched');
-
-/**
- * serverless-offline notices that this plugin says better: its line per run (with a request id of its own; REPORT
- * has the right one) and its Invoke server's address (moved to a free port; the Lambda port is ours).
- */
-const SUPERSEDED_NOTICE =
-  /^(?:\(λ: [^)]*\) RequestId: .*Billed Duration: |Offline \[http for lambda\] listening on )/;
-
-/** serverless-offline's own default (terminateIdleLambdaTime): idle workers stop after a minute. */
-const IDLE_RUNNER_MS = 60_000;
 
 /** How long a stop waits for the async runs and writes under way. */
 const STOP_DRAIN_MS = 10_000;
+
+/** The runtime each environment runs: the project's own, next to this file. */
+const BOOTSTRAP = join(__dirname, 'environments', 'bootstrap.cjs');
 
 export class OfflineAsync {
   #invoker: AsyncInvoker | undefined;
   #releaseLock: (() => Promise<void>) | undefined;
   #parentWatch: NodeJS.Timeout | undefined;
   #scheduler: Scheduler | undefined;
-  #lambda: OfflineLambda | undefined;
-  /** Async runs under way per runner, so that a runner is only stopped once its runs are over. */
-  readonly #inFlight = new Map<OfflineLambda, number>();
-  readonly #retired = new Set<OfflineLambda>();
-  #idleTimer: NodeJS.Timeout | undefined;
+  #pool: EnvironmentPool | undefined;
+  #runner: FunctionRunner | undefined;
   #metrics: MetricsRecorder | undefined;
   #metricsServer: Server | undefined;
   readonly #journal = new EventJournal();
-  /** Set just before an async run so that the recorder knows its attempt and event age. */
-  readonly #asyncRuns = new WeakMap<OfflineLambdaFunction, AsyncRunInfo>();
+  readonly #logs = new InvocationLogs();
   readonly #functionKeyByName = new Map<string, string>();
-  /** Set just before a sync Invoke's run: its request id (the one the caller gets). */
-  readonly #syncRuns = new WeakMap<OfflineLambdaFunction, { requestId: string }>();
-  readonly #output = new HandlerOutput((text) => process.stdout.write(text));
   #invokeServer: Server | undefined;
   #lambdaEndpoint: { host: string; port: number } | undefined;
   readonly #subscriptions;
   readonly #schedules;
-  readonly #settings: ReturnType<typeof readOfflineSettings>;
+  readonly #settings: OfflineSettings;
   /** A configuration error found in the constructor: reported (and the process ended) by prepare(). */
   readonly #settingsError: unknown;
+  /** What the environments take from this machine: where programs are (a bundle may spawn one). */
+  readonly #hostVariables: Record<string, string>;
 
   constructor(
     private readonly serverless: Serverless,
@@ -150,18 +144,23 @@ export class OfflineAsync {
     private readonly log: PluginLog,
   ) {
     const { service } = serverless;
-    let settings: ReturnType<typeof readOfflineSettings>;
+    let settings: OfflineSettings;
     try {
       settings = readOfflineSettings(process.env, serverless.config.servicePath);
     } catch (error) {
       this.#settingsError = error;
-      settings = { timeScale: 1, stateDir: '', metricsPort: 0 };
+      settings = { timeScale: 1, stateDir: '', metricsPort: 0, idleMs: DEFAULT_IDLE_SECONDS * 1000 };
     }
     this.#settings = settings;
     this.#subscriptions = s3Subscriptions(service);
     this.#schedules = scheduleRules(service);
     for (const key of Object.keys(service.functions))
       this.#functionKeyByName.set(functionName(service, key), key);
+    this.#hostVariables = {};
+    for (const name of ['PATH', 'SystemRoot']) {
+      const value = process.env[name];
+      if (value !== undefined) this.#hostVariables[name] = value;
+    }
   }
 
   /** What every function gets offline and under `sls invoke local`: the local S3 endpoint and credentials. */
@@ -169,19 +168,13 @@ export class OfflineAsync {
     const s3 = this.serverless.service.custom?.s3 ?? {};
     const host = typeof s3.host === 'string' ? s3.host : 'localhost';
     const port = s3.port === undefined ? 4569 : Number(s3.port);
-    // Lambda sets AWS_LAMBDA_INITIALIZATION_TYPE; the stock offline runners do not, and the logger's
-    // cold_start flag reads it.
+    // Lambda sets AWS_LAMBDA_INITIALIZATION_TYPE (the environments do too); `invoke local` does not, and the
+    // logger's cold_start flag reads it.
     return {
       S3_ENDPOINT: `http://${host}:${port}`,
       ...LOCAL_S3_CREDENTIALS,
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     };
-  }
-
-  injectLocalEnvironment(): void {
-    for (const definition of Object.values(this.serverless.service.functions)) {
-      definition.environment = { ...definition.environment, ...this.localEnvironment() };
-    }
   }
 
   /**
@@ -205,7 +198,14 @@ export class OfflineAsync {
         this.#log('error', `the lock on ${this.#settings.stateDir} was lost: ${error.message}`),
       );
       this.#watchParent();
-      await this.#prepare();
+      const { service } = this.serverless;
+      this.#metrics = new MetricsRecorder(Object.keys(service.functions));
+      takeAsyncEvents(service);
+      this.#takeLambdaPort();
+      await routeToEnvironments(
+        new Set(Object.keys(service.functions)),
+        (functionKey, event, clientContext) => this.#runForHttp(functionKey, event, clientContext),
+      );
     } catch (error) {
       this.#fatal(error);
     }
@@ -262,15 +262,6 @@ export class OfflineAsync {
     }, 250).unref();
   }
 
-  async #prepare(): Promise<void> {
-    const { service } = this.serverless;
-    this.#metrics = new MetricsRecorder(Object.keys(service.functions), reservedConcurrency(service));
-    this.injectLocalEnvironment();
-    takeAsyncEvents(service);
-    this.#takeLambdaPort();
-    await this.#patchRunHandler();
-  }
-
   /** after:offline:start:init — the local S3 and the Lambda endpoint are up. */
   async start(): Promise<void> {
     try {
@@ -280,18 +271,50 @@ export class OfflineAsync {
     }
   }
 
+  async #startEnvironments(): Promise<FunctionRunner> {
+    const { service, config } = this.serverless;
+    const metrics = this.#metrics;
+    if (!metrics) throw new Error('offline-async: start() before prepare()');
+    // serverless-esbuild's build folder, which it gives serverless-offline as `location`.
+    const location = service.custom?.['serverless-offline']?.location;
+    const taskRoot = resolve(config.servicePath, typeof location === 'string' ? location : '');
+    const { idleMs, stateDir } = this.#settings;
+    const pool = new EnvironmentPool({
+      functions: functionSpecs(service, { taskRoot, local: this.localEnvironment() }),
+      idleMs,
+      tmpRoot: join(stateDir, 'environments'),
+      bootstrap: BOOTSTRAP,
+      hostVariables: this.#hostVariables,
+      memory: await processMemory(),
+      write: (stream, text) => process[stream].write(text),
+      log: (message) => this.#log('info', message),
+      newId: randomUUID,
+      now: Date.now,
+    });
+    await pool.prepare();
+    this.#pool = pool;
+    return new FunctionRunner({
+      pool,
+      concurrency: new Concurrency(reservedConcurrency(service)),
+      logs: this.#logs,
+      metrics,
+      write: (text) => process.stdout.write(text),
+      now: Date.now,
+    });
+  }
+
   async #start(): Promise<void> {
     const { service } = this.serverless;
-    const { stateDir, timeScale } = this.#settings;
+    const { stateDir, timeScale, idleMs } = this.#settings;
     const functions = asyncFunctions(service, timeScale);
-    this.#lambda = await this.#createLambda();
+    this.#runner = await this.#startEnvironments();
     const queues = new Map<string, LocalQueue>();
     const stateLog = (level: 'warn' | 'error', message: string): void => this.#log(level, message);
     this.#invoker = new AsyncInvoker({
       functions,
       pending: pendingDirectory(stateDir, stateLog),
       undeliverable: undeliverableDirectory(stateDir, stateLog),
-      run: (functionKey, payload, info) => this.#run(functionKey, payload, info),
+      run: (functionKey, payload, info) => this.#runAsync(functionKey, payload, info),
       sendToQueue: async (queueName, body, deduplicationKey) => {
         const queue = queues.get(queueName) ?? new LocalQueue(stateDir, queueName, Date.now, stateLog);
         queues.set(queueName, queue);
@@ -329,16 +352,17 @@ export class OfflineAsync {
       .join('; ');
     this.log.notice(`[async] ${policies}`);
     this.#invokeServer = await this.#startInvokeApi();
-    if (this.#metrics) await this.#startConsole(functions);
+    await this.#startConsole(functions);
     this.log.notice(
-      `[async] queue ready: time scale ${timeScale} (a 1 minute retry delay waits ${(60 * timeScale).toFixed(timeScale < 1 / 60 ? 3 : 1)} s), state in ${stateDir}, ${resume.resumed} pending event(s) resumed${resume.interrupted > 0 ? ` (${resume.interrupted} had a run under way at the last stop: they may run twice)` : ''}`,
+      `[async] queue ready: time scale ${timeScale} (a 1 minute retry delay waits ${(60 * timeScale).toFixed(timeScale < 1 / 60 ? 3 : 1)} s; an idle environment ends after ${(idleMs / 1000).toFixed(idleMs < 10_000 ? 1 : 0)} s), state in ${stateDir}, ${resume.resumed} pending event(s) resumed${resume.interrupted > 0 ? ` (${resume.interrupted} had a run under way at the last stop: they may run twice)` : ''}`,
     );
   }
 
-  /** The local console (Test, Monitor, Async events, DLQ, Logs) on the metrics port. */
+  /** The local console (Test, Monitor, Async events, DLQ, Environments, Logs) on the metrics port. */
   async #startConsole(functions: ReturnType<typeof asyncFunctions>): Promise<void> {
     const metrics = this.#metrics;
-    if (!metrics) return;
+    const pool = this.#pool;
+    if (!metrics || !pool) return;
     const { service, config } = this.serverless;
     // The console's Test goes through the same Invoke API as `aws lambda invoke --endpoint-url`.
     const address = this.#invokeServer?.address();
@@ -367,47 +391,23 @@ export class OfflineAsync {
         testEvents: new TestEvents(join(config.servicePath, 'events'), this.#settings.stateDir),
         deadLetters: new DeadLetterConsole(this.#settings.stateDir, deadLetterQueues, lambda),
         lambda,
-        logs: this.#output.logs,
+        logs: this.#logs,
+        environments: () => pool.list(),
       },
       this.#settings.metricsPort,
     );
     this.log.notice(
-      `[async] console: http://localhost:${this.#settings.metricsPort}/ (Test, Monitor, Async events, DLQ, Logs; npm run metrics)`,
+      `[async] console: http://localhost:${this.#settings.metricsPort}/ (Test, Monitor, Async events, DLQ, Environments, Logs; npm run metrics)`,
     );
   }
 
   /**
-   * offline:functionsUpdated:cleanup — serverless-esbuild rebuilt the bundles after a code change: the workers
-   * that run queued events are stopped so that the next run loads the new code.
+   * offline:functionsUpdated:cleanup — serverless-esbuild rebuilt the bundles after a code change: every
+   * environment is replaced (idle ones now, busy ones after their run), so that the next run loads the new code.
    */
   async reload(): Promise<void> {
-    await this.#replaceRunner();
-    this.log.notice('[async] code changed: queued events now run the new bundle');
-  }
-
-  /** New runs go to a fresh runner; the old one stops its workers once the runs it has under way are over. */
-  async #replaceRunner(): Promise<void> {
-    const old = this.#lambda;
-    this.#lambda = await this.#createLambda();
-    if (old === undefined) return;
-    if ((this.#inFlight.get(old) ?? 0) === 0) await old.cleanup();
-    else this.#retired.add(old);
-  }
-
-  #runEnded(lambda: OfflineLambda): void {
-    const running = (this.#inFlight.get(lambda) ?? 1) - 1;
-    this.#inFlight.set(lambda, running);
-    if (running > 0) return;
-    if (this.#retired.delete(lambda)) {
-      this.#inFlight.delete(lambda);
-      void lambda.cleanup();
-      return;
-    }
-    // Like serverless-offline's own pool: workers left idle for a minute are stopped, not kept for ever.
-    clearTimeout(this.#idleTimer);
-    this.#idleTimer = setTimeout(() => {
-      if (this.#lambda === lambda && (this.#inFlight.get(lambda) ?? 0) === 0) void this.#replaceRunner();
-    }, IDLE_RUNNER_MS).unref();
+    this.#pool?.reload();
+    this.log.notice('[async] code changed: new runs start new environments with the new bundle');
   }
 
   /**
@@ -416,7 +416,6 @@ export class OfflineAsync {
    */
   async stop(): Promise<void> {
     this.#scheduler?.stop();
-    clearTimeout(this.#idleTimer);
     clearInterval(this.#parentWatch);
     if (this.#invoker) {
       const unfinished = await this.#invoker.stop(STOP_DRAIN_MS);
@@ -427,16 +426,10 @@ export class OfflineAsync {
         );
       }
     }
-    await this.#lambda?.cleanup().catch(() => undefined);
+    await this.#pool?.stop().catch(() => undefined);
     this.#metricsServer?.close();
     this.#invokeServer?.close();
-    this.#output.uninstall();
     await this.#releaseLock?.().catch(() => undefined);
-  }
-
-  /** Every invocation's log (START … REPORT), newest first: for whoever shows logs. */
-  get invocationLogs(): InvocationLogs {
-    return this.#output.logs;
   }
 
   #log(level: 'info' | 'warn' | 'error', message: string): void {
@@ -460,198 +453,49 @@ export class OfflineAsync {
     }
   }
 
-  async #run(functionKey: string, payload: unknown, info: AsyncRunInfo): Promise<RunResult> {
-    const lambda = this.#lambda;
-    if (!lambda) throw new Error('The offline Lambda runner is not started.');
-    this.#inFlight.set(lambda, (this.#inFlight.get(lambda) ?? 0) + 1);
-    const lambdaFunction = lambda.get(functionKey);
-    lambdaFunction.setClientContext(undefined);
-    lambdaFunction.setEvent(payload);
-    this.#asyncRuns.set(lambdaFunction, info);
-    try {
-      return { ok: true, result: await lambdaFunction.runHandler() };
-    } catch (error) {
-      if (error instanceof TooManyRequestsException) return { throttled: true };
-      return { ok: false, error: functionErrorPayload(error) };
-    } finally {
-      this.#runEnded(lambda);
-    }
+  #started(): FunctionRunner {
+    const runner = this.#runner;
+    if (!runner) throw new Error('the offline stack is still starting');
+    return runner;
   }
 
-  /**
-   * Every invocation, whatever started it, goes through serverless-offline's LambdaFunction.runHandler: the one
-   * place to measure it, to enforce reserved concurrency, to give it its request id (the sync Invoke's, or the
-   * async event's for every attempt) and to write its log as Lambda does (START, END, REPORT).
-   */
-  async #patchRunHandler(): Promise<void> {
-    const [{ default: LambdaFunction }, { default: LambdaContext }, { default: HandlerRunner }, { log }] =
-      (await Promise.all([
-        import(offlineModuleUrl('lambda/LambdaFunction.js')),
-        import(offlineModuleUrl('lambda/LambdaContext.js')),
-        import(offlineModuleUrl('lambda/handler-runner/HandlerRunner.js')),
-        import(offlineModuleUrl('utils/log.js')),
-      ])) as [
-        { default: { prototype: OfflineLambdaFunction & { [PATCHED]?: boolean } } },
-        {
-          default: {
-            prototype: {
-              setRequestId(id: string): void;
-              create(): { functionName?: string; [field: string]: unknown };
-            };
-          };
-        },
-        {
-          default: (new (...args: unknown[]) => { isDockerRunner(): boolean | null }) & {
-            prototype: {
-              cleanup(): Promise<unknown>;
-              isDockerRunner(): boolean | null;
-              run(...args: unknown[]): Promise<unknown>;
-            };
-          };
-        },
-        { log: { notice(...args: unknown[]): void; [PATCHED]?: boolean } },
-      ];
-    const proto = LambdaFunction.prototype;
-    const written = 'written for serverless-offline 13.10.1';
-    if (typeof proto.runHandler !== 'function') {
-      throw new Error(`offline-async: serverless-offline LambdaFunction.runHandler not found; ${written}.`);
-    }
-    if (
-      typeof LambdaContext.prototype.setRequestId !== 'function' ||
-      typeof LambdaContext.prototype.create !== 'function'
-    ) {
-      throw new Error(
-        `offline-async: serverless-offline LambdaContext.setRequestId/create not found; ${written}.`,
-      );
-    }
-    // A runner that never ran (its first call throttled) has nothing loaded: serverless-offline's idle-runner
-    // cleaner then crashes the whole process on `null.cleanup()`. isDockerRunner() is null exactly then.
-    if (
-      typeof HandlerRunner.prototype.cleanup !== 'function' ||
-      typeof HandlerRunner.prototype.run !== 'function' ||
-      new HandlerRunner({}, {}, {}).isDockerRunner() !== null
-    ) {
-      throw new Error(
-        `offline-async: serverless-offline HandlerRunner.cleanup/isDockerRunner changed; ${written}.`,
-      );
-    }
-    if (typeof log.notice !== 'function') {
-      throw new Error(`offline-async: serverless-offline utils/log.js has no log.notice; ${written}.`);
-    }
-    if (proto[PATCHED]) return;
-    this.#output.install();
-    const original = proto.runHandler;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const plugin = this;
-    proto.runHandler = async function (this: OfflineLambdaFunction) {
-      const functionKey = plugin.#functionKeyByName.get(this.functionName);
-      const metrics = plugin.#metrics;
-      if (functionKey === undefined || metrics === undefined) return original.call(this);
-      const asyncRun = plugin.#asyncRuns.get(this);
-      plugin.#asyncRuns.delete(this);
-      const syncRun = plugin.#syncRuns.get(this);
-      plugin.#syncRuns.delete(this);
-      const gate = metrics.begin(functionKey, asyncRun);
-      if (gate.throttled) {
-        throw new TooManyRequestsException(`Rate Exceeded. (${functionKey} is at its reservedConcurrency)`);
-      }
-      const requestId = syncRun?.requestId ?? asyncRun?.requestId ?? randomUUID();
-      const invocation = { functionKey, requestId, memorySizeMb: plugin.#memorySize(functionKey) };
-      try {
-        const result = await plugin.#output.run(this, invocation, () => original.call(this));
-        gate.end('success');
-        return result;
-      } catch (error) {
-        gate.end('error');
-        throw error;
-      }
-    };
-    proto[PATCHED] = true;
-
-    const setRequestId = LambdaContext.prototype.setRequestId;
-    LambdaContext.prototype.setRequestId = function (this: unknown, id: string) {
-      setRequestId.call(this, plugin.#output.requestId() ?? id);
-    };
-
-    // The context names the function as Lambda does (serverless-offline: "offline_invokedFunctionArn_for_…"); the
-    // log stream is one per runner, as one per execution environment on Lambda.
-    const create = LambdaContext.prototype.create;
-    const logStreams = new WeakMap<object, string>();
-    const { region } = this.serverless.service.provider;
-    LambdaContext.prototype.create = function (this: object) {
-      const context = create.call(this);
-      const name = String(context.functionName);
-      const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
-      const stream = logStreams.get(this) ?? `${day}/[$LATEST]${randomUUID().replaceAll('-', '')}`;
-      logStreams.set(this, stream);
-      return {
-        ...context,
-        invokedFunctionArn: `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:${name}`,
-        logGroupName: `/aws/lambda/${name}`,
-        logStreamName: stream,
-      };
-    };
-
-    // The handler's last lines may still be on their way from its worker thread when it returns: they are awaited
-    // here, before serverless-offline marks the run over and can hand its worker to the next run.
-    const handlerRun = HandlerRunner.prototype.run;
-    HandlerRunner.prototype.run = async function (this: unknown, ...args: unknown[]) {
-      try {
-        return await handlerRun.apply(this, args);
-      } finally {
-        await plugin.#output.handlerReturned();
-      }
-    };
-
-    const cleanup = HandlerRunner.prototype.cleanup;
-    HandlerRunner.prototype.cleanup = function (this: { isDockerRunner(): boolean | null }) {
-      return this.isDockerRunner() === null ? Promise.resolve() : cleanup.call(this);
-    };
-
-    const notice = log.notice;
-    log.notice = (...args: unknown[]) => {
-      const [message] = args;
-      if (typeof message === 'string' && SUPERSEDED_NOTICE.test(message)) return;
-      notice(...args);
-    };
+  /** One attempt of a queued event, under the event's request id. */
+  async #runAsync(
+    functionKey: string,
+    payload: unknown,
+    info: { requestId: string; attempt: number; eventAgeMs: number },
+  ): Promise<RunResult> {
+    const { outcome } = await this.#started().run(functionKey, payload, {
+      requestId: info.requestId,
+      async: { attempt: info.attempt, eventAgeMs: info.eventAgeMs },
+    });
+    if (outcome.kind === 'throttled') return { throttled: true };
+    return outcome.kind === 'result'
+      ? { ok: true, result: outcome.payload }
+      : { ok: false, error: outcome.payload };
   }
 
-  /** Memory size in MB as serverless.yml sets it (function, then provider; Lambda's default 128). */
-  #memorySize(functionKey: string): number {
-    const { service } = this.serverless;
-    const definition = service.functions[functionKey] as { memorySize?: unknown } | undefined;
-    const provider = service.provider as { memorySize?: unknown };
-    const size = Number(definition?.memorySize ?? provider.memorySize ?? 128);
-    return Number.isFinite(size) && size > 0 ? size : 128;
+  /** A RequestResponse Invoke, answered as Lambda answers it. */
+  async #invokeSync(
+    functionKey: string,
+    event: unknown,
+    options: { requestId: string; clientContext: unknown; tail: boolean },
+  ): Promise<SyncOutcome> {
+    const { outcome, logTail } = await this.#started().run(functionKey, event, {
+      requestId: options.requestId,
+      clientContext: options.clientContext,
+    });
+    if (outcome.kind === 'throttled') return outcome;
+    return { ...outcome, ...(logTail === undefined ? {} : { logTail }) };
   }
 
-  /** The function's timeout in seconds (function, then provider; the framework's default 6). */
-  #timeoutSeconds(functionKey: string): number {
-    const { service } = this.serverless;
-    const definition = service.functions[functionKey] as { timeout?: unknown } | undefined;
-    const provider = service.provider as { timeout?: unknown };
-    const seconds = Number(definition?.timeout ?? provider.timeout ?? 6);
-    return Number.isFinite(seconds) && seconds > 0 ? seconds : 6;
-  }
-
-  async #createLambda(): Promise<OfflineLambda> {
-    const [{ default: Lambda }, { default: defaults }] = (await Promise.all([
-      import(offlineModuleUrl('lambda/index.js')),
-      import(offlineModuleUrl('config/defaultOptions.js')),
-    ])) as [
-      { default: new (serverless: unknown, options: unknown) => OfflineLambda },
-      { default: Record<string, unknown> },
-    ];
-    const { service } = this.serverless;
-    const options = { ...defaults, ...service.custom?.['serverless-offline'], ...this.cliOptions };
-    const lambda = new Lambda(this.serverless, options);
-    lambda.create(
-      Object.entries(service.functions).map(([functionKey, functionDefinition]) => ({
-        functionKey,
-        functionDefinition,
-      })),
-    );
-    return lambda;
+  /** A request of serverless-offline's HTTP API: the result, or the function's error thrown for it to map. */
+  async #runForHttp(functionKey: string, event: unknown, clientContext: unknown): Promise<unknown> {
+    const { outcome } = await this.#started().run(functionKey, event, {
+      requestId: randomUUID(),
+      ...(clientContext === undefined || clientContext === null ? {} : { clientContext }),
+    });
+    return httpAnswer(outcome);
   }
 
   #listenToLocalS3(): void {
@@ -727,36 +571,12 @@ export class OfflineAsync {
     );
     return server;
   }
+}
 
-  /** A RequestResponse Invoke: one run in the same runner as queued events, answered as Lambda answers it. */
-  async #invokeSync(
-    functionKey: string,
-    event: unknown,
-    options: { requestId: string; clientContext: unknown; tail: boolean },
-  ): Promise<SyncOutcome> {
-    const lambda = this.#lambda;
-    if (!lambda) throw new Error('The offline Lambda runner is not started.');
-    this.#inFlight.set(lambda, (this.#inFlight.get(lambda) ?? 0) + 1);
-    const { requestId } = options;
-    try {
-      const lambdaFunction = lambda.get(functionKey);
-      lambdaFunction.setClientContext(options.clientContext);
-      lambdaFunction.setEvent(event);
-      this.#syncRuns.set(lambdaFunction, { requestId });
-      const payload = await lambdaFunction.runHandler();
-      return { kind: 'result', payload, logTail: this.#output.tail(requestId) };
-    } catch (error) {
-      if (error instanceof TooManyRequestsException) return { kind: 'throttled' };
-      const timedOut = error instanceof Error && error.constructor.name === 'LambdaTimeoutError';
-      const payload = timedOut
-        ? {
-            errorType: 'Sandbox.Timedout',
-            errorMessage: `RequestId: ${requestId} Error: Task timed out after ${this.#timeoutSeconds(functionKey).toFixed(2)} seconds`,
-          }
-        : functionErrorPayload(error);
-      return { kind: 'function-error', payload, logTail: this.#output.tail(requestId) };
-    } finally {
-      this.#runEnded(lambda);
-    }
-  }
+/** What serverless-offline's HTTP server gets for a run: the result, or an error it answers with a 502. */
+export function httpAnswer(outcome: RunOutcome): unknown {
+  if (outcome.kind === 'result') return outcome.payload;
+  if (outcome.kind === 'throttled')
+    throw new RouteFunctionError('TooManyRequestsException', 'Rate Exceeded.');
+  throw new RouteFunctionError(outcome.payload.errorType, outcome.payload.errorMessage);
 }

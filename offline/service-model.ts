@@ -1,13 +1,17 @@
 import { asyncPolicy } from './async-policy';
 import type { AsyncFunction, Destination } from './async-invoker';
+import type { FunctionSpec } from './environments/environment';
 import type { S3Subscription } from './s3-notifications';
 
 /** The parts of a resolved serverless.yml the offline emulation reads. */
 export interface FunctionDefinition {
   name?: string;
   handler?: string;
+  runtime?: string;
+  memorySize?: unknown;
+  timeout?: unknown;
   events?: Array<Record<string, unknown>>;
-  environment?: Record<string, string>;
+  environment?: Record<string, unknown>;
   maximumRetryAttempts?: unknown;
   maximumEventAge?: unknown;
   reservedConcurrency?: unknown;
@@ -16,7 +20,15 @@ export interface FunctionDefinition {
 
 export interface ServiceDefinition {
   service: string;
-  provider: { region: string; stage: string; s3?: Record<string, { name?: string }> };
+  provider: {
+    region: string;
+    stage: string;
+    runtime?: string;
+    memorySize?: unknown;
+    timeout?: unknown;
+    environment?: Record<string, unknown>;
+    s3?: Record<string, { name?: string }>;
+  };
   functions: Record<string, FunctionDefinition>;
   resources?: { Resources?: Record<string, { Type?: string; Properties?: Record<string, unknown> }> };
 }
@@ -147,6 +159,54 @@ export function s3Subscriptions(service: ServiceDefinition): S3Subscription[] {
     }
   }
   return subscriptions;
+}
+
+/** A positive number from serverless.yml, or the framework's default for it. */
+function positive(value: unknown, fallback: number): number {
+  const number = Number(value);
+  return value !== undefined && value !== null && value !== '' && Number.isFinite(number) && number > 0
+    ? number
+    : fallback;
+}
+
+/** Variables as the deployed function gets them: strings, and none for a value left null (`${param:…, null}`). */
+function variables(...sources: Array<Record<string, unknown> | undefined>): Record<string, string> {
+  const merged = new Map<string, unknown>();
+  for (const source of sources)
+    for (const [name, value] of Object.entries(source ?? {})) merged.set(name, value);
+  const result: Record<string, string> = {};
+  for (const [name, value] of merged) if (value !== null && value !== undefined) result[name] = String(value);
+  return result;
+}
+
+/**
+ * What each function's execution environments run offline: its bundle under `taskRoot`, memory size and timeout
+ * (the framework's defaults, 1024 MB and 6 s, where serverless.yml sets none), its variables (provider's, then the
+ * function's, then `local`: the local endpoints, which win).
+ */
+export function functionSpecs(
+  service: ServiceDefinition,
+  options: { readonly taskRoot: string; readonly local: Readonly<Record<string, string>> },
+): Map<string, FunctionSpec> {
+  const { provider } = service;
+  const specs = new Map<string, FunctionSpec>();
+  for (const [key, definition] of Object.entries(service.functions)) {
+    if (typeof definition.handler !== 'string') continue;
+    const name = functionName(service, key);
+    specs.set(key, {
+      key,
+      name,
+      arn: `arn:aws:lambda:${provider.region}:${LOCAL_ACCOUNT}:function:${name}`,
+      handler: definition.handler,
+      taskRoot: options.taskRoot,
+      runtime: definition.runtime ?? provider.runtime ?? 'nodejs20.x',
+      memorySizeMb: positive(definition.memorySize ?? provider.memorySize, 1024),
+      timeoutSeconds: positive(definition.timeout ?? provider.timeout, 6),
+      region: provider.region,
+      variables: variables(provider.environment, definition.environment, options.local),
+    });
+  }
+  return specs;
 }
 
 /** Every enabled schedule expression, with the rule ARN its events carry in `resources`. */

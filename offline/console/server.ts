@@ -11,22 +11,21 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { EnvironmentView } from '../environments/environment';
+import type { InvocationLogEntry } from '../invocation-logs';
 import type { MetricsRecorder } from '../metrics';
 import { type DeadLetterConsole, type DeadLetterView, UnknownMessageError } from './dead-letters';
 import type { EventJournal, EventStatus } from './event-journal';
 import { parseEventJson, TestEventError, type TestEvents } from './test-events';
 
-/** One invocation's log as Lambda writes it (START … END, REPORT): the shape of offline/invocation-logs.ts. */
-export interface InvocationLogEntry {
-  functionKey: string;
-  requestId: string;
-  startedAt: number;
-  lines: string[];
-}
-
-/** What the Logs tab reads; optional, since the offline runner may not collect logs. */
+/** What the Logs tab reads. */
 export interface InvocationLogSource {
-  entries(filter?: { functionKey?: string; requestId?: string; limit?: number }): InvocationLogEntry[];
+  entries(filter?: {
+    functionKey?: string;
+    requestId?: string;
+    logStream?: string;
+    limit?: number;
+  }): InvocationLogEntry[];
 }
 
 export interface ConsoleSources {
@@ -39,6 +38,8 @@ export interface ConsoleSources {
   /** A client of the offline Lambda Invoke API. */
   readonly lambda: LambdaClient;
   readonly logs?: InvocationLogSource;
+  /** The execution environments, live then recently ended (the Environments tab). */
+  readonly environments?: () => EnvironmentView[];
 }
 
 /** The Invoke API's limit for a synchronous request payload. */
@@ -286,9 +287,12 @@ async function getJson(sources: ConsoleSources, path: string, query: URLSearchPa
         entries: sources.logs.entries({
           ...(query.get('function') ? { functionKey: query.get('function') as string } : {}),
           ...(query.get('requestId') ? { requestId: (query.get('requestId') as string).trim() } : {}),
+          ...(query.get('logStream') ? { logStream: query.get('logStream') as string } : {}),
           limit: 100,
         }),
       };
+    case '/api/environments':
+      return { now: Date.now(), environments: sources.environments?.() ?? [] };
     default:
       throw new HttpError(404, `No such page: ${path}`);
   }

@@ -118,14 +118,24 @@ describe('EventJournal (the Async events tab)', () => {
 
   it("ends a success without onSuccess from the recorder's record, with the run's duration", () => {
     const time = clock();
-    const recorder = new MetricsRecorder(['fn'], new Map(), time.now);
+    const recorder = new MetricsRecorder(['fn'], time.now);
     const journal = new EventJournal(time.now);
     recorder.subscribe((record) => journal.invocation(record));
     journal.notice({ type: 'received', functionKey: 'fn', requestId: 'r1' });
     journal.notice({ type: 'attempt', functionKey: 'fn', requestId: 'r1', attempt: 1, eventAgeMs: 0 });
-    const gate = recorder.begin('fn', { requestId: 'r1', attempt: 1, eventAgeMs: 0 });
+    const start = time.now();
     time.advance(25);
-    if (!gate.throttled) gate.end('success');
+    recorder.record({
+      functionKey: 'fn',
+      mode: 'async',
+      start,
+      durationMs: 25,
+      outcome: 'success',
+      concurrency: 1,
+      requestId: 'r1',
+      attempt: 1,
+      eventAgeMs: 0,
+    });
     const [event] = journal.timelines({ status: 'succeeded' });
     expect(event?.attempts[0]).to.include({ outcome: 'success', durationMs: 25 });
     expect(event?.end).to.deep.equal({ at: 1_000_025, condition: 'Success' });
@@ -230,12 +240,12 @@ describe('TestEvents (saved test events)', () => {
 describe('MetricsRecorder.timeSeries (the Monitor graphs)', () => {
   it('aligns periods to their length and puts each invocation, throttle and notice in its period', () => {
     const time = clock(600_000);
-    const recorder = new MetricsRecorder(['fn'], new Map([['fn', 1]]), time.now);
+    const recorder = new MetricsRecorder(['fn'], time.now);
     time.advance(10_000);
-    const first = recorder.begin('fn');
-    expect(recorder.begin('fn').throttled).to.equal(true);
+    const record = { functionKey: 'fn', mode: 'sync', concurrency: 1 } as const;
+    recorder.record({ ...record, start: time.now(), durationMs: 0, outcome: 'throttled' });
+    recorder.record({ ...record, start: time.now(), durationMs: 20, outcome: 'error' });
     time.advance(20);
-    if (!first.throttled) first.end('error');
     recorder.asyncNotice({
       type: 'received',
       functionKey: 'fn',
@@ -244,9 +254,17 @@ describe('MetricsRecorder.timeSeries (the Monitor graphs)', () => {
       source: { kind: 'invoke' },
     });
     time.advance(60_000);
-    const second = recorder.begin('fn', { requestId: 'r1', attempt: 1, eventAgeMs: 60_000 });
+    recorder.record({
+      ...record,
+      mode: 'async',
+      start: time.now(),
+      durationMs: 10,
+      outcome: 'success',
+      requestId: 'r1',
+      attempt: 1,
+      eventAgeMs: 60_000,
+    });
     time.advance(10);
-    if (!second.throttled) second.end('success');
     const series = recorder.timeSeries({ periodMs: 60_000, from: 590_000, to: time.now() + 1 });
     const points = series.functions.fn ?? [];
     expect(points.map((p) => p.t)).to.deep.equal([540_000, 600_000, 660_000]);
@@ -263,7 +281,7 @@ describe('MetricsRecorder.timeSeries (the Monitor graphs)', () => {
   });
 
   it('refuses a range of too many periods', () => {
-    const recorder = new MetricsRecorder(['fn'], new Map());
+    const recorder = new MetricsRecorder(['fn']);
     expect(() => recorder.timeSeries({ periodMs: 1000, from: 0, to: 10_000_000 })).to.throw(
       RangeError,
       /periods/,

@@ -1,23 +1,35 @@
 import { expect } from 'chai';
-import { MetricsRecorder, percentile } from '../../offline/metrics';
+import { type InvocationRecord, MetricsRecorder, percentile } from '../../offline/metrics';
 
 function clock(start = 1_000_000) {
   let now = start;
   return { now: () => now, advance: (ms: number) => (now += ms) };
 }
 
+/** An invocation as the runner records it once it is over. */
+function run(
+  recorder: MetricsRecorder,
+  fields: Partial<InvocationRecord> & Pick<InvocationRecord, 'outcome'>,
+): void {
+  recorder.record({
+    functionKey: 'fn',
+    mode: 'sync',
+    start: 1_000_000,
+    durationMs: 0,
+    concurrency: 1,
+    ...fields,
+  });
+}
+
 describe('MetricsRecorder', () => {
   it('counts invocations, errors and durations under CloudWatch names', () => {
-    const time = clock();
-    const recorder = new MetricsRecorder(['fn'], new Map(), time.now);
-    for (const [ms, outcome] of [
+    const recorder = new MetricsRecorder(['fn']);
+    for (const [durationMs, outcome] of [
       [10, 'success'],
       [30, 'error'],
       [20, 'success'],
     ] as const) {
-      const gate = recorder.begin('fn');
-      time.advance(ms);
-      if (!gate.throttled) gate.end(outcome);
+      run(recorder, { durationMs, outcome });
     }
     expect(recorder.summary().fn).to.deep.include({
       Invocations: 3,
@@ -28,32 +40,21 @@ describe('MetricsRecorder', () => {
     });
   });
 
-  it('throttles beyond reservedConcurrency and counts it as Throttles, not Invocations', () => {
-    const recorder = new MetricsRecorder(['fn'], new Map([['fn', 1]]));
-    const first = recorder.begin('fn');
-    expect(first.throttled).to.equal(false);
-    expect(recorder.begin('fn').throttled).to.equal(true);
-    if (!first.throttled) first.end('success');
-    expect(recorder.begin('fn').throttled).to.equal(false);
-    expect(recorder.summary().fn).to.include({ Throttles: 1, ConcurrentExecutions: 1 });
-  });
-
-  it('throttles everything at reservedConcurrency 0', () => {
-    const recorder = new MetricsRecorder(['fn'], new Map([['fn', 0]]));
-    expect(recorder.begin('fn').throttled).to.equal(true);
+  it('counts a throttled call as Throttles, not Invocations', () => {
+    const recorder = new MetricsRecorder(['fn']);
+    run(recorder, { outcome: 'throttled', concurrency: 0 });
     expect(recorder.summary().fn).to.include({ Invocations: 0, Throttles: 1, SuccessRate: null });
   });
 
-  it('keeps the highest concurrency seen', () => {
-    const recorder = new MetricsRecorder(['fn'], new Map());
-    const gates = [recorder.begin('fn'), recorder.begin('fn'), recorder.begin('fn')];
-    for (const gate of gates) if (!gate.throttled) gate.end('success');
-    recorder.begin('fn');
+  it('keeps the highest concurrency of the runs, not of the throttled calls', () => {
+    const recorder = new MetricsRecorder(['fn']);
+    for (const concurrency of [1, 3, 2]) run(recorder, { outcome: 'success', concurrency });
+    run(recorder, { outcome: 'throttled', concurrency: 5 });
     expect(recorder.summary().fn?.ConcurrentExecutions).to.equal(3);
   });
 
   it('counts async notices and records the event age of attempts', () => {
-    const recorder = new MetricsRecorder(['fn'], new Map());
+    const recorder = new MetricsRecorder(['fn']);
     recorder.asyncNotice({
       type: 'received',
       functionKey: 'fn',
@@ -61,8 +62,7 @@ describe('MetricsRecorder', () => {
       at: 0,
       source: { kind: 'invoke' },
     });
-    const gate = recorder.begin('fn', { requestId: 'r1', attempt: 1, eventAgeMs: 42 });
-    if (!gate.throttled) gate.end('error');
+    run(recorder, { mode: 'async', outcome: 'error', requestId: 'r1', attempt: 1, eventAgeMs: 42 });
     recorder.asyncNotice({
       type: 'dropped',
       functionKey: 'fn',
@@ -87,9 +87,8 @@ describe('MetricsRecorder', () => {
   });
 
   it("notes on an async event's last run what became of it", () => {
-    const recorder = new MetricsRecorder(['fn'], new Map());
-    const gate = recorder.begin('fn', { requestId: 'r1', attempt: 3, eventAgeMs: 5 });
-    if (!gate.throttled) gate.end('error');
+    const recorder = new MetricsRecorder(['fn']);
+    run(recorder, { mode: 'async', outcome: 'error', requestId: 'r1', attempt: 3, eventAgeMs: 5 });
     recorder.asyncNotice({
       type: 'done',
       functionKey: 'fn',
@@ -106,11 +105,10 @@ describe('MetricsRecorder', () => {
 
   it('puts invocations and throttles into per-second series', () => {
     const time = clock();
-    const recorder = new MetricsRecorder(['fn'], new Map([['fn', 1]]), time.now);
-    const gate = recorder.begin('fn');
-    recorder.begin('fn');
+    const recorder = new MetricsRecorder(['fn'], time.now);
+    run(recorder, { start: time.now(), outcome: 'throttled', concurrency: 1 });
+    run(recorder, { start: time.now(), outcome: 'success', durationMs: 1500 });
     time.advance(1500);
-    if (!gate.throttled) gate.end('success');
     const [first, second] = recorder.series(1000).functions.fn ?? [];
     expect(first).to.include({ Invocations: 1, Throttles: 1, DurationMax: 1500, ConcurrentExecutions: 1 });
     expect(second).to.include({ Invocations: 0, Throttles: 0 });

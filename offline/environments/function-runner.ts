@@ -1,0 +1,136 @@
+/**
+ * One run of a function, whatever asked for it (the Invoke API, HTTP, the async queue): a unit of concurrency
+ * (or a throttle), an execution environment, and the run's log as Lambda writes it around the function's own
+ * lines (START, END, REPORT). The outcome is recorded for the metrics; nothing here decides retries.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FunctionErrorPayload } from '../destination-record';
+import { type InvocationLogs, logTail } from '../invocation-logs';
+import type { MetricsRecorder, Outcome } from '../metrics';
+import type { Concurrency } from './concurrency';
+import type { RunResult } from './environment';
+import type { EnvironmentPool } from './pool';
+
+export type RunOutcome =
+  | { readonly kind: 'result'; readonly payload: unknown }
+  | { readonly kind: 'function-error'; readonly payload: FunctionErrorPayload }
+  | { readonly kind: 'throttled' };
+
+export interface RunOptions {
+  readonly requestId: string;
+  readonly clientContext?: unknown;
+  /** An attempt of a queued (asynchronous) event. */
+  readonly async?: { readonly attempt: number; readonly eventAgeMs: number };
+}
+
+export interface RunnerDeps {
+  readonly pool: EnvironmentPool;
+  readonly concurrency: Concurrency;
+  readonly logs: InvocationLogs;
+  readonly metrics: MetricsRecorder;
+  /** Lambda's own lines (START, END, REPORT) for the offline terminal. */
+  write(text: string): void;
+  now(): number;
+}
+
+/** An X-Ray trace header as Lambda passes it (Root=1-<epoch seconds, hex>-<96 random bits>). */
+export function traceHeader(now: number): string {
+  const seconds = Math.floor(now / 1000)
+    .toString(16)
+    .padStart(8, '0');
+  return `Root=1-${seconds}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=0`;
+}
+
+/** The runtime's answer as the caller gets it: JSON, or the text itself if a runtime sent something else. */
+function parseBody(body: string): unknown {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return body;
+  }
+}
+
+export class FunctionRunner {
+  constructor(private readonly deps: RunnerDeps) {}
+
+  async run(
+    functionKey: string,
+    event: unknown,
+    options: RunOptions,
+  ): Promise<{ readonly outcome: RunOutcome; readonly logTail?: string }> {
+    const { pool, concurrency, logs, metrics } = this.deps;
+    const spec = pool.functions.get(functionKey);
+    if (!spec) throw new Error(`No function "${functionKey}" in serverless.yml.`);
+    const start = this.deps.now();
+    const observed = {
+      functionKey,
+      mode: options.async ? ('async' as const) : ('sync' as const),
+      start,
+      requestId: options.requestId,
+      ...(options.async ? { attempt: options.async.attempt, eventAgeMs: options.async.eventAgeMs } : {}),
+    };
+    const slot = concurrency.acquire(functionKey);
+    if (!slot) {
+      metrics.record({
+        ...observed,
+        durationMs: 0,
+        outcome: 'throttled',
+        concurrency: concurrency.running(functionKey),
+      });
+      return { outcome: { kind: 'throttled' } };
+    }
+    let result: RunResult;
+    let capture;
+    try {
+      const environment = await pool.acquire(functionKey);
+      try {
+        capture = logs.begin(functionKey, options.requestId, this.deps.now(), environment.options.logStream);
+        this.deps.write(`${capture.entry.lines[0]}\n`);
+        result = await environment.run(
+          {
+            requestId: options.requestId,
+            event: JSON.stringify(event) ?? 'null',
+            invokedFunctionArn: spec.arn,
+            traceId: traceHeader(this.deps.now()),
+            ...(options.clientContext === undefined
+              ? {}
+              : { clientContext: JSON.stringify(options.clientContext) }),
+          },
+          capture,
+        );
+      } finally {
+        pool.release(environment);
+      }
+    } finally {
+      slot.release();
+    }
+    const { outcome } = result;
+    const died =
+      result.status === 'error' && !outcome.ok ? [outcome.error.errorMessage, outcome.error.errorType] : [];
+    const added = capture.finish(
+      {
+        durationMs: result.durationMs,
+        memorySizeMb: spec.memorySizeMb,
+        maxMemoryUsedMb: result.maxMemoryUsedMb,
+        ...(result.initDurationMs === undefined ? {} : { initDurationMs: result.initDurationMs }),
+        ...(result.status === undefined ? {} : { status: result.status }),
+        ...(result.reportErrorType === undefined ? {} : { errorType: result.reportErrorType }),
+      },
+      died,
+    );
+    this.deps.write(added.map((line) => `${line}\n`).join(''));
+    const recorded: Outcome = outcome.ok ? 'success' : 'error';
+    metrics.record({
+      ...observed,
+      durationMs: result.durationMs,
+      outcome: recorded,
+      concurrency: slot.concurrent,
+    });
+    return {
+      outcome: outcome.ok
+        ? { kind: 'result', payload: parseBody(outcome.body) }
+        : { kind: 'function-error', payload: outcome.error },
+      logTail: logTail(capture.entry.lines),
+    };
+  }
+}
