@@ -222,10 +222,25 @@ function contextFor(requestId, headers) {
 }
 
 /**
+ * Resolves once everything written to stdout and stderr has reached the pipes: a pipe that is full makes Node
+ * queue writes, and the answer must not overtake the run's last lines (the environment closes the run's log
+ * when the answer comes).
+ * @returns {Promise<unknown>}
+ */
+function flushed() {
+  return Promise.all(
+    [process.stdout, process.stderr].map(
+      (stream) => new Promise((done) => stream.write('', () => done(undefined))),
+    ),
+  );
+}
+
+/**
  * @param {string} path
  * @param {ErrorPayload} payload
  */
-function postError(path, payload) {
+async function postError(path, payload) {
+  await flushed();
   return call('POST', path, JSON.stringify(payload), {
     'content-type': 'application/json',
     'lambda-runtime-function-error-type': payload.errorType,
@@ -281,6 +296,7 @@ async function main() {
     else delete env._X_AMZN_TRACE_ID;
     try {
       const result = await runHandler(handler, JSON.parse(next.body), contextFor(requestId, next.headers));
+      await flushed();
       await call('POST', `/invocation/${requestId}/response`, JSON.stringify(result) ?? 'null', {
         'content-type': 'application/json',
       }).catch(apiGone);

@@ -4,16 +4,26 @@
  * Duration is the process start and the module load, until the runtime first asks for an event), then reused warm
  * (module scope and its own TMPDIR survive), one run at a time. The process runs with the heap flags Lambda's
  * Node.js runtime derives from the memory size, and it is killed when its resident set goes past that size (the
- * run fails as Runtime.OutOfMemory) or when a run reaches its timeout (Sandbox.Timedout). Either way, and when
- * the runtime exits on its own, the environment is over: the next run gets a new one.
+ * run fails as Runtime.OutOfMemory) or when a run reaches its timeout (Sandbox.Timedout).
+ *
+ * A run that ends that way, or whose runtime exits, resets the environment as Lambda does: the runtime process is
+ * gone (module scope with it), TMPDIR and the log stream stay, and the next run here starts a new runtime within
+ * its own time ("suppressed init": no Init Duration of its own). See the lifecycle page of the Lambda developer
+ * guide (invoke phase failures) and LocalStack's recording test_lambda_invoke_timed_out_environment_reuse.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { exitPayload, outOfMemoryPayload, timeoutLogLine, timeoutPayload } from './environment-errors';
 import type { FunctionErrorPayload } from '../destination-record';
+import {
+  exitPayload,
+  exitReason,
+  outOfMemoryPayload,
+  timeoutLogLine,
+  timeoutPayload,
+} from './environment-errors';
 import type { ProcessMemory } from './process-memory';
 import { RuntimeApi, type RuntimeAnswer, startRuntimeApiServer } from './runtime-api';
 
@@ -45,10 +55,13 @@ export interface EnvironmentView {
   readonly id: string;
   readonly functionKey: string;
   readonly logStream: string;
+  /** The runtime process, while there is one (none after a reset, until the next run). */
   readonly pid: number | undefined;
   readonly state: EnvironmentState;
   readonly startedAt: number;
   readonly runs: number;
+  /** Runtimes ended by a failed run (timeout, exit, memory) and started again for the next. */
+  readonly resets: number;
   readonly lastRunAt: number | undefined;
   readonly initDurationMs: number | undefined;
   readonly memorySizeMb: number;
@@ -99,12 +112,30 @@ export interface EnvironmentOptions {
   now(): number;
 }
 
+/** One runtime process and the Runtime API it talks to. */
+interface Runtime {
+  readonly child: ChildProcess;
+  readonly server: Server;
+  readonly api: RuntimeApi;
+  readonly spawnedAt: number;
+  readonly exited: Promise<void>;
+  ready: boolean;
+  killedForMemory: boolean;
+  memoryTimer: NodeJS.Timeout | undefined;
+  initTimer: NodeJS.Timeout | undefined;
+  rssMb: number | undefined;
+  peakMb: number;
+}
+
 interface ActiveRun {
   readonly request: RunRequest;
   readonly sink: OutputSink;
   readonly settle: (result: RunResult) => void;
-  handedAt: number | undefined;
+  /** When the run's clock started: the handover to a ready runtime, or the run itself after a reset. */
+  startedAt: number | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** The runtime the event went to (its memory is the run's Max Memory Used). */
+  runtime: Runtime | undefined;
 }
 
 const round2 = (value: number): number => Math.round(value * 100) / 100;
@@ -127,44 +158,28 @@ export class ExecutionEnvironment {
   readonly startedAt: number;
   #state: EnvironmentState = 'initializing';
   #runs = 0;
+  #resets = 0;
   #lastRunAt: number | undefined;
   #initDurationMs: number | undefined;
-  /** Init Duration goes in the REPORT of the first run only. */
+  /** Init Duration goes in the REPORT of the environment's first run only. */
   #initReported = false;
-  #rssMb: number | undefined;
-  #peakMb = 0;
   #endedAt: number | undefined;
   #endReason: string | undefined;
   #run: ActiveRun | undefined;
-  #memoryTimer: NodeJS.Timeout | undefined;
-  #overMemory = false;
-  #initTimer: NodeJS.Timeout | undefined;
-  readonly #spawnedAt = performance.now();
-  readonly #api: RuntimeApi;
-  #server: Server | undefined;
-  #child: ChildProcess | undefined;
-  readonly #exited: Promise<void>;
-  #markExited: () => void = () => undefined;
+  #runtime: Runtime | undefined;
 
   private constructor(
     readonly spec: FunctionSpec,
     readonly options: EnvironmentOptions,
   ) {
     this.startedAt = options.now();
-    this.#exited = new Promise((done) => {
-      this.#markExited = done;
-    });
-    this.#api = new RuntimeApi({
-      ready: () => this.#ready(),
-      answered: (requestId, answer) => this.#answered(requestId, answer),
-      initFailed: (payload) => this.#initFailed(payload),
-    });
   }
 
-  /** Starts the process; its Init phase goes on after this resolves (a run waits for it). */
+  /** Starts the runtime process; its Init phase goes on after this resolves (a run waits for it). */
   static async start(spec: FunctionSpec, options: EnvironmentOptions): Promise<ExecutionEnvironment> {
     const environment = new ExecutionEnvironment(spec, options);
-    await environment.#spawn();
+    await mkdir(options.tmpDir, { recursive: true });
+    await environment.#startRuntime();
     return environment;
   }
 
@@ -182,30 +197,38 @@ export class ExecutionEnvironment {
   }
 
   view(): EnvironmentView {
+    const runtime = this.#runtime;
     return {
       id: this.id,
       functionKey: this.spec.key,
       logStream: this.options.logStream,
-      pid: this.#child?.pid,
+      pid: runtime?.child.pid,
       state: this.#state,
       startedAt: this.startedAt,
       runs: this.#runs,
+      resets: this.#resets,
       lastRunAt: this.#lastRunAt,
       initDurationMs: this.#initDurationMs === undefined ? undefined : round2(this.#initDurationMs),
       memorySizeMb: this.spec.memorySizeMb,
-      rssMb: this.#rssMb === undefined ? undefined : Math.round(this.#rssMb),
-      maxMemoryUsedMb: this.#peakMb > 0 ? Math.round(this.#peakMb) : undefined,
+      rssMb: runtime?.rssMb === undefined ? undefined : Math.round(runtime.rssMb),
+      maxMemoryUsedMb: runtime && runtime.peakMb > 0 ? Math.round(runtime.peakMb) : undefined,
       endedAt: this.#endedAt,
       endReason: this.#endReason,
     };
   }
 
-  async #spawn(): Promise<void> {
+  async #startRuntime(): Promise<Runtime> {
     const { spec, options } = this;
-    this.#server = await startRuntimeApiServer(this.#api);
-    const address = this.#server.address();
+    // The API answers for the runtime it serves, which exists once the process is spawned.
+    const served: { runtime?: Runtime } = {};
+    const api = new RuntimeApi({
+      ready: () => served.runtime && this.#ready(served.runtime),
+      answered: (requestId, answer) => served.runtime && this.#answered(served.runtime, requestId, answer),
+      initFailed: (payload) => served.runtime && this.#initFailed(served.runtime, payload),
+    });
+    const server = await startRuntimeApiServer(api);
+    const address = server.address();
     if (typeof address !== 'object' || address === null) throw new Error('the Runtime API has no address');
-    await mkdir(options.tmpDir, { recursive: true });
     const child = spawn(process.execPath, [...heapFlags(spec.memorySizeMb), options.bootstrap], {
       cwd: spec.taskRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -231,7 +254,25 @@ export class ExecutionEnvironment {
         IS_OFFLINE: 'true',
       },
     });
-    this.#child = child;
+    let markExited: () => void = () => undefined;
+    const exited = new Promise<void>((done) => {
+      markExited = done;
+    });
+    const started: Runtime = {
+      child,
+      server,
+      api,
+      spawnedAt: performance.now(),
+      exited,
+      ready: false,
+      killedForMemory: false,
+      memoryTimer: undefined,
+      initTimer: undefined,
+      rssMb: undefined,
+      peakMb: 0,
+    };
+    served.runtime = started;
+    this.#runtime = started;
     // Decoded as UTF-8 across chunk boundaries (a chunk may end inside a character).
     child.stdout
       ?.setEncoding('utf8')
@@ -239,10 +280,20 @@ export class ExecutionEnvironment {
     child.stderr
       ?.setEncoding('utf8')
       .on('data', (text: string) => options.output(text, 'stderr', this.#run?.sink));
-    child.once('error', (error) => this.#processGone(null, null, error.message));
-    child.once('exit', (code, signal) => this.#processGone(code, signal));
-    this.#watchMemory();
-    this.#initTimer = setTimeout(() => this.#initTimedOut(), INIT_LIMIT_MS + spec.timeoutSeconds * 1000);
+    child.once('error', (error) => {
+      markExited();
+      this.#runtimeGone(started, null, null, error.message);
+    });
+    child.once('exit', (code, signal) => {
+      markExited();
+      this.#runtimeGone(started, code, signal);
+    });
+    this.#watchMemory(started);
+    started.initTimer = setTimeout(
+      () => this.#initTimedOut(started),
+      INIT_LIMIT_MS + spec.timeoutSeconds * 1000,
+    );
+    return started;
   }
 
   /**
@@ -252,26 +303,58 @@ export class ExecutionEnvironment {
   run(request: RunRequest, sink: OutputSink): Promise<RunResult> {
     if (!this.available) throw new Error(`environment ${this.id} is ${this.#state}`);
     return new Promise((settle) => {
-      this.#run = { request, sink, settle, handedAt: undefined, timer: undefined };
-      // A starting environment hands the event over once its runtime first asks for one.
-      if (this.#state === 'idle') this.#handOut();
+      const run: ActiveRun = {
+        request,
+        sink,
+        settle,
+        startedAt: undefined,
+        timer: undefined,
+        runtime: undefined,
+      };
+      this.#run = run;
+      const runtime = this.#runtime;
+      if (runtime?.ready) {
+        this.#handOut(runtime, run);
+      } else if (runtime === undefined) {
+        // Reset by a failed run: the runtime starts again within this run's own time and timeout.
+        this.#state = 'busy';
+        this.#startClock(run);
+        this.#startRuntime().catch((error: unknown) =>
+          this.#finish(run, {
+            outcome: {
+              ok: false,
+              error: {
+                errorType: 'Runtime.Unknown',
+                errorMessage: `the runtime could not start: ${String(error)}`,
+              },
+            },
+            durationMs: 0,
+            status: 'error',
+            reportErrorType: 'Runtime.Unknown',
+          }),
+        );
+      }
+      // A runtime still in its first Init phase takes the event when it first asks for one (#ready).
     });
   }
 
-  /** The run's clock starts as its event is handed over: its timeout and Duration count from there. */
-  #handOut(): void {
-    const run = this.#run;
-    if (!run) return;
+  #startClock(run: ActiveRun): void {
+    run.startedAt = performance.now();
+    run.timer = setTimeout(() => this.#timedOut(run), this.spec.timeoutSeconds * 1000);
+  }
+
+  /** Hands the event to a ready runtime; the run's clock starts here unless it already runs (after a reset). */
+  #handOut(runtime: Runtime, run: ActiveRun): void {
     this.#state = 'busy';
-    run.handedAt = performance.now();
-    this.#watchMemory();
-    const timeoutMs = this.spec.timeoutSeconds * 1000;
-    run.timer = setTimeout(() => this.#timedOut(), timeoutMs);
+    run.runtime = runtime;
+    if (run.startedAt === undefined) this.#startClock(run);
+    this.#watchMemory(runtime);
     const { request } = run;
-    this.#api.assign({
+    const elapsedMs = performance.now() - (run.startedAt ?? performance.now());
+    runtime.api.assign({
       requestId: request.requestId,
       event: request.event,
-      deadlineMs: Date.now() + timeoutMs,
+      deadlineMs: Date.now() + this.spec.timeoutSeconds * 1000 - elapsedMs,
       invokedFunctionArn: request.invokedFunctionArn,
       traceId: request.traceId,
       ...(request.clientContext === undefined ? {} : { clientContext: request.clientContext }),
@@ -279,21 +362,23 @@ export class ExecutionEnvironment {
   }
 
   /** The runtime asks for an event: the first time, its Init phase is over. */
-  #ready(): void {
-    if (this.#state !== 'initializing') return;
-    clearTimeout(this.#initTimer);
-    this.#initDurationMs = performance.now() - this.#spawnedAt;
-    this.#state = 'idle';
-    if (this.#run) this.#handOut();
-    else this.#stopMemoryWatch();
+  #ready(runtime: Runtime): void {
+    if (runtime.ready || runtime !== this.#runtime) return;
+    runtime.ready = true;
+    clearTimeout(runtime.initTimer);
+    if (this.#initDurationMs === undefined) this.#initDurationMs = performance.now() - runtime.spawnedAt;
+    if (this.#state === 'initializing') this.#state = 'idle';
+    const run = this.#run;
+    if (run) this.#handOut(runtime, run);
+    else this.#stopMemoryWatch(runtime);
   }
 
-  #answered(requestId: string, answer: RuntimeAnswer): void {
+  #answered(runtime: Runtime, requestId: string, answer: RuntimeAnswer): void {
     const run = this.#run;
-    if (!run || run.request.requestId !== requestId) return;
+    if (!run || run.request.requestId !== requestId || runtime !== this.#runtime) return;
     clearTimeout(run.timer);
-    const durationMs = performance.now() - (run.handedAt ?? performance.now());
-    // The runtime wrote its output before it answered; what is still in the pipe is read in this turn of the
+    const durationMs = performance.now() - (run.startedAt ?? performance.now());
+    // The runtime flushed its output before it answered; what is still in the pipe is read in this turn of the
     // event loop, so the run's log is complete once it has passed.
     setImmediate(() => {
       void this.#finish(run, {
@@ -304,51 +389,47 @@ export class ExecutionEnvironment {
     });
   }
 
-  #initFailed(payload: FunctionErrorPayload): void {
-    clearTimeout(this.#initTimer);
-    this.#initDurationMs = performance.now() - this.#spawnedAt;
-    const run = this.#run;
-    if (run) {
-      setImmediate(
-        () =>
-          void this.#finish(run, {
-            outcome: { ok: false, error: payload },
-            durationMs: 0,
-            status: 'error',
-            reportErrorType: payload.errorType,
-          }),
-      );
-    }
-    void this.end('its Init phase failed');
-  }
-
-  #timedOut(): void {
+  #initFailed(runtime: Runtime, payload: FunctionErrorPayload): void {
+    clearTimeout(runtime.initTimer);
+    if (this.#initDurationMs === undefined) this.#initDurationMs = performance.now() - runtime.spawnedAt;
     const run = this.#run;
     if (!run) return;
-    const elapsedMs = performance.now() - (run.handedAt ?? this.#spawnedAt);
+    // The runtime exits after reporting: the environment is reset, and the next run tries the Init again.
+    setImmediate(() =>
+      this.#finish(run, {
+        outcome: { ok: false, error: payload },
+        durationMs: performance.now() - (run.startedAt ?? runtime.spawnedAt),
+        status: 'error',
+        reportErrorType: payload.errorType,
+      }),
+    );
+  }
+
+  #timedOut(run: ActiveRun): void {
+    if (this.#run !== run) return;
+    const elapsedMs = performance.now() - (run.startedAt ?? performance.now());
     run.sink.append(`${timeoutLogLine(run.request.requestId, elapsedMs, new Date(this.options.now()))}\n`);
     void this.#finish(run, {
       outcome: { ok: false, error: timeoutPayload(run.request.requestId, this.spec.timeoutSeconds) },
       durationMs: elapsedMs,
       status: 'timeout',
     });
-    void this.end(`a run reached its timeout (${this.spec.timeoutSeconds} s)`);
+    this.#reset(`a run reached its timeout (${this.spec.timeoutSeconds} s)`);
   }
 
-  #initTimedOut(): void {
-    if (this.#state !== 'initializing') return;
+  #initTimedOut(runtime: Runtime): void {
+    if (runtime.ready || runtime !== this.#runtime) return;
     const run = this.#run;
     if (run) {
-      run.sink.append(
-        `${timeoutLogLine(run.request.requestId, performance.now() - this.#spawnedAt, new Date(this.options.now()))}\n`,
-      );
+      const elapsedMs = performance.now() - (run.startedAt ?? runtime.spawnedAt);
+      run.sink.append(`${timeoutLogLine(run.request.requestId, elapsedMs, new Date(this.options.now()))}\n`);
       void this.#finish(run, {
         outcome: { ok: false, error: timeoutPayload(run.request.requestId, this.spec.timeoutSeconds) },
-        durationMs: this.spec.timeoutSeconds * 1000,
+        durationMs: elapsedMs,
         status: 'timeout',
       });
     }
-    void this.end(`its Init phase did not end within ${INIT_LIMIT_MS / 1000} s + the timeout`);
+    this.#reset(`its Init phase did not end within ${INIT_LIMIT_MS / 1000} s + the timeout`);
   }
 
   async #finish(run: ActiveRun, result: Omit<RunResult, 'maxMemoryUsedMb'>): Promise<void> {
@@ -357,99 +438,117 @@ export class ExecutionEnvironment {
     clearTimeout(run.timer);
     this.#runs += 1;
     this.#lastRunAt = this.options.now();
-    await this.#sample();
-    // Answered, the runtime asks for the next event: the environment is idle (a run that killed it is not).
+    const runtime = run.runtime ?? this.#runtime;
+    if (runtime) await this.#sample(runtime);
+    // Answered, the runtime asks for the next event: the environment is idle (a failed run has reset it).
     if (this.#state === 'busy') {
       this.#state = 'idle';
-      this.#stopMemoryWatch();
+      if (runtime) this.#stopMemoryWatch(runtime);
     }
-    const memorySizeMb = this.spec.memorySizeMb;
     // Killed at the limit, the sandbox reports the limit: the sample that caught it may be a little past it.
-    const maxMemoryUsedMb = this.#overMemory ? memorySizeMb : this.#peakMb;
+    const maxMemoryUsedMb =
+      result.reportErrorType === 'Runtime.OutOfMemory' ? this.spec.memorySizeMb : (runtime?.peakMb ?? 0);
     const initDurationMs = this.#initReported ? undefined : this.#initDurationMs;
     this.#initReported = true;
     run.settle({
       ...result,
       durationMs: round2(result.durationMs),
-      maxMemoryUsedMb,
+      maxMemoryUsedMb: round2(maxMemoryUsedMb),
       ...(initDurationMs === undefined ? {} : { initDurationMs: round2(initDurationMs) }),
     });
   }
 
-  async #sample(): Promise<void> {
-    const pid = this.#child?.pid;
-    if (pid === undefined || this.#state === 'ended') return;
+  async #sample(runtime: Runtime): Promise<void> {
+    const pid = runtime.child.pid;
+    if (pid === undefined || runtime.child.exitCode !== null || runtime.child.signalCode !== null) return;
     const reading = await this.options.memory.read(pid);
     if (!reading) return;
-    this.#rssMb = reading.rssMb;
-    this.#peakMb = Math.max(this.#peakMb, reading.peakMb, reading.rssMb);
+    runtime.rssMb = reading.rssMb;
+    runtime.peakMb = Math.max(runtime.peakMb, reading.peakMb, reading.rssMb);
   }
 
-  /** Samples the resident set while the process starts or runs (an idle one allocates nothing on its own). */
-  #watchMemory(): void {
-    if (this.#memoryTimer !== undefined) return;
+  /** Samples the resident set while the runtime starts or runs (an idle one allocates nothing on its own). */
+  #watchMemory(runtime: Runtime): void {
+    if (runtime.memoryTimer !== undefined) return;
     const tick = async (): Promise<void> => {
-      await this.#sample();
-      if (this.#rssMb !== undefined && this.#rssMb > this.spec.memorySizeMb && !this.#overMemory) {
-        this.#overMemory = true;
-        this.#child?.kill('SIGKILL');
+      await this.#sample(runtime);
+      if (runtime.rssMb !== undefined && runtime.rssMb > this.spec.memorySizeMb && !runtime.killedForMemory) {
+        runtime.killedForMemory = true;
+        runtime.child.kill('SIGKILL');
       }
     };
-    this.#memoryTimer = setInterval(() => void tick(), this.options.memory.sampleEveryMs);
-    this.#memoryTimer.unref();
+    runtime.memoryTimer = setInterval(() => void tick(), this.options.memory.sampleEveryMs);
+    runtime.memoryTimer.unref();
   }
 
-  #stopMemoryWatch(): void {
-    clearInterval(this.#memoryTimer);
-    this.#memoryTimer = undefined;
+  #stopMemoryWatch(runtime: Runtime): void {
+    clearInterval(runtime.memoryTimer);
+    runtime.memoryTimer = undefined;
   }
 
-  #processGone(code: number | null, signal: NodeJS.Signals | null, error?: string): void {
-    this.#markExited();
+  /** The runtime process ended: the run under way fails as Lambda reports it, and the environment is reset. */
+  #runtimeGone(runtime: Runtime, code: number | null, signal: NodeJS.Signals | null, error?: string): void {
+    clearTimeout(runtime.initTimer);
+    this.#stopMemoryWatch(runtime);
+    runtime.server.closeAllConnections();
+    runtime.server.close();
     const run = this.#run;
-    if (run && this.#state !== 'ended') {
+    if (run && runtime === this.#runtime) {
       const requestId = run.request.requestId;
-      const started = run.handedAt ?? this.#spawnedAt;
+      const durationMs = performance.now() - (run.startedAt ?? runtime.spawnedAt);
       // Whatever the process wrote before it died is read before the run's log is closed.
       setImmediate(() => {
-        const failure: Omit<RunResult, 'maxMemoryUsedMb'> = this.#overMemory
-          ? {
-              outcome: { ok: false, error: outOfMemoryPayload(requestId) },
-              durationMs: performance.now() - started,
-              status: 'error',
-              reportErrorType: 'Runtime.OutOfMemory',
-            }
-          : {
-              outcome: { ok: false, error: exitPayload(requestId, code, signal) },
-              durationMs: performance.now() - started,
-              status: 'error',
-              reportErrorType: 'Runtime.ExitError',
-            };
-        void this.#finish(run, failure);
+        void this.#finish(
+          run,
+          runtime.killedForMemory
+            ? {
+                outcome: { ok: false, error: outOfMemoryPayload(requestId) },
+                durationMs,
+                status: 'error',
+                reportErrorType: 'Runtime.OutOfMemory',
+              }
+            : {
+                outcome: { ok: false, error: exitPayload(requestId, code, signal) },
+                durationMs,
+                status: 'error',
+                reportErrorType: 'Runtime.ExitError',
+              },
+        );
       });
     }
-    const why = this.#overMemory
-      ? `its process went past ${this.spec.memorySizeMb} MB and was killed`
+    if (runtime !== this.#runtime || this.#state === 'ended') return;
+    const why = runtime.killedForMemory
+      ? `its runtime went past ${this.spec.memorySizeMb} MB and was killed`
       : error !== undefined
-        ? `its process could not run (${error})`
-        : `its runtime exited (${signal ?? `exit status ${code}`})`;
-    void this.end(why);
+        ? `its runtime could not run (${error})`
+        : exitReason(code, signal);
+    this.#reset(why);
   }
 
-  /** Ends the environment: kills the process if it is alive, frees its Runtime API port and its TMPDIR. */
+  /** Ends the runtime and keeps the environment (TMPDIR, log stream): the next run starts a new runtime. */
+  #reset(reason: string): void {
+    const runtime = this.#runtime;
+    if (!runtime || this.#state === 'ended') return;
+    this.#runtime = undefined;
+    this.#resets += 1;
+    this.#endReason = `reset: ${reason}`;
+    if (runtime.child.exitCode === null && runtime.child.signalCode === null) runtime.child.kill('SIGKILL');
+    if (this.#state === 'initializing') this.#state = 'idle';
+  }
+
+  /** Ends the environment: kills its runtime if there is one, frees its Runtime API port and its TMPDIR. */
   async end(reason: string): Promise<void> {
-    if (this.#state === 'ended') return this.#exited;
+    if (this.#state === 'ended') return;
     this.#state = 'ended';
     this.#endedAt = this.options.now();
     this.#endReason = reason;
-    clearTimeout(this.#initTimer);
-    this.#stopMemoryWatch();
-    const child = this.#child;
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    else this.#markExited();
-    await this.#exited;
-    this.#server?.closeAllConnections();
-    this.#server?.close();
+    const runtime = this.#runtime;
+    if (runtime) {
+      clearTimeout(runtime.initTimer);
+      this.#stopMemoryWatch(runtime);
+      if (runtime.child.exitCode === null && runtime.child.signalCode === null) runtime.child.kill('SIGKILL');
+      await runtime.exited;
+    }
     await rm(this.options.tmpDir, { recursive: true, force: true }).catch(() => undefined);
     this.options.ended(this);
   }
