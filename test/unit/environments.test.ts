@@ -34,7 +34,6 @@ describe('execution environments (real processes)', function () {
   let tmpRoot: string;
   const started: ExecutionEnvironment[] = [];
   const ended: string[] = [];
-  let terminal = '';
 
   before(async () => {
     tmpRoot = await mkdtemp(join(tmpdir(), 'lambda-notes-environments-'));
@@ -42,7 +41,6 @@ describe('execution environments (real processes)', function () {
 
   afterEach(async () => {
     await Promise.all(started.splice(0).map((environment) => environment.end('test over')));
-    terminal = '';
     ended.length = 0;
   });
 
@@ -59,10 +57,7 @@ describe('execution environments (real processes)', function () {
       bootstrap: BOOTSTRAP,
       hostVariables: { PATH: process.env.PATH ?? '' },
       memory: await processMemory(),
-      output: (text, _stream, sink) => {
-        terminal += text;
-        sink?.append(text);
-      },
+      output: (text, _stream, sink) => sink?.append(text),
       ended: (environment) => ended.push(environment.id),
       now: Date.now,
     };
@@ -133,6 +128,7 @@ describe('execution environments (real processes)', function () {
       expect(b1.tmpdir).not.to.equal(a1.tmpdir);
       await first.end('test');
       expect(existsSync(a1.tmpdir)).to.equal(false);
+      expect(ended).to.deep.equal([first.id]);
     });
 
     it('formats console output as the Node.js runtime does: timestamp, request id, level', async () => {
