@@ -392,7 +392,7 @@ export class OfflineAsync {
         deadLetters: new DeadLetterConsole(this.#settings.stateDir, deadLetterQueues, lambda),
         lambda,
         logs: this.#logs,
-        environments: () => pool.list(),
+        environments: { list: () => pool.list(), idleMs: this.#settings.idleMs },
       },
       this.#settings.metricsPort,
     );

@@ -48,7 +48,7 @@ const state = { overview: undefined, tab: 'test', charts: [], chartKey: '', xRan
 
 // ---------------------------------------------------------------------------------------------------- tabs
 
-const TABS = ['test', 'monitor', 'events', 'dlq', 'logs'];
+const TABS = ['test', 'monitor', 'events', 'dlq', 'environments', 'logs'];
 
 function showTab(name, { focus = false } = {}) {
   const tab = TABS.includes(name) ? name : 'test';
@@ -716,12 +716,85 @@ $('#dlq-purge').addEventListener('click', () => {
     void dlqAction('/api/dlq/purge', {}, (result) => `${result.deleted} message(s) deleted.`);
 });
 
+// ---------------------------------------------------------------------------------------------------- Environments
+
+const ENVIRONMENT_STATES = {
+  initializing: 'starting (Init)',
+  idle: 'idle (warm)',
+  busy: 'running',
+  ended: 'ended',
+};
+const megabytes = (value) => (value === undefined || value === null ? '–' : String(value));
+
+/** The log stream's own part, `[$LATEST]` and the first characters of its id; the whole name is its title. */
+function streamLabel(logStream) {
+  const id = logStream.slice(logStream.indexOf(']') + 1);
+  return `${logStream.slice(0, logStream.indexOf('['))}…${id.slice(0, 8)}`;
+}
+
+function environmentRow(environment) {
+  const openLogs = () => {
+    $('#logs-function').value = environment.functionKey;
+    $('#logs-request').value = '';
+    $('#logs-stream').value = environment.logStream;
+    showTab('logs');
+  };
+  const note = environment.state === 'ended' ? environment.endReason : (environment.endReason ?? '');
+  return h(
+    'tr',
+    { 'data-environment': environment.id, 'data-state': environment.state },
+    h('td', {}, environment.functionKey),
+    h(
+      'td',
+      {},
+      h(
+        'button',
+        { type: 'button', class: 'link', title: environment.logStream, onclick: openLogs },
+        streamLabel(environment.logStream),
+      ),
+    ),
+    h('td', {}, ENVIRONMENT_STATES[environment.state] ?? environment.state),
+    h('td', {}, utc(environment.startedAt)),
+    h('td', {}, String(environment.runs), environment.resets > 0 ? ` (${environment.resets} reset)` : ''),
+    h('td', {}, utc(environment.lastRunAt)),
+    h(
+      'td',
+      {},
+      `${megabytes(environment.rssMb)} / ${megabytes(environment.maxMemoryUsedMb)} / ${environment.memorySizeMb}`,
+    ),
+    h(
+      'td',
+      {},
+      environment.initDurationMs === undefined || environment.initDurationMs === null
+        ? '–'
+        : `${environment.initDurationMs.toFixed(2)} ms`,
+    ),
+    h(
+      'td',
+      { class: 'muted' },
+      environment.state === 'ended' ? `${note} (${utc(environment.endedAt)})` : note,
+    ),
+  );
+}
+
+async function refreshEnvironments() {
+  const result = await api('/api/environments');
+  const live = result.environments.filter((environment) => environment.state !== 'ended');
+  const count = (state) => live.filter((environment) => environment.state === state).length;
+  $('#environments-summary').textContent =
+    `${live.length} environment(s) alive: ${count('busy')} running, ${count('idle')} idle, ${count('initializing')} starting. ` +
+    `An idle environment ends after ${seconds(result.idleMs)}.`;
+  $('#environments-table tbody').replaceChildren(...result.environments.map(environmentRow));
+  $('#panel-environments').dataset.ready = 'true';
+}
+
 // ---------------------------------------------------------------------------------------------------- Logs
 
 async function refreshLogs() {
   const query = new URLSearchParams({
     function: $('#logs-function').value,
     requestId: $('#logs-request').value.trim(),
+    logStream: $('#logs-stream').value.trim(),
   });
   const result = await api(`/api/logs?${query}`);
   $('#panel-logs').dataset.ready = 'true';
@@ -741,6 +814,8 @@ async function refreshLogs() {
           { class: 'muted' },
           `${utc(entry.startedAt)} UTC · ${entry.functionKey} · `,
           h('code', {}, entry.requestId),
+          ' · ',
+          h('code', { class: 'stream' }, entry.logStream),
         ),
         h('pre', { tabindex: 0 }, entry.lines.join('\n')),
       ),
@@ -760,6 +835,7 @@ async function refreshTab() {
   if (state.tab === 'monitor') await refreshMonitor();
   else if (state.tab === 'events') await refreshEvents();
   else if (state.tab === 'dlq') await refreshDlq();
+  else if (state.tab === 'environments') await refreshEnvironments();
   else if (state.tab === 'logs') await refreshLogs();
 }
 

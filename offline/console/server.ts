@@ -39,7 +39,7 @@ export interface ConsoleSources {
   readonly lambda: LambdaClient;
   readonly logs?: InvocationLogSource;
   /** The execution environments, live then recently ended (the Environments tab). */
-  readonly environments?: () => EnvironmentView[];
+  readonly environments?: { list(): EnvironmentView[]; readonly idleMs: number };
 }
 
 /** The Invoke API's limit for a synchronous request payload. */
@@ -292,7 +292,11 @@ async function getJson(sources: ConsoleSources, path: string, query: URLSearchPa
         }),
       };
     case '/api/environments':
-      return { now: Date.now(), environments: sources.environments?.() ?? [] };
+      return {
+        now: Date.now(),
+        idleMs: sources.environments?.idleMs ?? null,
+        environments: sources.environments?.list() ?? [],
+      };
     default:
       throw new HttpError(404, `No such page: ${path}`);
   }

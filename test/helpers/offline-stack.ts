@@ -32,6 +32,8 @@ export async function freePort(): Promise<number> {
 export interface StackOptions {
   /** LAMBDA_ASYNC_TIME_SCALE; 0.001 turns a 1 minute retry delay into 60 ms. */
   timeScale?: number;
+  /** LAMBDA_IDLE_SECONDS, before the time scale; by default an idle environment lives 60 s of the test's time. */
+  idleSeconds?: number;
   /** serverless --param values, e.g. { maximumRetryAttempts: '0' }. */
   params?: Record<string, string>;
   /** More `sls offline start` options, e.g. ['--terminateIdleLambdaTime', '1']. */
@@ -99,6 +101,7 @@ export class OfflineStack {
           ...process.env,
           SLS_TELEMETRY_DISABLED: '1',
           LAMBDA_ASYNC_TIME_SCALE: String(options.timeScale ?? 0.001),
+          LAMBDA_IDLE_SECONDS: String(options.idleSeconds ?? 60 / (options.timeScale ?? 0.001)),
           OFFLINE_HTTP_PORT: String(ports.http),
           OFFLINE_LAMBDA_PORT: String(ports.lambda),
           OFFLINE_S3_PORT: String(ports.s3),

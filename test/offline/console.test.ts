@@ -246,8 +246,35 @@ describe('local Lambda console (headless Chromium)', function () {
     expect(await page.locator('#logs-notice').isHidden()).to.equal(true);
   });
 
+  it("shows each environment (function, log stream, state, runs, memory) and opens its stream's logs", async () => {
+    await page.goto(`${base}/#test`);
+    await page.locator('body[data-ready="true"]').waitFor();
+    const answer = await fetch(`http://localhost:${stack.ports.http}/hello?key1=env`);
+    expect(answer.status).to.equal(200);
+    await page.click('#tab-environments');
+    const row = page.locator('#environments-table tbody tr', { hasText: 'hello' }).first();
+    await row.waitFor({ timeout: 15_000 });
+    const cells = await row.locator('td').allTextContents();
+    expect(cells[0]).to.equal('hello');
+    expect(cells[2]).to.be.oneOf(['idle (warm)', 'running']);
+    expect(Number(cells[4]?.split(' ')[0])).to.be.at.least(1);
+    expect(cells[6]).to.match(/^\d+ \/ \d+ \/ 128$/);
+    expect(cells[7]).to.match(/^\d+\.\d{2} ms$/);
+    expect(await page.locator('#environments-summary').textContent()).to.match(
+      /environment\(s\) alive: .*ends after/,
+    );
+    const stream = await row.locator('td:nth-child(2) button').getAttribute('title');
+    expect(stream).to.match(/^\d{4}\/\d{2}\/\d{2}\/\[\$LATEST\][0-9a-f]{32}$/);
+    await row.locator('td:nth-child(2) button').click();
+    await page.locator('#panel-logs:not([hidden])').waitFor();
+    await page.locator('#logs li').first().waitFor();
+    const streams = await page.locator('#logs li .stream').allTextContents();
+    expect(streams.length).to.be.at.least(1);
+    expect(new Set(streams)).to.deep.equal(new Set([stream]));
+  });
+
   it('fits 1,280 px without horizontal scrolling on every tab', async () => {
-    for (const tab of ['test', 'monitor', 'events', 'dlq', 'logs']) {
+    for (const tab of ['test', 'monitor', 'events', 'dlq', 'environments', 'logs']) {
       await page.click(`#tab-${tab}`);
       await page.locator(`#panel-${tab}:not([hidden])`).waitFor();
       expect(await noHorizontalScroll(page), tab).to.be.at.most(1280);
