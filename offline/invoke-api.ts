@@ -11,8 +11,6 @@ import type { FunctionErrorPayload } from './destination-record';
 /** Request payload limits of the Invoke API (Lambda quotas; 6 MB sync, 1 MB async). */
 export const SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024;
 export const ASYNC_PAYLOAD_LIMIT = 1024 * 1024;
-/** What Lambda lets a function return (its error message names this figure). */
-export const RESPONSE_PAYLOAD_LIMIT = 6_291_556;
 
 export type SyncOutcome =
   | { readonly kind: 'result'; readonly payload: unknown; readonly logTail?: string }
@@ -304,17 +302,8 @@ export class InvokeApi {
         body: JSON.stringify(outcome.payload),
       };
     }
+    // A result over Lambda's limit never gets here: the Runtime API refuses it (Function.ResponseSizeTooLarge).
     const body = JSON.stringify(outcome.payload === undefined ? null : outcome.payload) ?? 'null';
-    if (Buffer.byteLength(body) > RESPONSE_PAYLOAD_LIMIT) {
-      return {
-        status: 200,
-        headers: { ...headers, 'X-Amz-Function-Error': 'Unhandled' },
-        body: JSON.stringify({
-          errorMessage: `Response payload size exceeded maximum allowed payload size (${RESPONSE_PAYLOAD_LIMIT} bytes).`,
-          errorType: 'Function.ResponseSizeTooLarge',
-        }),
-      };
-    }
     return { status: 200, headers, body };
   }
 

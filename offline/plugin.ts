@@ -17,7 +17,7 @@ import { EventJournal } from './console/event-journal';
 import { startConsoleServer } from './console/server';
 import { TestEvents } from './console/test-events';
 import { Concurrency } from './environments/concurrency';
-import { FunctionRunner, type RunOutcome } from './environments/function-runner';
+import { FunctionRunner, type RunOutcome, syncOutcome } from './environments/function-runner';
 import { EnvironmentPool } from './environments/pool';
 import { processMemory } from './environments/process-memory';
 import { InvocationLogs } from './invocation-logs';
@@ -481,12 +481,12 @@ export class OfflineAsync {
     event: unknown,
     options: { requestId: string; clientContext: unknown; tail: boolean },
   ): Promise<SyncOutcome> {
-    const { outcome, logTail } = await this.#started().run(functionKey, event, {
-      requestId: options.requestId,
-      clientContext: options.clientContext,
-    });
-    if (outcome.kind === 'throttled') return outcome;
-    return { ...outcome, ...(logTail === undefined ? {} : { logTail }) };
+    return syncOutcome(
+      await this.#started().run(functionKey, event, {
+        requestId: options.requestId,
+        clientContext: options.clientContext,
+      }),
+    );
   }
 
   /** A request of serverless-offline's HTTP API: the result, or the function's error thrown for it to map. */

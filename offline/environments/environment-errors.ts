@@ -52,10 +52,10 @@ export function exitPayload(
   };
 }
 
-/** A run stopped because its environment went past the function's memory size (killed, as a cgroup would). */
+/**
+ * A run stopped because its environment went past the function's memory size (killed, as a cgroup would): the
+ * caller gets the runtime's exit (Runtime.ExitError, "signal: killed"); REPORT names it Runtime.OutOfMemory.
+ */
 export function outOfMemoryPayload(requestId: string): FunctionErrorPayload {
-  return {
-    errorType: 'Runtime.OutOfMemory',
-    errorMessage: `RequestId: ${requestId} Error: ${exitReason(null, 'SIGKILL')}`,
-  };
+  return exitPayload(requestId, null, 'SIGKILL');
 }

@@ -4,7 +4,8 @@
  * Duration is the process start and the module load, until the runtime first asks for an event), then reused warm
  * (module scope and its own TMPDIR survive), one run at a time. The process runs with the heap flags Lambda's
  * Node.js runtime derives from the memory size, and it is killed when its resident set goes past that size (the
- * run fails as Runtime.OutOfMemory) or when a run reaches its timeout (Sandbox.Timedout).
+ * run fails with "signal: killed", REPORT's Error Type Runtime.OutOfMemory) or when a run reaches its timeout
+ * (Sandbox.Timedout).
  *
  * A run that ends that way, or whose runtime exits, resets the environment as Lambda does: the runtime process is
  * gone (module scope with it), TMPDIR and the log stream stay, and the next run here starts a new runtime within

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FunctionErrorPayload } from '../destination-record';
 import { type InvocationLogs, logTail } from '../invocation-logs';
+import type { SyncOutcome } from '../invoke-api';
 import type { MetricsRecorder, Outcome } from '../metrics';
 import type { Concurrency } from './concurrency';
 import type { RunResult } from './environment';
@@ -48,6 +49,12 @@ function parseBody(body: string): unknown {
   } catch {
     return body;
   }
+}
+
+/** A run as the Invoke API answers it (RequestResponse). */
+export function syncOutcome(run: { readonly outcome: RunOutcome; readonly logTail?: string }): SyncOutcome {
+  if (run.outcome.kind === 'throttled') return run.outcome;
+  return { ...run.outcome, ...(run.logTail === undefined ? {} : { logTail: run.logTail }) };
 }
 
 export class FunctionRunner {

@@ -7,50 +7,12 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OfflineStack, PROJECT_DIR } from '../helpers/offline-stack';
-import { compareShape, describeDifferences, loadRecorded, type RecordedCase, recordedCase } from './shape';
+import { type Answer, botocoreView, expectParity, loadRecorded, recordedCase } from './shape';
 
 const HELLO = 'lambda-notes-dev-hello';
 const HELLO_EVENT = readFileSync(join(PROJECT_DIR, 'events', 'hello.json'), 'utf8');
 const recordings = loadRecorded('lambda-invoke.json');
 const docs = loadRecorded('lambda-invoke-docs.json');
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-}
-
-/** The answer as botocore returns it from Invoke: what the recordings hold. */
-function botocoreView(answer: Answer): Record<string, unknown> {
-  const metadata = { HTTPStatusCode: answer.status };
-  if (answer.status >= 400) {
-    const body = JSON.parse(answer.text) as Record<string, unknown>;
-    return {
-      Error: { Code: answer.headers.get('x-amzn-ErrorType'), Message: body.message ?? body.Message },
-      ...body,
-      ResponseMetadata: metadata,
-    };
-  }
-  const view: Record<string, unknown> = {};
-  const version = answer.headers.get('X-Amz-Executed-Version');
-  if (version !== null) view.ExecutedVersion = version;
-  const functionError = answer.headers.get('X-Amz-Function-Error');
-  if (functionError !== null) view.FunctionError = functionError;
-  const logResult = answer.headers.get('X-Amz-Log-Result');
-  if (logResult !== null) view.LogResult = logResult;
-  view.Payload = answer.text === '' ? '' : (JSON.parse(answer.text) as unknown);
-  view.StatusCode = answer.status;
-  view.ResponseMetadata = metadata;
-  return view;
-}
-
-function expectParity(source: RecordedCase, offline: unknown, recorded: unknown = source.recorded): void {
-  const differences = compareShape(recorded, offline);
-  expect(
-    differences,
-    `differs from ${source.test ?? source.doc}:\n${describeDifferences(differences)}`,
-  ).to.deep.equal([]);
-}
 
 describe('parity: Lambda Invoke API against recorded AWS answers', function () {
   this.timeout(60_000);

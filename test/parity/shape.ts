@@ -3,6 +3,7 @@
  * (must be equal) or placeholders as LocalStack's snapshots write them (`<uuid:1>`, `date`, `sequencer`, …): a
  * placeholder is checked by format, and the same numbered placeholder must stand for the same value everywhere.
  */
+import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -42,6 +43,7 @@ const FORMATS: Record<string, string> = {
   'function-name': '[a-zA-Z0-9-_]+',
   'object-key': '\\S+',
   duration: '\\d+(?:\\.\\d+)?',
+  date: '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?Z',
   memory: '\\d+',
   bytes: '\\d+',
   'error-type': '[A-Za-z][\\w.]*',
@@ -161,4 +163,47 @@ export function describeDifferences(differences: readonly Difference[]): string 
   return differences
     .map((d) => `  ${d.path}: AWS ${JSON.stringify(d.recorded)}, offline ${JSON.stringify(d.offline)}`)
     .join('\n');
+}
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+/** The answer as botocore returns it from Invoke: what the recordings hold. */
+export function botocoreView(answer: Answer): Record<string, unknown> {
+  const metadata = { HTTPStatusCode: answer.status };
+  if (answer.status >= 400) {
+    const body = JSON.parse(answer.text) as Record<string, unknown>;
+    return {
+      Error: { Code: answer.headers.get('x-amzn-ErrorType'), Message: body.message ?? body.Message },
+      ...body,
+      ResponseMetadata: metadata,
+    };
+  }
+  const view: Record<string, unknown> = {};
+  const version = answer.headers.get('X-Amz-Executed-Version');
+  if (version !== null) view.ExecutedVersion = version;
+  const functionError = answer.headers.get('X-Amz-Function-Error');
+  if (functionError !== null) view.FunctionError = functionError;
+  const logResult = answer.headers.get('X-Amz-Log-Result');
+  if (logResult !== null) view.LogResult = logResult;
+  view.Payload = answer.text === '' ? '' : (JSON.parse(answer.text) as unknown);
+  view.StatusCode = answer.status;
+  view.ResponseMetadata = metadata;
+  return view;
+}
+
+/** Fails with every difference listed, naming the recording it differs from. */
+export function expectParity(
+  source: RecordedCase,
+  offline: unknown,
+  recorded: unknown = source.recorded,
+): void {
+  const differences = compareShape(recorded, offline);
+  expect(
+    differences,
+    `differs from ${source.test ?? source.doc}:\n${describeDifferences(differences)}`,
+  ).to.deep.equal([]);
 }

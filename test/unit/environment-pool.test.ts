@@ -184,7 +184,7 @@ describe('environment pool and runner (real processes)', function () {
     );
     expect(lines.slice(-2)).to.deep.equal([
       'RequestId: oom Error: Runtime exited with error: signal: killed',
-      'Runtime.OutOfMemory',
+      'Runtime.ExitError',
     ]);
   });
 

@@ -284,11 +284,11 @@ describe('execution environments (real processes)', function () {
       }
     });
 
-    it('memory past the memory size: Runtime.OutOfMemory, "signal: killed", Max Memory Used = Memory Size', async () => {
+    it('memory past the memory size: killed ("signal: killed"), REPORT Runtime.OutOfMemory, Max Memory Used = Memory Size', async () => {
       const environment = await start(fixtureSpec('handlers.allocate', { memorySizeMb: 128 }));
       const result = await run(environment, { mb: 400 });
       expect(result.payload).to.deep.equal({
-        errorType: 'Runtime.OutOfMemory',
+        errorType: 'Runtime.ExitError',
         errorMessage: `RequestId: ${result.requestId} Error: Runtime exited with error: signal: killed`,
       });
       expect(result).to.include({
@@ -307,10 +307,8 @@ describe('execution environments (real processes)', function () {
       const result = await run(environment);
       expect(result.outcome.ok).to.equal(false);
       expect(result.status).to.equal('error');
-      expect((result.payload as { errorType: string }).errorType).to.be.oneOf([
-        'Runtime.OutOfMemory',
-        'Runtime.ExitError',
-      ]);
+      expect((result.payload as { errorType: string }).errorType).to.equal('Runtime.ExitError');
+      expect(result.reportErrorType).to.be.oneOf(['Runtime.OutOfMemory', 'Runtime.ExitError']);
     });
 
     it('Max Memory Used is the peak of this process: above a bare node, within the memory size', async () => {

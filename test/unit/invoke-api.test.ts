@@ -5,7 +5,6 @@ import {
   type ApiResponse,
   InvokeApi,
   type InvokeApiDeps,
-  RESPONSE_PAYLOAD_LIMIT,
   SYNC_PAYLOAD_LIMIT,
   type SyncOutcome,
 } from '../../offline/invoke-api';
@@ -141,13 +140,6 @@ describe('invoke-api (Lambda Invoke API contract)', () => {
         Type: 'User',
         message: 'Rate Exceeded.',
       });
-    });
-
-    it('turns a response over 6 MB into Function.ResponseSizeTooLarge', async () => {
-      const big = 'x'.repeat(RESPONSE_PAYLOAD_LIMIT);
-      const response = await api({ outcome: { kind: 'result', payload: big } }).api.handle(request(NAME));
-      expect(response.headers['X-Amz-Function-Error']).to.equal('Unhandled');
-      expect(parsed(response).errorType).to.equal('Function.ResponseSizeTooLarge');
     });
 
     it('answers 500 ServiceException when the runner itself fails', async () => {

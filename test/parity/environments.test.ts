@@ -1,0 +1,190 @@
+/**
+ * Parity of the offline execution environments with answers recorded against AWS (test/parity/recorded/
+ * lambda-environments.json): timeouts, runtimes that exit, memory exhaustion, REPORT's fields, warm module scope
+ * and /tmp before and after a timeout. The functions are those of test/fixtures/runtime, run as the offline stack
+ * runs hello and s3Upload: environments behind the project's Invoke API server, called over HTTP as the SDKs do.
+ */
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Concurrency } from '../../offline/environments/concurrency';
+import type { FunctionSpec } from '../../offline/environments/environment';
+import { FunctionRunner, syncOutcome } from '../../offline/environments/function-runner';
+import { EnvironmentPool } from '../../offline/environments/pool';
+import { processMemory } from '../../offline/environments/process-memory';
+import { InvocationLogs } from '../../offline/invocation-logs';
+import { InvokeApi, startInvokeApiServer } from '../../offline/invoke-api';
+import { MetricsRecorder } from '../../offline/metrics';
+import { BOOTSTRAP, fixtureSpec } from '../helpers/runtime-fixtures';
+import { botocoreView, expectParity, loadRecorded, recordedCase } from './shape';
+
+const recordings = loadRecorded('lambda-environments.json');
+
+const FUNCTIONS: FunctionSpec[] = [
+  fixtureSpec('handlers.sleep', { key: 'sleeper', name: 'parity-sleeper', timeoutSeconds: 1 }),
+  fixtureSpec('handlers.exit', { key: 'exiter', name: 'parity-exiter' }),
+  fixtureSpec('handlers.large', { key: 'large', name: 'parity-large' }),
+  fixtureSpec('handlers.allocate', { key: 'allocator', name: 'parity-allocator', memorySizeMb: 128 }),
+  fixtureSpec('handlers.echo', { key: 'counter', name: 'parity-counter' }),
+  fixtureSpec('handlers.timeoutEnvironment', {
+    key: 'reuse',
+    name: 'parity-reuse',
+    timeoutSeconds: 1,
+  }),
+];
+
+describe('parity: execution environments against recorded AWS answers', function () {
+  this.timeout(60_000);
+  let tmpRoot: string;
+  let pool: EnvironmentPool;
+  let server: Server;
+  let port: number;
+
+  before(async () => {
+    tmpRoot = await mkdtemp(join(tmpdir(), 'lambda-notes-parity-'));
+    pool = new EnvironmentPool({
+      functions: new Map(
+        FUNCTIONS.map((spec) => [
+          spec.key,
+          { ...spec, arn: `arn:aws:lambda:ap-northeast-1:000000000000:function:${spec.name}` },
+        ]),
+      ),
+      idleMs: 600_000,
+      tmpRoot,
+      bootstrap: BOOTSTRAP,
+      hostVariables: { PATH: process.env.PATH ?? '' },
+      memory: await processMemory(),
+      write: () => undefined,
+      log: () => undefined,
+      newId: randomUUID,
+      now: Date.now,
+    });
+    const runner = new FunctionRunner({
+      pool,
+      concurrency: new Concurrency(new Map()),
+      logs: new InvocationLogs(),
+      metrics: new MetricsRecorder(FUNCTIONS.map((spec) => spec.key)),
+      write: () => undefined,
+      now: Date.now,
+    });
+    const api = new InvokeApi({
+      region: 'ap-northeast-1',
+      accountId: '000000000000',
+      functions: new Map(FUNCTIONS.map((spec) => [spec.name, spec.key])),
+      newRequestId: randomUUID,
+      invoke: async (functionKey, event, options) =>
+        syncOutcome(
+          await runner.run(functionKey, event, {
+            requestId: options.requestId,
+            clientContext: options.clientContext,
+          }),
+        ),
+      enqueue: () => Promise.reject(new Error('no async queue in this suite')),
+      log: () => undefined,
+    });
+    server = await startInvokeApiServer(api, { host: '127.0.0.1', port: 0 }, () => undefined);
+    const address = server.address();
+    port = typeof address === 'object' && address ? address.port : 0;
+  });
+
+  after(async () => {
+    server?.close();
+    await pool?.stop();
+    await rm(tmpRoot, { recursive: true, force: true });
+  });
+
+  async function invoke(name: string, event: unknown, tail = false) {
+    const response = await fetch(`http://127.0.0.1:${port}/2015-03-31/functions/${name}/invocations`, {
+      method: 'POST',
+      headers: tail ? { 'X-Amz-Log-Type': 'Tail' } : {},
+      body: JSON.stringify(event),
+    });
+    const answer = { status: response.status, headers: response.headers, text: await response.text() };
+    const view = botocoreView(answer);
+    const log =
+      view.LogResult === undefined ? '' : Buffer.from(String(view.LogResult), 'base64').toString('utf8');
+    return {
+      view,
+      requestId: response.headers.get('x-amzn-RequestId'),
+      lines: log.split('\n').filter(Boolean),
+    };
+  }
+
+  it('a run past its timeout: Sandbox.Timedout naming the configured timeout (test_lambda_invoke_with_timeout)', async () => {
+    const { view, requestId } = await invoke('parity-sleeper', { ms: 3000 });
+    expectParity(recordedCase(recordings, 'timeout'), view);
+    expect(JSON.stringify(view.Payload)).to.contain(String(requestId));
+  });
+
+  it("a timeout's log: the line before END and REPORT's Status: timeout (telemetry schema)", async () => {
+    const { lines } = await invoke('parity-sleeper', { ms: 3000 }, true);
+    const report = lines.find((line) => line.startsWith('REPORT'));
+    const timedOut = lines.find((line) => line.includes('Task timed out after'));
+    // A reset runtime reports no Init Duration of its own: compare this REPORT with the recorded one without it.
+    const recorded = recordedCase(recordings, 'timeout-report');
+    const shape = recorded.recorded as { timedOut: string; report: string };
+    expectParity(
+      recorded,
+      { timedOut, report },
+      { ...shape, report: shape.report.replace('\tInit Duration: <duration> ms', '') },
+    );
+    expect(lines.indexOf(timedOut ?? '')).to.equal(lines.findIndex((line) => line.startsWith('END')) - 1);
+  });
+
+  it('a runtime that exits with status 0 during a run: "Runtime exited without providing a reason" (test_lambda_handler_exit)', async () => {
+    expectParity(recordedCase(recordings, 'handler-exit'), (await invoke('parity-exiter', { code: 0 })).view);
+  });
+
+  it('a runtime that exits with status 127: "Runtime exited with error: exit status 127" (test_lambda_runtime_wrapper_not_found)', async () => {
+    expectParity(
+      recordedCase(recordings, 'exit-status'),
+      (await invoke('parity-exiter', { code: 127 })).view,
+    );
+  });
+
+  it('a result over 6,291,556 bytes: Function.ResponseSizeTooLarge (test_lambda_too_large_response)', async () => {
+    expectParity(recordedCase(recordings, 'too-large-response'), (await invoke('parity-large', {})).view);
+  });
+
+  it('memory past the memory size: signal: killed, and REPORT Status error, Error Type Runtime.OutOfMemory (AWS answers quoted)', async () => {
+    const { view, lines } = await invoke('parity-allocator', { mb: 400 }, true);
+    const report = lines.find((line) => line.startsWith('REPORT'));
+    const after = lines.slice(lines.indexOf(report ?? '') + 1);
+    expectParity(recordedCase(recordings, 'out-of-memory'), {
+      FunctionError: view.FunctionError,
+      Payload: view.Payload,
+      report,
+      after,
+    });
+  });
+
+  it('a warm environment keeps module scope: the second run counts on (test_lambda_cache_local[nodejs])', async () => {
+    const first = (await invoke('parity-counter', {})).view.Payload as { runs: number };
+    const second = (await invoke('parity-counter', {})).view.Payload as { runs: number };
+    expectParity(recordedCase(recordings, 'warm-module-scope'), {
+      first: { counter: first.runs - 1 },
+      second: { counter: second.runs - 1 },
+    });
+  });
+
+  it('/tmp and module scope before and after a timeout: /tmp kept, module scope new (test_lambda_invoke_timed_out_environment_reuse)', async () => {
+    const payload = async (event: unknown): Promise<unknown> =>
+      (await invoke('parity-reuse', event)).view.Payload;
+    const offline = {
+      'invoke-result-file-write': await payload({ 'write-file': 'some-content' }),
+      'invoke-result-file-read': await payload({ 'read-file': true }),
+      'invoke-result-set-number': await payload({ 'set-number': 42 }),
+      'invoke-result-read-number': await payload({ 'read-number': true }),
+      'invoke-result-timed-out': (await invoke('parity-reuse', { sleep: 2 })).view.FunctionError,
+      'invoke-result-file-read-after-timeout': await payload({ 'read-file': true }),
+      'invoke-result-read-number-after-timeout': await payload({ 'read-number': true }),
+    };
+    // botocore hands a function's `null` result over as the text "null".
+    for (const [key, value] of Object.entries(offline))
+      if (value === null) Object.assign(offline, { [key]: 'null' });
+    expectParity(recordedCase(recordings, 'timeout-environment-reuse'), offline);
+  });
+});
