@@ -7,6 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { waitFor } from '../test/helpers/wait';
+import { processTree } from './memory';
 import { distribution, ratio, round } from './stats';
 import type { BenchStack } from './stack';
 
@@ -26,8 +27,9 @@ export interface BurstResult {
   elapsedS: number;
   floorElapsedS: number;
   /**
-   * CPU time per upload (all threads): of the offline process (local S3, queue, worker threads) and of this
-   * process (the S3 client), and how many of the machine's cores the offline process kept busy.
+   * CPU time per upload: of the offline stack (the serverless process with the local S3 and the queue, and the
+   * execution environments under it) and of this process (the S3 client), and how many of the machine's cores
+   * the offline stack kept busy.
    */
   cpu: {
     offlineMsPerUpload: number | null;
@@ -36,7 +38,7 @@ export interface BurstResult {
     floorBenchMsPerUpload: number;
     offlineCoresBusy: number | null;
     floorOfflineCoresBusy: number | null;
-    /** The offline main thread alone (local S3, queue, invocation bookkeeping); the rest is worker threads. */
+    /** The serverless main thread alone (local S3, queue, invocation bookkeeping); the rest is the environments. */
     offlineMainMsPerUpload: number | null;
     floorOfflineMainMsPerUpload: number | null;
     /** Share of the wall time the offline main thread was on a CPU: near 1, the event loop is the limit. */
@@ -69,18 +71,34 @@ async function pendingEvents(stack: BenchStack): Promise<number> {
 /** Linux's USER_HZ: /proc reports CPU time in these ticks (getconf CLK_TCK; 100 on every common kernel). */
 const TICKS_PER_S = 100;
 
+/** Fields of /proc/<pid>/stat after "pid (comm) ": state is field 3, so field n is at index n - 3. */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /**
- * CPU time (user + system) the process used so far, in ms — every thread, or with `mainThread` only its main
- * thread (the event loop that serves the local S3 and runs the queue); null where /proc is not there.
+ * CPU time (user + system) used so far, in ms: by the offline stack — the serverless process (every thread), the
+ * processes under it (execution environments, esbuild) and those it has already reaped (cutime, cstime) — or,
+ * with `mainThread`, by the serverless process's main thread alone (the event loop that serves the local S3 and
+ * runs the queue); null where /proc is not there.
  */
 async function processCpuMs(pid: number | undefined, mainThread = false): Promise<number | null> {
   if (pid === undefined) return null;
-  const path = mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
-  const stat = await readFile(path, 'utf8').catch(() => undefined);
-  if (stat === undefined) return null;
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After "pid (comm) ": state is field 3, utime 14 and stime 15 → indexes 11 and 12 here.
-  return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_S) * 1000;
+  if (mainThread) {
+    const stat = await readFile(`/proc/${pid}/task/${pid}/stat`, 'utf8').catch(() => undefined);
+    if (stat === undefined) return null;
+    const fields = statFields(stat);
+    return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_S) * 1000;
+  }
+  const root = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (root === undefined) return null;
+  const rootFields = statFields(root);
+  let ticks = Number(rootFields[13]) + Number(rootFields[14]);
+  for (const entry of processTree(pid)) {
+    const stat = await readFile(`/proc/${entry.pid}/stat`, 'utf8').catch(() => undefined);
+    if (stat !== undefined) ticks += Number(statFields(stat)[11]) + Number(statFields(stat)[12]);
+  }
+  return (ticks / TICKS_PER_S) * 1000;
 }
 
 function benchCpuMs(): number {

@@ -5,6 +5,7 @@
  *   npm run bench                 full counts (a few minutes); the table on stdout
  *   npm run bench -- --quick      smaller counts, under a minute
  *   npm run --silent bench -- --json   the results JSON on stdout instead of the table
+ *   npm run bench -- --baseline ../other-checkout   the stack's figures of another commit, measured alongside
  *
  * Results also go to bench/results.json. Progress goes to stderr. Exit code 0 unless a figure could not be
  * measured at all; a missed goal is reported (✗), not an error. See bench/README.md.
@@ -23,8 +24,18 @@ import {
 } from './cold-start';
 import { CRASH_COUNTS, type CrashResult, crashGoals, measureCrash } from './crash';
 import { type DevLoopResult, measureDevLoop } from './dev-loop';
+import { type EnvironmentStartResult, measureEnvironmentStart } from './environment-start';
 import { LARGE_OBJECT_GOAL, type LargeObjectResult, measureLargeObject } from './large-object';
 import { type Machine, machine, type Revision, revision } from './machine';
+import {
+  type AfterBurstMemory,
+  type IdleMemory,
+  measureIdleMemory,
+  summariseInvokes,
+  type WarmInvoke,
+  warmInvokeTimes,
+  watchAfterBurst,
+} from './memory';
 import { packageFunctions, type PackagedFunction } from './package';
 import { PROJECT_DIR } from '../test/helpers/offline-stack';
 import { Cleanup } from './processes';
@@ -32,6 +43,8 @@ import { type BenchStack, startBenchStack } from './stack';
 import { measureTrigger, TRIGGER_GOAL, type TriggerResult } from './trigger';
 
 const MiB = 1024 * 1024;
+
+const round2 = (value: number): number => Math.round(value * 100) / 100;
 
 const COUNTS = {
   full: {
@@ -43,6 +56,8 @@ const COUNTS = {
     largeObjectRuns: 3,
     devLoopRuns: 5,
     readyRuns: 3,
+    warmInvokes: 400,
+    afterBurstWatchMs: 75_000,
   },
   quick: {
     triggerUploads: 40,
@@ -53,8 +68,37 @@ const COUNTS = {
     largeObjectRuns: 1,
     devLoopRuns: 3,
     readyRuns: 1,
+    warmInvokes: 100,
+    afterBurstWatchMs: 75_000,
   },
 } as const;
+
+/** Goals of the offline stack itself (issue: execution environments). */
+export const STACK_GOAL = {
+  idleRssMbMax: 150,
+  afterBurstRatioMax: 1.5,
+  afterBurstWithinS: 60,
+  warmInvokeRatioMax: 1.2,
+} as const;
+
+/**
+ * "No worse than before" for figures a shared machine moves from run to run: this much worse than the baseline
+ * measured in the same run still counts as the same.
+ */
+const NO_WORSE_MARGIN = 0.1;
+
+interface StackFigures {
+  idle: IdleMemory;
+  warmInvoke: WarmInvoke;
+  afterBurst: AfterBurstMemory | null;
+}
+
+interface Baseline extends StackFigures {
+  projectDir: string;
+  commit: string | null;
+  trigger: TriggerResult | null;
+  burst: BurstResult | null;
+}
 
 interface Goal {
   goal: string;
@@ -76,6 +120,9 @@ interface Results {
   largeObject: LargeObjectResult | null;
   devLoop: DevLoopResult | null;
   crash: CrashResult | null;
+  stack: StackFigures | null;
+  environmentStart: EnvironmentStartResult | null;
+  baseline: Baseline | null;
   goals: Goal[];
   /** Sections that could not be measured, with why. */
   errors: Record<string, string>;
@@ -141,6 +188,57 @@ function goals(results: Results): Goal[] {
       });
     }
   }
+  const { stack, baseline } = results;
+  if (stack) {
+    list.push({
+      goal: `idle stack (sls + environments, both warm) RSS ≤ ${STACK_GOAL.idleRssMbMax} MB`,
+      target: `≤ ${STACK_GOAL.idleRssMbMax} MB`,
+      measured: stack.idle.median.rssMb,
+      unit: 'MB',
+      met: stack.idle.median.rssMb <= STACK_GOAL.idleRssMbMax,
+    });
+    if (stack.afterBurst) {
+      list.push({
+        goal: `after the burst: RSS ≤ ${STACK_GOAL.afterBurstRatioMax} × idle within ${STACK_GOAL.afterBurstWithinS} s`,
+        target: `≤ ${STACK_GOAL.afterBurstWithinS} s`,
+        measured: stack.afterBurst.backUnderLimitS,
+        unit: 's',
+        met:
+          stack.afterBurst.backUnderLimitS !== null &&
+          stack.afterBurst.backUnderLimitS <= STACK_GOAL.afterBurstWithinS,
+      });
+    }
+    if (baseline) {
+      const ratio = round2(stack.warmInvoke.medianMs / baseline.warmInvoke.medianMs);
+      list.push({
+        goal: `warm invoke (Invoke API) median ≤ ${STACK_GOAL.warmInvokeRatioMax} × the baseline's`,
+        target: `≤ ${STACK_GOAL.warmInvokeRatioMax}×`,
+        measured: ratio,
+        unit: '×',
+        met: ratio <= STACK_GOAL.warmInvokeRatioMax,
+      });
+    }
+  }
+  if (baseline && trigger && baseline.trigger) {
+    const ratio = round2(trigger.medianMs / baseline.trigger.medianMs);
+    list.push({
+      goal: `trigger median no worse than the baseline's (+${NO_WORSE_MARGIN * 100} % run-to-run margin)`,
+      target: `≤ ${1 + NO_WORSE_MARGIN}×`,
+      measured: ratio,
+      unit: '×',
+      met: ratio <= 1 + NO_WORSE_MARGIN,
+    });
+  }
+  if (baseline && burst && baseline.burst) {
+    const ratio = round2(burst.throughputPerS / baseline.burst.throughputPerS);
+    list.push({
+      goal: `burst throughput no worse than the baseline's (−${NO_WORSE_MARGIN * 100} % run-to-run margin)`,
+      target: `≥ ${1 - NO_WORSE_MARGIN}×`,
+      measured: ratio,
+      unit: '×',
+      met: ratio >= 1 - NO_WORSE_MARGIN,
+    });
+  }
   if (largeObject) {
     list.push({
       goal: `large object: worker peak RSS ≤ ${LARGE_OBJECT_GOAL.peakRssMbMax} MB`,
@@ -203,7 +301,8 @@ function coldStartRows(name: string, fn: FunctionColdStart, bare: number): Row[]
 
 function rows(results: Results): Row[] {
   const list: Row[] = [];
-  const { trigger, burst, coldStart, largeObject, devLoop, errors } = results;
+  const { trigger, burst, coldStart, largeObject, devLoop, errors, stack, baseline, environmentStart } =
+    results;
   const failed = (figure: string, section: string): void => {
     list.push({
       figure,
@@ -214,6 +313,63 @@ function rows(results: Results): Row[] {
       met: false,
     });
   };
+  const mb = (value: number): string => `${value.toFixed(0)} MB`;
+  const roles = (memory: IdleMemory['median']): string =>
+    Object.entries(memory.byRole)
+      .map(
+        ([role, figures]) => `${role}${figures.count > 1 ? ` ×${figures.count}` : ''} ${mb(figures.rssMb)}`,
+      )
+      .join(', ');
+  if (stack) {
+    list.push({
+      figure: 'stack idle, both warm: RSS (PSS)',
+      value: `${mb(stack.idle.median.rssMb)} (${mb(stack.idle.median.pssMb)})`,
+      floor: baseline ? `${mb(baseline.idle.median.rssMb)} (${mb(baseline.idle.median.pssMb)}) before` : '',
+      ratio: baseline ? times(round2(stack.idle.median.rssMb / baseline.idle.median.rssMb)) : '',
+      goal: `≤ ${STACK_GOAL.idleRssMbMax} MB`,
+      met: stack.idle.median.rssMb <= STACK_GOAL.idleRssMbMax,
+    });
+    list.push({
+      figure: '  by process (RSS)',
+      value: roles(stack.idle.median),
+      floor: '',
+      ratio: '',
+      goal: '',
+      met: null,
+    });
+    if (baseline) {
+      list.push({
+        figure: '  before, by process (RSS)',
+        value: roles(baseline.idle.median),
+        floor: '',
+        ratio: '',
+        goal: '',
+        met: null,
+      });
+    }
+    list.push({
+      figure: `warm invoke, Invoke API (n=${stack.warmInvoke.invokes})`,
+      value: `${ms(stack.warmInvoke.medianMs)} / ${ms(stack.warmInvoke.p99Ms)}`,
+      floor: baseline ? `${ms(baseline.warmInvoke.medianMs)} / ${ms(baseline.warmInvoke.p99Ms)} before` : '',
+      ratio: baseline ? times(round2(stack.warmInvoke.medianMs / baseline.warmInvoke.medianMs)) : '',
+      goal: baseline ? `≤ ${STACK_GOAL.warmInvokeRatioMax}× before` : '',
+      met: baseline
+        ? stack.warmInvoke.medianMs <= STACK_GOAL.warmInvokeRatioMax * baseline.warmInvoke.medianMs
+        : null,
+    });
+  } else failed('stack', 'stack');
+  if (environmentStart) {
+    for (const [name, figures] of Object.entries(environmentStart.functions)) {
+      list.push({
+        figure: `environment start: ${name} (n=${environmentStart.runs})`,
+        value: `Init Duration ${ms(figures.initDurationMs)}; first run ${ms(figures.firstRunMs)}`,
+        floor: `node -e 0 ${ms(environmentStart.bareNodeMs)}`,
+        ratio: `+${ms(figures.initOverBareMs)}`,
+        goal: '',
+        met: null,
+      });
+    }
+  }
   if (trigger) {
     list.push({
       figure: `trigger: put → processed (n=${trigger.uploads})`,
@@ -223,6 +379,16 @@ function rows(results: Results): Row[] {
       goal: `≤ ${TRIGGER_GOAL.medianRatioMax}× median, p99 ≤ ${TRIGGER_GOAL.p99MsMax} ms`,
       met: trigger.met,
     });
+    if (baseline?.trigger) {
+      list.push({
+        figure: '  before (baseline commit)',
+        value: `${ms(baseline.trigger.medianMs)} / ${ms(baseline.trigger.p99Ms)}`,
+        floor: `${ms(baseline.trigger.floorMedianMs)} / ${ms(baseline.trigger.floorP99Ms)}`,
+        ratio: `${times(baseline.trigger.medianRatio)} / ${times(baseline.trigger.p99Ratio)}`,
+        goal: `now ≤ ${1 + NO_WORSE_MARGIN}× before`,
+        met: trigger.medianMs <= (1 + NO_WORSE_MARGIN) * baseline.trigger.medianMs,
+      });
+    }
     const b = trigger.breakdown;
     const part = (value: number | null): string => (value === null ? '–' : ms(value));
     list.push({
@@ -251,6 +417,16 @@ function rows(results: Results): Row[] {
       goal: `≥ ${BURST_GOAL.throughputRatioMin}×`,
       met: burst.throughputRatio !== null && burst.throughputRatio >= BURST_GOAL.throughputRatioMin,
     });
+    if (baseline?.burst) {
+      list.push({
+        figure: '  before (baseline commit)',
+        value: `${baseline.burst.throughputPerS.toFixed(0)} /s`,
+        floor: `${baseline.burst.floorThroughputPerS.toFixed(0)} /s`,
+        ratio: times(baseline.burst.throughputRatio),
+        goal: `now ≥ ${1 - NO_WORSE_MARGIN}× before`,
+        met: burst.throughputPerS >= (1 - NO_WORSE_MARGIN) * baseline.burst.throughputPerS,
+      });
+    }
     const c = burst.cpu;
     const cpu = (value: number | null): string => (value === null ? '–' : ms(value));
     const cores = (value: number | null): string => (value === null ? '–' : value.toFixed(2));
@@ -288,6 +464,18 @@ function rows(results: Results): Row[] {
       goal: '0 / 0',
       met: burst.lost === 0 && burst.duplicated === 0,
     });
+    const after = stack?.afterBurst;
+    if (after) {
+      const before = baseline?.afterBurst;
+      list.push({
+        figure: `  stack RSS after it: at end → ${Math.round(after.curve.at(-1)?.[0] ?? 0)} s later`,
+        value: `${mb(after.atEnd.rssMb)} → ${mb(after.last.rssMb)}; ≤ ${mb(after.limitMb)} after ${after.backUnderLimitS === null ? '–' : `${after.backUnderLimitS} s`}`,
+        floor: before ? `${mb(before.atEnd.rssMb)} → ${mb(before.last.rssMb)} before` : '',
+        ratio: '',
+        goal: `≤ ${STACK_GOAL.afterBurstRatioMax}× idle in ${STACK_GOAL.afterBurstWithinS} s`,
+        met: after.backUnderLimitS !== null && after.backUnderLimitS <= STACK_GOAL.afterBurstWithinS,
+      });
+    }
   } else failed('burst', 'burst');
   if (coldStart) {
     list.push({
@@ -405,11 +593,14 @@ async function main(): Promise<number> {
     options: {
       quick: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      baseline: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    process.stdout.write('usage: npm run bench [-- --quick] [-- --json]\n');
+    process.stdout.write(
+      'usage: npm run bench [-- --quick] [-- --json] [-- --baseline <checkout of another commit>]\n',
+    );
     return 0;
   }
   const mode = values.quick ? 'quick' : 'full';
@@ -437,6 +628,9 @@ async function main(): Promise<number> {
     largeObject: null,
     devLoop: null,
     crash: null,
+    stack: null,
+    environmentStart: null,
+    baseline: null,
     goals: [],
     errors: {},
   };
@@ -474,9 +668,48 @@ async function main(): Promise<number> {
       `stack ${stack ? `up (S3 on ${stack.s3Endpoint})` : 'FAILED'}, package ${packaged ? 'done' : 'FAILED'}`,
     );
 
+    // The baseline (another checkout) runs beside this stack: each figure is taken on one while the other idles.
+    const baselineDir = values.baseline;
+    const baselineStack =
+      baselineDir === undefined
+        ? undefined
+        : await section('baseline', () => startBenchStack(cleanup, { projectDir: baselineDir }));
+    const baselineFigures: Partial<Baseline> = {};
+    results.stack = await section('stack', async () => {
+      const live = need(stack, stackOutcome, 'the offline stack');
+      const idle = await measureIdleMemory(live, progress);
+      if (baselineStack) baselineFigures.idle = await measureIdleMemory(baselineStack, progress);
+      // Warm invokes in alternating blocks, so that both sides see the same machine.
+      const times: number[] = [];
+      const before: number[] = [];
+      const blocks = 4;
+      for (let block = 0; block < blocks; block += 1) {
+        times.push(...(await warmInvokeTimes(live, counts.warmInvokes / blocks, block === 0)));
+        if (baselineStack)
+          before.push(...(await warmInvokeTimes(baselineStack, counts.warmInvokes / blocks, block === 0)));
+      }
+      const warmInvoke = summariseInvokes(times);
+      progress(`warm invoke: median ${warmInvoke.medianMs} ms, p99 ${warmInvoke.p99Ms} ms`);
+      if (baselineStack) baselineFigures.warmInvoke = summariseInvokes(before);
+      return { idle, warmInvoke, afterBurst: null };
+    });
+    results.environmentStart = await section('environmentStart', () =>
+      measureEnvironmentStart(
+        cleanup,
+        need(packaged, packageOutcome, 'the package'),
+        counts.coldStartRuns,
+        workDir,
+        progress,
+      ),
+    );
     results.trigger = await section('trigger', () =>
       measureTrigger(need(stack, stackOutcome, 'the offline stack'), counts.triggerUploads, progress),
     );
+    if (baselineStack) {
+      baselineFigures.trigger = await section('baseline trigger', () =>
+        measureTrigger(baselineStack, counts.triggerUploads, progress),
+      );
+    }
     results.burst = await section('burst', () =>
       measureBurst(
         need(stack, stackOutcome, 'the offline stack'),
@@ -485,6 +718,41 @@ async function main(): Promise<number> {
         progress,
       ),
     );
+    if (results.stack && stack) {
+      const limitMb = Math.round(results.stack.idle.median.rssMb * STACK_GOAL.afterBurstRatioMax);
+      results.stack.afterBurst = await section('afterBurst', () =>
+        watchAfterBurst(stack, limitMb, { watchMs: counts.afterBurstWatchMs, everyMs: 2500 }, progress),
+      );
+    }
+    if (baselineStack) {
+      baselineFigures.burst = await section('baseline burst', () =>
+        measureBurst(baselineStack, counts.burstUploads, counts.burstConcurrency, progress),
+      );
+      if (baselineFigures.idle) {
+        const limitMb = Math.round(baselineFigures.idle.median.rssMb * STACK_GOAL.afterBurstRatioMax);
+        baselineFigures.afterBurst = await section('baseline afterBurst', () =>
+          watchAfterBurst(
+            baselineStack,
+            limitMb,
+            { watchMs: counts.afterBurstWatchMs, everyMs: 2500 },
+            progress,
+          ),
+        );
+      }
+      await baselineStack.stop();
+      const { idle, warmInvoke } = baselineFigures;
+      if (baselineDir !== undefined && idle && warmInvoke) {
+        results.baseline = {
+          projectDir: baselineDir,
+          commit: (await revision(baselineDir)).commit,
+          idle,
+          warmInvoke,
+          afterBurst: baselineFigures.afterBurst ?? null,
+          trigger: baselineFigures.trigger ?? null,
+          burst: baselineFigures.burst ?? null,
+        };
+      }
+    }
     results.coldStart = await section('coldStart', () =>
       measureColdStart(
         cleanup,

@@ -32,13 +32,20 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
+/** An idle environment ends after a minute, as under npm start (600 s × its time scale 0.1). */
+const BENCH_IDLE_SECONDS = 60;
+
 /**
  * `params`: serverless --param values on top of the bench's own (e.g. s3UploadReservedConcurrency);
- * `timeScale`: LAMBDA_ASYNC_TIME_SCALE.
+ * `timeScale`: LAMBDA_ASYNC_TIME_SCALE; `projectDir`: another checkout to run (the baseline of a comparison).
  */
 export async function startBenchStack(
   cleanup: Cleanup,
-  { params = {}, timeScale = 1 }: { params?: Record<string, string>; timeScale?: number } = {},
+  {
+    params = {},
+    timeScale = 1,
+    projectDir,
+  }: { params?: Record<string, string>; timeScale?: number; projectDir?: string } = {},
 ): Promise<BenchStack> {
   // The dev stage runs hello every minute; off here, so that nothing but the bench's uploads runs.
   // Time scale 1: AWS's own retry delays and maximumEventAge (3600 s). The tests' 0.001 makes the maximum
@@ -46,7 +53,9 @@ export async function startBenchStack(
   const starting = OfflineStack.start({
     params: { scheduleEnabled: 'false', ...params },
     timeScale,
+    idleSeconds: BENCH_IDLE_SECONDS,
     startTimeoutMs: 60_000,
+    ...(projectDir === undefined ? {} : { projectDir }),
   });
   const live: { log?: ProcessedLog; s3?: S3Client } = {};
   // Registered before the stack is up: an interrupt during its start waits for it, then stops it.

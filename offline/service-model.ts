@@ -43,9 +43,6 @@ export interface ScheduleRule {
 
 export const LOCAL_ACCOUNT = '000000000000';
 
-/** Default number of queued events run at once per function when reservedConcurrency is not set. */
-const DEFAULT_ASYNC_CONCURRENCY = 10;
-
 /** Serverless's normalized resource name: `nightly-report_v2` → `NightlyDashreportUnderscorev2`. */
 function logicalName(functionKey: string): string {
   const name = functionKey.replace(/-/g, 'Dash').replace(/_/g, 'Underscore');
@@ -112,7 +109,15 @@ export function reservedConcurrency(service: ServiceDefinition): Map<string, num
 }
 
 /** Each function as the async queue sees it: policy, destinations, concurrency. */
-export function asyncFunctions(service: ServiceDefinition, timeScale: number): Map<string, AsyncFunction> {
+/**
+ * `pollers`: queued events of a function run at once (its environments busy with them) when reservedConcurrency
+ * does not allow more; the offline settings give it (LAMBDA_ASYNC_POLLERS).
+ */
+export function asyncFunctions(
+  service: ServiceDefinition,
+  timeScale: number,
+  pollers: number,
+): Map<string, AsyncFunction> {
   const functions = new Map<string, AsyncFunction>();
   const reserved = reservedConcurrency(service);
   for (const [key, definition] of Object.entries(service.functions)) {
@@ -122,9 +127,9 @@ export function asyncFunctions(service: ServiceDefinition, timeScale: number): M
       policy: asyncPolicy(key, definition, timeScale),
       onSuccess: resolveDestination(service, key, definition.destinations?.onSuccess),
       onFailure: resolveDestination(service, key, definition.destinations?.onFailure),
-      // Pollers of the local queue; reserved concurrency itself is enforced per invocation (MetricsRecorder),
+      // Pollers of the local queue; reserved concurrency itself is enforced per run (environments/concurrency.ts),
       // so that events beyond it are throttled and retried as Lambda does, not silently held back.
-      maxConcurrency: Math.max(DEFAULT_ASYNC_CONCURRENCY, reserved.get(key) ?? 0),
+      maxConcurrency: Math.max(pollers, reserved.get(key) ?? 0),
       ...(reserved.has(key) ? { reservedConcurrency: reserved.get(key) } : {}),
     });
   }

@@ -5,7 +5,7 @@
  * `sampleEveryMs`).
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 
 export interface MemoryReading {
   /** Resident set size now, MiB. */
@@ -34,11 +34,15 @@ export interface ProcessMemory {
   read(pid: number): Promise<MemoryReading | undefined>;
 }
 
+/** /proc is read synchronously: it is kernel memory, never a disk, and a read takes microseconds. */
 const procfs: ProcessMemory = {
   sampleEveryMs: 20,
-  async read(pid) {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
-    return status === undefined ? undefined : parseProcStatus(status);
+  read(pid) {
+    try {
+      return Promise.resolve(parseProcStatus(readFileSync(`/proc/${pid}/status`, 'utf8')));
+    } catch {
+      return Promise.resolve(undefined);
+    }
   },
 };
 

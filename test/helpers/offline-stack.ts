@@ -40,6 +40,8 @@ export interface StackOptions {
   args?: string[];
   /** Reuse the state directory of an earlier stack (restart tests). */
   stateDir?: string;
+  /** Another checkout of this project to run (the bench compares with an earlier commit); this one by default. */
+  projectDir?: string;
   startTimeoutMs?: number;
 }
 
@@ -64,6 +66,7 @@ export class OfflineStack {
     readonly ports: { http: number; lambda: number; s3: number; metrics: number },
     readonly stateDir: string,
     private readonly ownsStateDir: boolean,
+    readonly projectDir: string = PROJECT_DIR,
   ) {
     child.stdout?.on('data', (chunk: Buffer) => {
       this.stdout += chunk.toString();
@@ -90,11 +93,18 @@ export class OfflineStack {
     };
     const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'lambda-notes-offline-')));
     const params = Object.entries(options.params ?? {}).map(([name, value]) => `--param=${name}=${value}`);
+    const projectDir = options.projectDir ?? PROJECT_DIR;
     const child = spawn(
       process.execPath,
-      [SERVERLESS_BIN, 'offline', 'start', ...params, ...(options.args ?? [])],
+      [
+        join(projectDir, 'node_modules', 'serverless', 'bin', 'serverless.js'),
+        'offline',
+        'start',
+        ...params,
+        ...(options.args ?? []),
+      ],
       {
-        cwd: PROJECT_DIR,
+        cwd: projectDir,
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
         env: {
@@ -113,7 +123,7 @@ export class OfflineStack {
         },
       },
     );
-    const stack = new OfflineStack(child, ports, stateDir, options.stateDir === undefined);
+    const stack = new OfflineStack(child, ports, stateDir, options.stateDir === undefined, projectDir);
     try {
       await stack.waitForOutput(/\[async\] queue ready/, options.startTimeoutMs ?? 30_000);
     } catch (error) {
@@ -238,7 +248,7 @@ export class OfflineStack {
       await this.exited;
       clearTimeout(timer);
     }
-    await rm(join(PROJECT_DIR, `.esbuild-test-${this.ports.http}`), { recursive: true, force: true });
+    await rm(join(this.projectDir, `.esbuild-test-${this.ports.http}`), { recursive: true, force: true });
     if (this.ownsStateDir && !keepState) await rm(this.stateDir, { recursive: true, force: true });
   }
 }

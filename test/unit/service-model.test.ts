@@ -47,7 +47,7 @@ function resolvedService(): ServiceDefinition {
 }
 
 function asyncFunction(service: ServiceDefinition, key: string): AsyncFunction {
-  const fn = asyncFunctions(service, 1).get(key);
+  const fn = asyncFunctions(service, 1, 10).get(key);
   if (fn === undefined) throw new Error(`no async function ${key}`);
   return fn;
 }
@@ -77,7 +77,7 @@ describe('service-model', () => {
 
   describe('asyncFunctions', () => {
     it('has one entry per function', () => {
-      expect([...asyncFunctions(resolvedService(), 1).keys()]).to.deep.equal(['hello', 's3Upload']);
+      expect([...asyncFunctions(resolvedService(), 1, 10).keys()]).to.deep.equal(['hello', 's3Upload']);
     });
 
     it('gives each function its $LATEST ARN in the local account', () => {
@@ -100,7 +100,7 @@ describe('service-model', () => {
     });
 
     it('builds the policy from the function settings and the time scale', () => {
-      const fn = asyncFunctions(resolvedService(), 0.01).get('hello');
+      const fn = asyncFunctions(resolvedService(), 0.01, 10).get('hello');
       expect(fn?.policy).to.deep.equal({
         maximumRetryAttempts: 2,
         maximumEventAgeSeconds: 3600,
@@ -112,7 +112,7 @@ describe('service-model', () => {
       const service = resolvedService();
       const hello = service.functions.hello;
       if (hello) hello.maximumRetryAttempts = 5;
-      expect(() => asyncFunctions(service, 1)).to.throw('functions.hello.maximumRetryAttempts');
+      expect(() => asyncFunctions(service, 1, 10)).to.throw('functions.hello.maximumRetryAttempts');
     });
 
     it('resolves {type: sqs, arn: !GetAtt DeadLetterQueue.Arn} to the QueueName of the resource', () => {
@@ -212,7 +212,7 @@ describe('service-model', () => {
       });
     });
 
-    it('keeps 10 queue pollers under a lower reservedConcurrency, so that excess events are throttled', () => {
+    it('keeps its pollers (10 here) under a lower reservedConcurrency, so that excess events are throttled', () => {
       const service = resolvedService();
       const s3Upload = service.functions.s3Upload;
       if (s3Upload) s3Upload.reservedConcurrency = 3;
@@ -233,7 +233,7 @@ describe('service-model', () => {
       expect(asyncFunction(service, 's3Upload').maxConcurrency).to.equal(25);
     });
 
-    it('runs up to 10 queued events at once without reservedConcurrency', () => {
+    it('runs as many queued events at once as it has pollers (10 here) without reservedConcurrency', () => {
       expect(asyncFunction(resolvedService(), 's3Upload').maxConcurrency).to.equal(10);
     });
   });
