@@ -40,7 +40,7 @@ const REGION = 'ap-northeast-1';
 function stack(
   stage: string,
   outputs: Record<string, string>,
-  status: 'UPDATE_COMPLETE' | 'ROLLBACK_COMPLETE' = 'UPDATE_COMPLETE',
+  status: 'UPDATE_COMPLETE' | 'ROLLBACK_COMPLETE' | 'UPDATE_ROLLBACK_COMPLETE' = 'UPDATE_COMPLETE',
 ) {
   return {
     Stacks: [
@@ -61,6 +61,13 @@ function stack(
 /** CloudFormation's answer for a stack that does not exist (the SDK names the error after its code). */
 function noSuchStack(stage: string): Error {
   const error = new Error(`Stack with id lambda-notes-${stage} does not exist`);
+  error.name = 'ValidationError';
+  return error;
+}
+
+/** CloudFormation's answer for a logical resource the stack does not have (e.g. after a rollback). */
+function noSuchResource(stage: string, logicalId: string): Error {
+  const error = new Error(`Resource ${logicalId} does not exist for stack lambda-notes-${stage}`);
   error.name = 'ValidationError';
   return error;
 }
@@ -319,6 +326,42 @@ describe('deploy scripts (AWS mocked)', () => {
       expect(recorder.runs).to.deep.equal([]);
     });
 
+    for (const [stage, status] of [
+      ['dev', 'ROLLBACK_COMPLETE'],
+      ['prod', 'UPDATE_ROLLBACK_COMPLETE'],
+    ] as const) {
+      it(`removes a stack a first deploy left without a bucket (${stage}, ${status}), says so, asks nothing`, async () => {
+        cloudFormation.on(DescribeStacksCommand).resolves(stack(stage, {}, status));
+        cloudFormation.on(DescribeStackResourceCommand).rejects(noSuchResource(stage, 'S3BucketUploads'));
+        const recorder = io(undefined);
+
+        await remove(['--stage', stage], recorder);
+
+        expect(recorder.questions).to.deep.equal([]);
+        expect(s3.calls()).to.have.length(0);
+        expect(recorder.runs).to.deep.equal([['remove', '--stage', stage, '--region', REGION]]);
+        const text = recorder.text.join('');
+        expect(text).to.include(
+          `stack lambda-notes-${stage} (${status}) has no upload bucket — what a first deploy that rolled back leaves: nothing to empty or keep`,
+        );
+        expect(text).to.include(
+          `stage ${stage} removed: stack lambda-notes-${stage} (${status}) deleted. Deploy it afresh with npm run deploy -- --stage ${stage}.`,
+        );
+      });
+    }
+
+    it('says so when sls remove fails on a stack without a bucket', async () => {
+      cloudFormation.on(DescribeStacksCommand).resolves(stack('dev', {}, 'ROLLBACK_COMPLETE'));
+      cloudFormation.on(DescribeStackResourceCommand).rejects(noSuchResource('dev', 'S3BucketUploads'));
+      const recorder = { ...io(undefined), serverless: () => 1 };
+
+      await expectRejection(
+        remove(['--stage', 'dev'], recorder),
+        /sls remove --stage dev --region ap-northeast-1 failed \(exit 1\)/,
+      );
+      expect(recorder.text.join('')).to.not.include('removed');
+    });
+
     it("empties dev's bucket as its owner (ExpectedBucketOwner), then runs sls remove", async () => {
       cloudFormation.on(DescribeStacksCommand).resolves(stack('dev', DEV_OUTPUTS));
       s3.on(ListObjectsCommand)
@@ -510,9 +553,7 @@ describe('deploy scripts (AWS mocked)', () => {
 
     it('deploys again over a first deploy that rolled back (a stack without a bucket)', async () => {
       cloudFormation.on(DescribeStacksCommand).resolves(stack('dev', {}, 'ROLLBACK_COMPLETE'));
-      const missing = new Error('Resource S3BucketUploads does not exist for stack lambda-notes-dev');
-      missing.name = 'ValidationError';
-      cloudFormation.on(DescribeStackResourceCommand).rejects(missing);
+      cloudFormation.on(DescribeStackResourceCommand).rejects(noSuchResource('dev', 'S3BucketUploads'));
       const recorder = io();
 
       await deploy(['--stage', 'dev'], recorder);
