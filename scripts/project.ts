@@ -185,6 +185,8 @@ export interface DeployedStage {
   stackStatus: string;
   /** The account that owns the stack, and so the bucket (from the stack's ARN). */
   account: string;
+  /** aws, aws-cn, aws-us-gov (from the stack's ARN). */
+  partition: string;
   /** Undefined only for a stack without the bucket (a first deploy that rolled back). */
   uploadBucket: string | undefined;
   uploadBucketRetained: boolean;
@@ -228,6 +230,7 @@ export async function describeStage(
     stackName: name,
     stackStatus: stack.StackStatus ?? '',
     account: stack.StackId?.split(':')[4] ?? '',
+    partition: stack.StackId?.split(':')[1] ?? 'aws',
     uploadBucket,
     uploadBucketRetained: outputs.UploadBucketRetained === 'true',
     outputs,
