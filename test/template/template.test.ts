@@ -631,16 +631,28 @@ for (const expected of STAGES) {
       }
     });
 
-    it('has no alarm that counts an event the DLQ alarm already reports (AsyncEventsDropped, Errors)', async () => {
-      // AsyncEventsDropped counts events sent to the on-failure destination too, and Errors each of an async
-      // event's attempts: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+    it('pages a failed direct call of hello (its Errors), and no alarm counts an event the DLQ alarm reports', async () => {
+      // Errors counts each attempt of an async event too, and AsyncEventsDropped the events sent to the on-failure
+      // destination: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html. hello's async
+      // source (the schedule) runs no code that can throw; s3Upload's only source is S3.
       const { template } = await packaged();
-      const lambdaMetrics = ofType(template, 'AWS::CloudWatch::Alarm')
+      const lambdaAlarms = ofType(template, 'AWS::CloudWatch::Alarm')
         .map(([, alarm]) => alarm.Properties ?? {})
-        .filter((alarm) => alarm.Namespace === 'AWS/Lambda')
-        .map((alarm) => alarm.MetricName);
-      expect(lambdaMetrics).not.to.include('AsyncEventsDropped');
-      expect(lambdaMetrics).not.to.include('Errors');
+        .filter((alarm) => alarm.Namespace === 'AWS/Lambda');
+      expect(lambdaAlarms.map((alarm) => alarm.MetricName)).not.to.include('AsyncEventsDropped');
+      const errors = lambdaAlarms.filter((alarm) => alarm.MetricName === 'Errors');
+      expect(errors).to.have.length(1);
+      expect(errors[0]).to.deep.include({
+        AlarmName: `lambda-notes-${stage}-hello-errors`,
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'HelloLambdaFunction' } }],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [ALARM_TOPIC],
+      });
+      expect(errors[0]).not.to.have.property('OKActions');
     });
 
     it('alarms when a caller of the HTTP API gets a server error', async () => {
@@ -684,7 +696,7 @@ for (const expected of STAGES) {
     it('sends every alarm to the encrypted AlarmTopic, and OK only from the DLQ alarm', async () => {
       const { template } = await packaged();
       const alarms = ofType(template, 'AWS::CloudWatch::Alarm');
-      expect(alarms).to.have.length(6);
+      expect(alarms).to.have.length(7);
       for (const [id, alarm] of alarms)
         expect(alarm.Properties?.AlarmActions, id).to.deep.equal([ALARM_TOPIC]);
       expect(
