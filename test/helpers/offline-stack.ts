@@ -13,6 +13,8 @@ import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/
 
 export const PROJECT_DIR = resolve(__dirname, '..', '..');
 export const SERVERLESS_BIN = join(PROJECT_DIR, 'node_modules', 'serverless', 'bin', 'serverless.js');
+/** What `npm start` runs. */
+export const START_OFFLINE = join(PROJECT_DIR, 'scripts', 'start-offline.cjs');
 export const BUCKET = 'lambda-s3-test-dev';
 
 export async function freePort(): Promise<number> {
@@ -38,7 +40,18 @@ export interface StackOptions {
   args?: string[];
   /** Reuse the state directory of an earlier stack (restart tests). */
   stateDir?: string;
+  /** Reuse the ports of an earlier stack (a restart as `npm start` does it, on the same ports). */
+  ports?: OfflinePorts;
+  /** Start as `npm start` does (scripts/start-offline.cjs, which runs serverless in a process group of its own). */
+  launcher?: boolean;
   startTimeoutMs?: number;
+}
+
+export interface OfflinePorts {
+  http: number;
+  lambda: number;
+  s3: number;
+  metrics: number;
 }
 
 export interface LogLine {
@@ -56,10 +69,11 @@ export class OfflineStack {
   stderr = '';
   private exited: Promise<number | null>;
   private exitCode: number | null | undefined;
-
   private constructor(
     readonly child: ChildProcess,
-    readonly ports: { http: number; lambda: number; s3: number; metrics: number },
+    /** When the process was started (Date.now() just before the spawn). */
+    readonly spawnedAt: number,
+    readonly ports: OfflinePorts,
     readonly stateDir: string,
     private readonly ownsStateDir: boolean,
   ) {
@@ -79,8 +93,9 @@ export class OfflineStack {
     );
   }
 
+  /** Spawns the stack (at once when ports and state dir are given) and resolves once it is ready. */
   static async start(options: StackOptions = {}): Promise<OfflineStack> {
-    const ports = {
+    const ports = options.ports ?? {
       http: await freePort(),
       lambda: await freePort(),
       s3: await freePort(),
@@ -88,29 +103,27 @@ export class OfflineStack {
     };
     const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'lambda-notes-offline-')));
     const params = Object.entries(options.params ?? {}).map(([name, value]) => `--param=${name}=${value}`);
-    const child = spawn(
-      process.execPath,
-      [SERVERLESS_BIN, 'offline', 'start', ...params, ...(options.args ?? [])],
-      {
-        cwd: PROJECT_DIR,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: {
-          ...process.env,
-          SLS_TELEMETRY_DISABLED: '1',
-          LAMBDA_ASYNC_TIME_SCALE: String(options.timeScale ?? 0.001),
-          OFFLINE_HTTP_PORT: String(ports.http),
-          OFFLINE_LAMBDA_PORT: String(ports.lambda),
-          OFFLINE_S3_PORT: String(ports.s3),
-          OFFLINE_STATE_DIR: stateDir,
-          OFFLINE_METRICS_PORT: String(ports.metrics),
-          ESBUILD_WORK_FOLDER: `.esbuild-test-${ports.http}`,
-          // Settings a developer keeps for a deployed stage (stages/dev.json) stay out of the tests' stacks.
-          LAMBDA_NOTES_STAGES_DIR: join(stateDir, 'no-stage-settings'),
-        },
+    const command = options.launcher ? [START_OFFLINE] : [SERVERLESS_BIN, 'offline', 'start'];
+    const spawnedAt = Date.now();
+    const child = spawn(process.execPath, [...command, ...params, ...(options.args ?? [])], {
+      cwd: PROJECT_DIR,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        SLS_TELEMETRY_DISABLED: '1',
+        LAMBDA_ASYNC_TIME_SCALE: String(options.timeScale ?? 0.001),
+        OFFLINE_HTTP_PORT: String(ports.http),
+        OFFLINE_LAMBDA_PORT: String(ports.lambda),
+        OFFLINE_S3_PORT: String(ports.s3),
+        OFFLINE_STATE_DIR: stateDir,
+        OFFLINE_METRICS_PORT: String(ports.metrics),
+        ESBUILD_WORK_FOLDER: `.esbuild-test-${ports.http}`,
+        // Settings a developer keeps for a deployed stage (stages/dev.json) stay out of the tests' stacks.
+        LAMBDA_NOTES_STAGES_DIR: join(stateDir, 'no-stage-settings'),
       },
-    );
-    const stack = new OfflineStack(child, ports, stateDir, options.stateDir === undefined);
+    });
+    const stack = new OfflineStack(child, spawnedAt, ports, stateDir, options.stateDir === undefined);
     try {
       await stack.waitForOutput(/\[async\] queue ready/, options.startTimeoutMs ?? 30_000);
     } catch (error) {
