@@ -40,7 +40,8 @@ const STALE_MS = 10_000;
 export const STOP_WAIT_MS = 20_000;
 const STOP_POLL_MS = 50;
 
-function isAlive(pid: number): boolean {
+/** Whether a process of this pid runs (one we may not signal runs too). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -2,7 +2,12 @@
  * CloudFormation's answers as the SDK hands them back, for tests that mock it: a stack (its ARN carries the
  * account, its outputs the settings), a stack that does not exist, a resource a stack does not have.
  */
-import type { DescribeStacksCommandOutput, Output, StackStatus } from '@aws-sdk/client-cloudformation';
+import type {
+  DescribeStackResourceCommandOutput,
+  DescribeStacksCommandOutput,
+  Output,
+  StackStatus,
+} from '@aws-sdk/client-cloudformation';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'ap-northeast-1';
@@ -41,4 +46,19 @@ export function noSuchResource(stage: string, logicalId: string): Error {
   const error = new Error(`Resource ${logicalId} does not exist for stack lambda-notes-${stage}`);
   error.name = 'ValidationError';
   return error;
+}
+
+/** DescribeStackResource's answer for the upload bucket of lambda-notes-<stage>, named as given. */
+export function uploadBucketResource(
+  bucket: string,
+): Pick<DescribeStackResourceCommandOutput, 'StackResourceDetail'> {
+  return {
+    StackResourceDetail: {
+      LogicalResourceId: 'S3BucketUploads',
+      PhysicalResourceId: bucket,
+      ResourceType: 'AWS::S3::Bucket',
+      ResourceStatus: 'CREATE_COMPLETE',
+      LastUpdatedTimestamp: new Date('2026-11-01T00:00:00Z'),
+    },
+  };
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import type { LockHolder } from '../../offline/state-lock';
+import { isAlive, type LockHolder } from '../../offline/state-lock';
 import { processedKeys } from '../helpers/crash-rounds';
 import { deadLetters, recordKey } from '../helpers/dead-letters';
 import { BUCKET, OfflineStack, type StackOptions } from '../helpers/offline-stack';
@@ -32,15 +32,6 @@ function largeBody(bytes: number): Readable {
         yield left >= chunk.length ? chunk : chunk.subarray(0, left);
     })(),
   );
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('offline restart right after kill -9 of npm start', function () {

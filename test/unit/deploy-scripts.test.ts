@@ -38,6 +38,7 @@ import {
   noSuchResource,
   noSuchStack,
   REGION,
+  uploadBucketResource,
 } from '../helpers/cloudformation';
 
 const DEV_OUTPUTS = {
@@ -264,15 +265,7 @@ describe('deploy scripts (AWS mocked)', () => {
 
     it('asks before removing a stack deployed before it said whether its bucket is retained', async () => {
       cloudFormation.on(DescribeStacksCommand).resolves(stack('prod', {}));
-      cloudFormation.on(DescribeStackResourceCommand).resolves({
-        StackResourceDetail: {
-          LogicalResourceId: 'S3BucketUploads',
-          PhysicalResourceId: 'lambda-s3-test-prod',
-          ResourceType: 'AWS::S3::Bucket',
-          ResourceStatus: 'CREATE_COMPLETE',
-          LastUpdatedTimestamp: new Date('2026-11-01T00:00:00Z'),
-        },
-      });
+      cloudFormation.on(DescribeStackResourceCommand).resolves(uploadBucketResource('lambda-s3-test-prod'));
       const recorder = io(undefined);
 
       await expectRejection(
@@ -550,15 +543,7 @@ describe('deploy scripts (AWS mocked)', () => {
           StackName: 'lambda-notes-dev',
           LogicalResourceId: 'S3BucketUploads',
         })
-        .resolves({
-          StackResourceDetail: {
-            LogicalResourceId: 'S3BucketUploads',
-            PhysicalResourceId: 'lambda-s3-test-dev',
-            ResourceType: 'AWS::S3::Bucket',
-            ResourceStatus: 'CREATE_COMPLETE',
-            LastUpdatedTimestamp: new Date('2026-11-01T00:00:00Z'),
-          },
-        });
+        .resolves(uploadBucketResource('lambda-s3-test-dev'));
       const recorder = io();
 
       await deploy(['--stage', 'dev'], recorder);

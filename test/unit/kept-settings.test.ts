@@ -24,7 +24,14 @@ import {
   NONE,
 } from '../../scripts/kept-settings';
 import { UsageError } from '../../scripts/project';
-import { ACCOUNT, describedStack, noSuchResource, noSuchStack, REGION } from '../helpers/cloudformation';
+import {
+  ACCOUNT,
+  describedStack,
+  noSuchResource,
+  noSuchStack,
+  REGION,
+  uploadBucketResource,
+} from '../helpers/cloudformation';
 import { rejection } from '../helpers/rejection';
 
 const DEFAULT_BUCKET = `lambda-notes-dev-${ACCOUNT}-${REGION}`;
@@ -171,15 +178,7 @@ describe('kept settings: the check every deploy passes (CloudFormation mocked)',
 
   it('compares only the bucket of a stack deployed before it had these outputs', async () => {
     cloudFormation.on(DescribeStacksCommand).resolves(describedStack('dev', {}));
-    cloudFormation.on(DescribeStackResourceCommand).resolves({
-      StackResourceDetail: {
-        LogicalResourceId: 'S3BucketUploads',
-        PhysicalResourceId: 'lambda-s3-test-dev',
-        ResourceType: 'AWS::S3::Bucket',
-        ResourceStatus: 'CREATE_COMPLETE',
-        LastUpdatedTimestamp: new Date('2026-11-01T00:00:00Z'),
-      },
-    });
+    cloudFormation.on(DescribeStackResourceCommand).resolves(uploadBucketResource('lambda-s3-test-dev'));
 
     const error = await stopped(check(template()));
     expect(error.message).to.include(
