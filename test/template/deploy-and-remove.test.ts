@@ -120,6 +120,25 @@ describe('deploy and remove against a local CloudFormation endpoint', function (
     );
   });
 
+  it('npm run deploy without stages/dev.json keeps the stack\'s bucket, and its --param="alarmEmail=" passes the check as a named change', async () => {
+    fake = await FakeAws.start(deployedWithSettings());
+
+    const { code, output } = await run(
+      [TSX_CLI, join(PROJECT_DIR, 'scripts', 'deploy-stage.ts'), '--stage', 'dev', '--param=alarmEmail='],
+      fakeAwsEnv(fake.endpoint, { ESBUILD_WORK_FOLDER: workFolder, LAMBDA_NOTES_STAGES_DIR: stagesDir }),
+    );
+
+    expect(output).to.match(
+      /no \S*dev\.json: keeping what stack lambda-notes-dev was deployed with \(region=ap-northeast-1, uploadBucket=my-notes-dev, alarmEmail=me@example.com\)/,
+    );
+    expect(output).to.not.include('deploy stopped');
+    expect(output).to.include('no alarmEmail for stage dev');
+    // Past the check, the framework reaches for its deployment bucket, which the endpoint refuses.
+    expect(fake.operations('cloudformation'), output).to.include('DescribeStackResource');
+    expect(code).to.not.equal(0);
+    expect(output).to.match(/failed \(exit 1\); no .*dev\.json written/);
+  });
+
   for (const status of ['ROLLBACK_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE']) {
     it(`npm run remove removes a stack a failed first deploy left without a bucket (${status}), and says so`, async () => {
       fake = await FakeAws.start({
