@@ -83,6 +83,24 @@ describe('deploy and remove against a local CloudFormation endpoint', function (
     expect(fake.operations('s3')).to.deep.equal([]);
   });
 
+  it('sls deploy --package of a package made earlier (as CI does it) is stopped the same way', async () => {
+    fake = await FakeAws.start(deployedWithSettings());
+    const packageDir = await mkdtemp(join(tmpdir(), 'lambda-notes-ci-package-'));
+    try {
+      const packaged = await sls(fake.endpoint, 'package', '--stage', 'dev', '--package', packageDir);
+      expect(packaged.code, packaged.output).to.equal(0);
+
+      const { code, output } = await sls(fake.endpoint, 'deploy', '--stage', 'dev', '--package', packageDir);
+
+      expect(code, output).to.equal(1);
+      expect(output).to.include('deploy stopped before any change');
+      expect(output).to.include('alarmEmail me@example.com → none');
+      expect(fake.calls.map((call) => call.operation).filter((op) => WRITES.test(op))).to.deep.equal([]);
+    } finally {
+      await rm(packageDir, { recursive: true, force: true });
+    }
+  });
+
   it('sls deploy naming the settings (--param) passes the check and goes on; no alarm address is warned of', async () => {
     fake = await FakeAws.start(deployedWithSettings());
 
