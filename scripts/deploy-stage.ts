@@ -1,14 +1,17 @@
 /**
- * Deploys a stage and keeps its settings, so that the next deploy of the stage, with or without flags, finds
- * them again:
+ * Deploys a stage and keeps its settings, so that the next deploy of the stage, with or without flags, from this
+ * checkout or any other, deploys them again:
  *
  *   npm run deploy -- --stage dev [--region r] [--aws-profile p] [--param="alarmEmail=me@example.com"] …
  *
- * The settings (uploadBucket, alarmEmail, helloReservedConcurrency, s3UploadReservedConcurrency, and the
- * region) go to stages/<stage>.json once the deploy succeeded; serverless.yml reads that file, so `npx sls
- * deploy` and `sls package` see the same values. `--param="name="` forgets a setting (back to the default).
- * Without the file (a fresh checkout), the settings the stack was deployed with are adopted from its outputs.
- * Any other --param applies to this deploy only, and every other flag goes to `sls deploy` as it is.
+ * The settings (uploadBucket, alarmEmail, helloReservedConcurrency, s3UploadReservedConcurrency) start from what
+ * the stage's stack says it was deployed with (its outputs: the record every checkout finds); what the stack does
+ * not state (no stack yet, or one older than the outputs) comes from stages/<stage>.json, this checkout's copy,
+ * which also keeps the region. `--param="name=value"` changes a setting, `--param="name="` forgets it (back to the
+ * default); those are the deploy's named changes, which the check every deploy passes (scripts/kept-settings.ts)
+ * lets through. The file is written once the deploy succeeded; serverless.yml reads it, so `npx sls deploy` and
+ * `sls package` see the same values. Any other --param applies to this deploy only, and every other flag goes to
+ * `sls deploy` as it is.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -27,6 +30,7 @@ import {
   parseSetting,
   readStageSettings,
   runMain,
+  SETTING_NAMES,
   type StageSettings,
   stageSettingsFile,
   stagesDir,
@@ -34,6 +38,7 @@ import {
   UsageError,
   writeStageSettings,
 } from './project';
+import { keptFromStated, NAMED_CHANGES_VARIABLE, settingsOfDeployedStack } from './kept-settings';
 
 export interface DeployArguments {
   stage: string;
@@ -82,24 +87,6 @@ export function parseDeployArguments(argv: string[]): DeployArguments {
   return parsed;
 }
 
-/** The settings a stack was deployed with, from its outputs (what a checkout without the file adopts). */
-export function settingsOfStack(deployed: DeployedStage, stage: string, region: string): StageSettings {
-  const settings: StageSettings = { region };
-  // A stack deployed before the default name carried the account keeps its bucket: no replacement.
-  if (
-    deployed.uploadBucket !== undefined &&
-    deployed.uploadBucket !== defaultUploadBucketName(stage, deployed.account, region)
-  )
-    settings.uploadBucket = deployed.uploadBucket;
-  const { AlarmEmail, HelloReservedConcurrency, S3UploadReservedConcurrency } = deployed.outputs;
-  if (AlarmEmail && AlarmEmail !== 'none') settings.alarmEmail = AlarmEmail;
-  if (HelloReservedConcurrency && HelloReservedConcurrency !== 'none')
-    settings.helloReservedConcurrency = HelloReservedConcurrency;
-  if (S3UploadReservedConcurrency && S3UploadReservedConcurrency !== 'none')
-    settings.s3UploadReservedConcurrency = S3UploadReservedConcurrency;
-  return settings;
-}
-
 /**
  * The settings after this deploy's --param flags: a known setting is checked and kept (an empty value forgets
  * it); any other parameter is for this deploy only.
@@ -122,6 +109,43 @@ const describeSettings = (settings: StageSettings): string =>
   Object.entries(settings)
     .map(([name, value]) => `${name}=${String(value)}`)
     .join(', ') || 'none';
+
+/**
+ * The settings this deploy starts from: what the stack states (the record), else this checkout's file. Says when
+ * the file is missing or disagrees with the stack.
+ */
+function startingSettings(
+  deployed: DeployedStage | undefined,
+  kept: StageSettings | undefined,
+  stage: string,
+  region: string,
+  file: string,
+  io: DeployIo,
+): StageSettings {
+  const stated = deployed ? settingsOfDeployedStack(deployed) : {};
+  const fromStack = deployed ? keptFromStated(stated, stage, deployed.account, region) : {};
+  const settings: StageSettings = { region };
+  const overruled: string[] = [];
+  for (const name of SETTING_NAMES) {
+    const value = stated[name] === undefined ? kept?.[name] : fromStack[name];
+    if (value !== undefined) settings[name] = value;
+    if (kept && stated[name] !== undefined && kept[name] !== fromStack[name])
+      overruled.push(
+        `${name}=${kept[name] ?? 'default'} (the stack has ${fromStack[name] ?? 'the default'})`,
+      );
+  }
+  if (deployed && !kept && Object.keys(stated).length > 0) {
+    io.out(
+      `no ${file}: keeping what stack ${deployed.stackName} was deployed with (${describeSettings(settings)})\n`,
+    );
+  }
+  if (deployed && overruled.length > 0) {
+    io.out(
+      `${file} is out of date — it says ${overruled.join(', ')}: keeping what stack ${deployed.stackName} was deployed with; --param="<name>=<value>" changes a setting\n`,
+    );
+  }
+  return settings;
+}
 
 /** What deploy does to the world besides AWS's API: injected by tests. */
 export interface DeployIo {
@@ -152,20 +176,12 @@ export async function main(argv: string[] = process.argv.slice(2), io: DeployIo 
   const target: Target & { kind: 'aws' } = { kind: 'aws', stage, region, profile };
 
   const deployed = await describeStage(new CloudFormationClient(awsClientConfig(target)), target);
-  let settings: StageSettings;
-  if (kept) {
-    settings = { ...kept, region };
-  } else if (deployed) {
-    settings = settingsOfStack(deployed, stage, region);
-    io.out(
-      `no ${file}: keeping what stack ${deployed.stackName} was deployed with (${describeSettings(settings)})\n`,
-    );
-  } else {
-    settings = { region };
-  }
-
-  const { kept: next, oneOff } = applyParams(settings, params);
-  settings = next;
+  const { kept: settings, oneOff } = applyParams(
+    startingSettings(deployed, kept, stage, region, file, io),
+    params,
+  );
+  // The settings this deploy changes on purpose: the check every deploy passes lets exactly these through.
+  const named = new Set(params.map(([name]) => name).filter(isSettingName));
   if (oneOff.length > 0)
     io.out(
       `for this deploy only (not kept; put lasting values in serverless.yml params): ${oneOff.join(' ')}\n`,
@@ -202,7 +218,10 @@ export async function main(argv: string[] = process.argv.slice(2), io: DeployIo 
     const args = ['deploy', '--stage', stage, '--region', region];
     if (profile !== undefined) args.push('--aws-profile', profile);
     args.push(...oneOff, ...rest);
-    const status = io.serverless(args, { LAMBDA_NOTES_STAGES_DIR: pending });
+    const status = io.serverless(args, {
+      LAMBDA_NOTES_STAGES_DIR: pending,
+      [NAMED_CHANGES_VARIABLE]: [...named].join(','),
+    });
     if (status !== 0)
       throw new UsageError(
         `sls ${args.join(' ')} failed (exit ${status}); ${kept ? `${file} unchanged` : `no ${file} written`}.`,

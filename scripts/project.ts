@@ -185,6 +185,8 @@ export interface DeployedStage {
   stackStatus: string;
   /** The account that owns the stack, and so the bucket (from the stack's ARN). */
   account: string;
+  /** aws, aws-cn, aws-us-gov (from the stack's ARN). */
+  partition: string;
   /** Undefined only for a stack without the bucket (a first deploy that rolled back). */
   uploadBucket: string | undefined;
   uploadBucketRetained: boolean;
@@ -228,24 +230,35 @@ export async function describeStage(
     stackName: name,
     stackStatus: stack.StackStatus ?? '',
     account: stack.StackId?.split(':')[4] ?? '',
+    partition: stack.StackId?.split(':')[1] ?? 'aws',
     uploadBucket,
     uploadBucketRetained: outputs.UploadBucketRetained === 'true',
     outputs,
   };
 }
 
-/** The deployed stage, or a message saying how to deploy it. */
-export async function requireDeployedStage(
+/** The stage's stack, or a message saying what to do when there is none. */
+export async function requireStack(
   target: Target & { kind: 'aws' },
   whenMissing = `npm run deploy -- --stage ${target.stage}`,
   cloudFormation: Pick<CloudFormationClient, 'send'> = new CloudFormationClient(awsClientConfig(target)),
-): Promise<DeployedStage & { uploadBucket: string }> {
+): Promise<DeployedStage> {
   const deployed = await describeStage(cloudFormation, target);
   if (!deployed) {
     throw new UsageError(
       `stage ${target.stage} is not deployed in ${target.region} (no stack ${stackName(target.stage)}): ${whenMissing}.`,
     );
   }
+  return deployed;
+}
+
+/** The deployed stage with its upload bucket, or a message saying how to deploy it. */
+export async function requireDeployedStage(
+  target: Target & { kind: 'aws' },
+  whenMissing = `npm run deploy -- --stage ${target.stage}`,
+  cloudFormation: Pick<CloudFormationClient, 'send'> = new CloudFormationClient(awsClientConfig(target)),
+): Promise<DeployedStage & { uploadBucket: string }> {
+  const deployed = await requireStack(target, whenMissing, cloudFormation);
   const { uploadBucket } = deployed;
   if (uploadBucket === undefined || !/^\d{12}$/.test(deployed.account)) {
     throw new UsageError(

@@ -7,6 +7,9 @@
  * A stage whose bucket is retained (prod: DeletionPolicy Retain, see the stack's UploadBucketRetained output)
  * keeps its bucket and objects; removing it still deletes its functions, queue and alarms, so it asks for the
  * stage's name first, or takes --force (no terminal: --force is required).
+ * A stack without an upload bucket (what a first deploy that rolled back leaves: ROLLBACK_COMPLETE, or
+ * UPDATE_ROLLBACK_COMPLETE when the framework's own first step had succeeded) has nothing to empty or keep: it is
+ * removed without a question, and the script says so.
  * S3 keeps a deleted bucket's name reserved for a while: deploying the same stage again at once can fail with
  * OperationAborted. This script says so and how to go on.
  */
@@ -19,10 +22,12 @@ import { DeleteObjectsCommand, ListObjectsCommand, NoSuchBucket, S3Client } from
 import {
   AWS_OPTIONS,
   awsClientConfig,
+  type DeployedStage,
   explainAwsError,
-  requireDeployedStage,
+  requireStack,
   runMain,
   stageSettingsFile,
+  type Target,
   targetFrom,
   UsageError,
 } from './project';
@@ -97,52 +102,86 @@ export async function main(argv: string[] = process.argv.slice(2), io: RemoveIo 
   const target = targetFrom(values);
   if (target.kind !== 'aws')
     throw new UsageError('give the stage to remove: npm run remove -- --stage <stage>.');
-  const deployed = await requireDeployedStage(target, 'nothing to remove (another --region?)');
+  const deployed = await requireStack(target, 'nothing to remove (another --region?)');
   const bucket = deployed.uploadBucket;
 
-  // A stack deployed before it said whether its bucket is retained: its bucket goes with it, so ask too.
-  const unknown = deployed.outputs.UploadBucketRetained === undefined;
-  if ((deployed.uploadBucketRetained || unknown) && !values.force) {
-    const what = unknown
-      ? `stage ${target.stage} was deployed without the UploadBucketRetained output: removing it empties and deletes s3://${bucket} with its functions, queue (and any dead letters in it) and alarms`
-      : `stage ${target.stage} keeps its bucket s3://${bucket} (retained), but its functions, queue (and any dead letters in it) and alarms go`;
-    const answer = await io.ask(`${what}.\nType the stage name to remove it: `);
-    if (answer === undefined)
-      throw new UsageError(
-        `${what}: confirm with --force (npm run remove -- --stage ${target.stage} --force).`,
-      );
-    if (answer.trim() !== target.stage)
-      throw new UsageError(`not confirmed; stage ${target.stage} left as it is.`);
-  }
-
-  if (deployed.uploadBucketRetained) {
-    io.out(`s3://${bucket} is retained: its objects stay, and the bucket outlives the stack\n`);
+  if (bucket === undefined) {
+    // A first deploy that rolled back: CloudFormation deleted what it had made, the bucket with it.
+    io.out(
+      `stack ${deployed.stackName} (${deployed.stackStatus}) has no upload bucket — what a first deploy that rolled back leaves: nothing to empty or keep\n`,
+    );
   } else {
-    const s3 = new S3Client(awsClientConfig(target));
-    try {
-      const deleted = await emptyBucket(s3, bucket, deployed.account);
-      io.out(`emptied s3://${bucket} (${deleted} object(s) deleted)\n`);
-    } catch (error) {
-      if (error instanceof NoSuchBucket || (error as Error).name === 'NoSuchBucket') {
-        io.out(`s3://${bucket} does not exist; nothing to empty\n`);
-      } else {
-        throw explainAwsError(error, target, undefined);
-      }
-    }
+    await confirmRemoval(deployed, bucket, target.stage, values.force, io);
+    await emptyUnlessRetained(deployed, bucket, target, io);
   }
 
   const args = ['remove', '--stage', target.stage, '--region', target.region];
   if (target.profile) args.push('--aws-profile', target.profile);
   const status = io.serverless(args);
   if (status !== 0) throw new UsageError(`sls ${args.join(' ')} failed (exit ${status}).`);
-  io.out(
-    deployed.uploadBucketRetained
-      ? `stage ${target.stage} removed; s3://${bucket} kept. A new deploy of the stage cannot create a bucket of that name while it exists: move its objects and delete it, or deploy with --param="uploadBucket=<another name>".\n`
-      : `stage ${target.stage} removed. S3 may keep the name ${bucket} reserved for a while: a deploy right away can fail with OperationAborted — wait, or deploy with --param="uploadBucket=<another name>".\n`,
-  );
+  if (bucket === undefined) {
+    io.out(
+      `stage ${target.stage} removed: stack ${deployed.stackName} (${deployed.stackStatus}) deleted. Deploy it afresh with npm run deploy -- --stage ${target.stage}.\n`,
+    );
+  } else if (deployed.uploadBucketRetained) {
+    io.out(
+      `stage ${target.stage} removed; s3://${bucket} kept. A new deploy of the stage cannot create a bucket of that name while it exists: move its objects and delete it, or deploy with --param="uploadBucket=<another name>".\n`,
+    );
+  } else {
+    io.out(
+      `stage ${target.stage} removed. S3 may keep the name ${bucket} reserved for a while: a deploy right away can fail with OperationAborted — wait, or deploy with --param="uploadBucket=<another name>".\n`,
+    );
+  }
   const settings = stageSettingsFile(target.stage);
   if (existsSync(settings))
     io.out(`its settings stay in ${settings} for the next deploy (delete the file to forget them)\n`);
+}
+
+/**
+ * A stage whose bucket is retained (or may be: deployed before the stack said) keeps data or loses a queue of dead
+ * letters: removed only once the stage's name is typed, or with --force.
+ */
+async function confirmRemoval(
+  deployed: DeployedStage,
+  bucket: string,
+  stage: string,
+  force: boolean,
+  io: RemoveIo,
+): Promise<void> {
+  // A stack deployed before it said whether its bucket is retained: its bucket goes with it, so ask too.
+  const unknown = deployed.outputs.UploadBucketRetained === undefined;
+  if ((!deployed.uploadBucketRetained && !unknown) || force) return;
+  const what = unknown
+    ? `stage ${stage} was deployed without the UploadBucketRetained output: removing it empties and deletes s3://${bucket} with its functions, queue (and any dead letters in it) and alarms`
+    : `stage ${stage} keeps its bucket s3://${bucket} (retained), but its functions, queue (and any dead letters in it) and alarms go`;
+  const answer = await io.ask(`${what}.\nType the stage name to remove it: `);
+  if (answer === undefined)
+    throw new UsageError(`${what}: confirm with --force (npm run remove -- --stage ${stage} --force).`);
+  if (answer.trim() !== stage) throw new UsageError(`not confirmed; stage ${stage} left as it is.`);
+}
+
+/** CloudFormation cannot delete a bucket that holds objects: empties it, unless it is retained. */
+async function emptyUnlessRetained(
+  deployed: DeployedStage,
+  bucket: string,
+  target: Target & { kind: 'aws' },
+  io: RemoveIo,
+): Promise<void> {
+  if (deployed.uploadBucketRetained) {
+    io.out(`s3://${bucket} is retained: its objects stay, and the bucket outlives the stack\n`);
+    return;
+  }
+  const s3 = new S3Client(awsClientConfig(target));
+  try {
+    const deleted = await emptyBucket(s3, bucket, deployed.account);
+    io.out(`emptied s3://${bucket} (${deleted} object(s) deleted)\n`);
+  } catch (error) {
+    if (error instanceof NoSuchBucket || (error as Error).name === 'NoSuchBucket') {
+      io.out(`s3://${bucket} does not exist; nothing to empty\n`);
+    } else {
+      throw explainAwsError(error, target, undefined);
+    }
+  }
 }
 
 if (require.main === module) void runMain(() => main());

@@ -8,8 +8,6 @@
  * orphan keeps the ports.
  */
 const { spawn } = require('node:child_process');
-const { readFileSync } = require('node:fs');
-const { hostname } = require('node:os');
 const { join, resolve } = require('node:path');
 
 const env = {
@@ -20,67 +18,64 @@ const env = {
 };
 /**
  * What would stop the stack at once is checked before serverless spends seconds loading: the offline plugin
- * checks it again (it holds the lock), this only answers sooner.
+ * checks it again (it holds the lock), this only answers sooner. A stack still stopping on the same state dir
+ * (its npm start was just killed, or stopped) is waited for here, before the new one binds the same ports.
  */
-function preflight() {
+async function preflight() {
   const scale = Number(env.LAMBDA_ASYNC_TIME_SCALE);
   if (!Number.isFinite(scale) || scale <= 0) {
     return `LAMBDA_ASYNC_TIME_SCALE must be a positive number (1 = AWS's real delays), got "${env.LAMBDA_ASYNC_TIME_SCALE}".`;
   }
   const stateDir = resolve(join(__dirname, '..'), env.OFFLINE_STATE_DIR || '.offline');
-  let holder;
+  const { require: requireTs } = require('tsx/cjs/api');
+  const { waitForStateDir } = requireTs('../offline/state-lock.ts', __filename);
   try {
-    holder = JSON.parse(readFileSync(join(stateDir, 'offline.lock.holder.json'), 'utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof holder.pid !== 'number' || holder.hostname !== hostname()) return undefined;
-  try {
-    process.kill(holder.pid, 0);
+    await waitForStateDir(stateDir, { onWait: (line) => process.stdout.write(`${line}\n`) });
   } catch (error) {
-    if (error.code !== 'EPERM') return undefined; // Its holder is gone: the plugin takes the lock over.
+    return error.message;
   }
-  const ports = Object.entries(holder.ports || {})
-    .map(([name, port]) => `${name} ${port}`)
-    .join(', ');
-  return `${stateDir} is in use by another offline stack (pid ${holder.pid} on ${holder.hostname}, started ${holder.startedAt}${ports ? `, ports ${ports}` : ''}). Stop it first, or give this one its own OFFLINE_STATE_DIR.`;
+  return undefined;
 }
 
-const refusal = preflight();
-if (refusal) {
-  process.stderr.write(`✖ offline could not start: ${refusal}\n`);
-  process.exit(1);
-}
+function start() {
+  const serverless = join(__dirname, '..', 'node_modules', 'serverless', 'bin', 'serverless.js');
+  const child = spawn(process.execPath, [serverless, 'offline', 'start', ...process.argv.slice(2)], {
+    cwd: join(__dirname, '..'),
+    env,
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    detached: true,
+  });
+  // The channel is only there to close when this process dies; it must not keep this process alive.
+  child.channel?.unref();
 
-const serverless = join(__dirname, '..', 'node_modules', 'serverless', 'bin', 'serverless.js');
-const child = spawn(process.execPath, [serverless, 'offline', 'start', ...process.argv.slice(2)], {
-  cwd: join(__dirname, '..'),
-  env,
-  stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-  detached: true,
-});
-// The channel is only there to close when this process dies; it must not keep this process alive.
-child.channel?.unref();
-
-let stopping = false;
-function stop(signal) {
-  if (stopping) return;
-  stopping = true;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // Already gone.
+  let stopping = false;
+  function stop(signal) {
+    if (stopping) return;
+    stopping = true;
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // Already gone.
+    }
   }
+
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stop(signal));
+
+  const parent = process.ppid;
+  const orphanWatch = setInterval(() => {
+    if (process.ppid !== parent) stop('SIGTERM');
+  }, 500);
+
+  child.on('exit', (code, signal) => {
+    clearInterval(orphanWatch);
+    process.exitCode = code ?? (signal ? 1 : 0);
+  });
 }
 
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stop(signal));
-
-const parent = process.ppid;
-const orphanWatch = setInterval(() => {
-  if (process.ppid !== parent) stop('SIGTERM');
-}, 500);
-
-child.on('exit', (code, signal) => {
-  clearInterval(orphanWatch);
-  process.exitCode = code ?? (signal ? 1 : 0);
+void preflight().then((refusal) => {
+  if (refusal) {
+    process.stderr.write(`✖ offline could not start: ${refusal}\n`);
+    process.exit(1);
+  }
+  start();
 });

@@ -53,7 +53,7 @@ interface Upload {
 }
 
 /** The processed-object log lines of a stack, by key. */
-function processedKeys(stack: OfflineStack): string[] {
+export function processedKeys(stack: OfflineStack): string[] {
   return stack
     .logLines()
     .filter((line) => line.message === 'object processed' && typeof line.key === 'string')

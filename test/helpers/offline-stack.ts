@@ -13,6 +13,8 @@ import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/
 
 export const PROJECT_DIR = resolve(__dirname, '..', '..');
 export const SERVERLESS_BIN = join(PROJECT_DIR, 'node_modules', 'serverless', 'bin', 'serverless.js');
+/** What `npm start` runs. */
+export const START_OFFLINE = join(PROJECT_DIR, 'scripts', 'start-offline.cjs');
 export const BUCKET = 'lambda-s3-test-dev';
 
 export async function freePort(): Promise<number> {
@@ -42,7 +44,18 @@ export interface StackOptions {
   stateDir?: string;
   /** Another checkout of this project to run (the bench compares with an earlier commit); this one by default. */
   projectDir?: string;
+  /** Reuse the ports of an earlier stack (a restart as `npm start` does it, on the same ports). */
+  ports?: OfflinePorts;
+  /** Start as `npm start` does (scripts/start-offline.cjs, which runs serverless in a process group of its own). */
+  launcher?: boolean;
   startTimeoutMs?: number;
+}
+
+export interface OfflinePorts {
+  http: number;
+  lambda: number;
+  s3: number;
+  metrics: number;
 }
 
 export interface LogLine {
@@ -60,10 +73,11 @@ export class OfflineStack {
   stderr = '';
   private exited: Promise<number | null>;
   private exitCode: number | null | undefined;
-
   private constructor(
     readonly child: ChildProcess,
-    readonly ports: { http: number; lambda: number; s3: number; metrics: number },
+    /** When the process was started (Date.now() just before the spawn). */
+    readonly spawnedAt: number,
+    readonly ports: OfflinePorts,
     readonly stateDir: string,
     private readonly ownsStateDir: boolean,
     readonly projectDir: string = PROJECT_DIR,
@@ -84,8 +98,9 @@ export class OfflineStack {
     );
   }
 
+  /** Spawns the stack (at once when ports and state dir are given) and resolves once it is ready. */
   static async start(options: StackOptions = {}): Promise<OfflineStack> {
-    const ports = {
+    const ports = options.ports ?? {
       http: await freePort(),
       lambda: await freePort(),
       s3: await freePort(),
@@ -94,36 +109,37 @@ export class OfflineStack {
     const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'lambda-notes-offline-')));
     const params = Object.entries(options.params ?? {}).map(([name, value]) => `--param=${name}=${value}`);
     const projectDir = options.projectDir ?? PROJECT_DIR;
-    const child = spawn(
-      process.execPath,
-      [
-        join(projectDir, 'node_modules', 'serverless', 'bin', 'serverless.js'),
-        'offline',
-        'start',
-        ...params,
-        ...(options.args ?? []),
-      ],
-      {
-        cwd: projectDir,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: {
-          ...process.env,
-          SLS_TELEMETRY_DISABLED: '1',
-          LAMBDA_ASYNC_TIME_SCALE: String(options.timeScale ?? 0.001),
-          LAMBDA_IDLE_SECONDS: String(options.idleSeconds ?? 60 / (options.timeScale ?? 0.001)),
-          OFFLINE_HTTP_PORT: String(ports.http),
-          OFFLINE_LAMBDA_PORT: String(ports.lambda),
-          OFFLINE_S3_PORT: String(ports.s3),
-          OFFLINE_STATE_DIR: stateDir,
-          OFFLINE_METRICS_PORT: String(ports.metrics),
-          ESBUILD_WORK_FOLDER: `.esbuild-test-${ports.http}`,
-          // Settings a developer keeps for a deployed stage (stages/dev.json) stay out of the tests' stacks.
-          LAMBDA_NOTES_STAGES_DIR: join(stateDir, 'no-stage-settings'),
-        },
+    const command = options.launcher
+      ? [join(projectDir, 'scripts', 'start-offline.cjs')]
+      : [join(projectDir, 'node_modules', 'serverless', 'bin', 'serverless.js'), 'offline', 'start'];
+    const spawnedAt = Date.now();
+    const child = spawn(process.execPath, [...command, ...params, ...(options.args ?? [])], {
+      cwd: projectDir,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        SLS_TELEMETRY_DISABLED: '1',
+        LAMBDA_ASYNC_TIME_SCALE: String(options.timeScale ?? 0.001),
+        LAMBDA_IDLE_SECONDS: String(options.idleSeconds ?? 60 / (options.timeScale ?? 0.001)),
+        OFFLINE_HTTP_PORT: String(ports.http),
+        OFFLINE_LAMBDA_PORT: String(ports.lambda),
+        OFFLINE_S3_PORT: String(ports.s3),
+        OFFLINE_STATE_DIR: stateDir,
+        OFFLINE_METRICS_PORT: String(ports.metrics),
+        ESBUILD_WORK_FOLDER: `.esbuild-test-${ports.http}`,
+        // Settings a developer keeps for a deployed stage (stages/dev.json) stay out of the tests' stacks.
+        LAMBDA_NOTES_STAGES_DIR: join(stateDir, 'no-stage-settings'),
       },
+    });
+    const stack = new OfflineStack(
+      child,
+      spawnedAt,
+      ports,
+      stateDir,
+      options.stateDir === undefined,
+      projectDir,
     );
-    const stack = new OfflineStack(child, ports, stateDir, options.stateDir === undefined, projectDir);
     try {
       await stack.waitForOutput(/\[async\] queue ready/, options.startTimeoutMs ?? 30_000);
     } catch (error) {

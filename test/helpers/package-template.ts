@@ -142,7 +142,8 @@ async function unzip(zip: string, into: string): Promise<Record<string, Buffer>>
   return files;
 }
 
-function run(
+/** Runs a command in the project directory (node by default); resolves with its exit code and output. */
+export function run(
   args: string[],
   env: NodeJS.ProcessEnv,
   command = process.execPath,

@@ -20,11 +20,17 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { SCHEMA_VERSION } from '../../offline/json-directory';
-import { BUCKET, freePort, OfflineStack, PROJECT_DIR, SERVERLESS_BIN } from '../helpers/offline-stack';
+import {
+  BUCKET,
+  freePort,
+  OfflineStack,
+  PROJECT_DIR,
+  SERVERLESS_BIN,
+  START_OFFLINE,
+} from '../helpers/offline-stack';
 import { deadLetters, recordKey } from '../helpers/dead-letters';
 import { waitFor } from '../helpers/wait';
 
-const START_OFFLINE = join(PROJECT_DIR, 'scripts', 'start-offline.cjs');
 const TSX_CLI = join(PROJECT_DIR, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 /** A raw HTTP request: the path is sent exactly as given (no client-side `..` resolution). */

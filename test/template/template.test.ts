@@ -7,12 +7,16 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { expect } from 'chai';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
 import { applyParams } from '../../scripts/deploy-stage';
+import { checkKeptSettings, settingsInTemplate } from '../../scripts/kept-settings';
 import {
   deadLetterQueueName,
   defaultUploadBucketName,
   lambdaFunctionName,
   localUploadBucketName,
+  UsageError,
 } from '../../scripts/project';
 import {
   dependencyCycles,
@@ -21,7 +25,9 @@ import {
   type Template,
   type TemplateResource,
 } from '../helpers/cfn-validate';
+import { ACCOUNT, describedStack, REGION } from '../helpers/cloudformation';
 import { packageStage, warningLines } from '../helpers/package-template';
+import { rejection } from '../helpers/rejection';
 
 /** A package takes ~5–10 s; the first test of each stage waits for it, the others reuse it. */
 const PACKAGE_TIMEOUT_MS = 120_000;
@@ -625,16 +631,28 @@ for (const expected of STAGES) {
       }
     });
 
-    it('has no alarm that counts an event the DLQ alarm already reports (AsyncEventsDropped, Errors)', async () => {
-      // AsyncEventsDropped counts events sent to the on-failure destination too, and Errors each of an async
-      // event's attempts: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+    it('pages a failed direct call of hello (its Errors), and no alarm counts an event the DLQ alarm reports', async () => {
+      // Errors counts each attempt of an async event too, and AsyncEventsDropped the events sent to the on-failure
+      // destination: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html. hello's async
+      // source (the schedule) runs no code that can throw; s3Upload's only source is S3.
       const { template } = await packaged();
-      const lambdaMetrics = ofType(template, 'AWS::CloudWatch::Alarm')
+      const lambdaAlarms = ofType(template, 'AWS::CloudWatch::Alarm')
         .map(([, alarm]) => alarm.Properties ?? {})
-        .filter((alarm) => alarm.Namespace === 'AWS/Lambda')
-        .map((alarm) => alarm.MetricName);
-      expect(lambdaMetrics).not.to.include('AsyncEventsDropped');
-      expect(lambdaMetrics).not.to.include('Errors');
+        .filter((alarm) => alarm.Namespace === 'AWS/Lambda');
+      expect(lambdaAlarms.map((alarm) => alarm.MetricName)).not.to.include('AsyncEventsDropped');
+      const errors = lambdaAlarms.filter((alarm) => alarm.MetricName === 'Errors');
+      expect(errors).to.have.length(1);
+      expect(errors[0]).to.deep.include({
+        AlarmName: `lambda-notes-${stage}-hello-errors`,
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'HelloLambdaFunction' } }],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [ALARM_TOPIC],
+      });
+      expect(errors[0]).not.to.have.property('OKActions');
     });
 
     it('alarms when a caller of the HTTP API gets a server error', async () => {
@@ -678,7 +696,7 @@ for (const expected of STAGES) {
     it('sends every alarm to the encrypted AlarmTopic, and OK only from the DLQ alarm', async () => {
       const { template } = await packaged();
       const alarms = ofType(template, 'AWS::CloudWatch::Alarm');
-      expect(alarms).to.have.length(6);
+      expect(alarms).to.have.length(7);
       for (const [id, alarm] of alarms)
         expect(alarm.Properties?.AlarmActions, id).to.deep.equal([ALARM_TOPIC]);
       expect(
@@ -853,5 +871,67 @@ describe('template: the settings npm run deploy keeps in stages/dev.json', funct
     expect(propertiesOf(template, 'S3BucketUploads', 'AWS::S3::Bucket').BucketName).to.deep.equal(
       sub('my-bucket-dev'),
     );
+  });
+});
+
+describe('template: the check every deploy passes (scripts/kept-settings.ts), on the packaged templates', function () {
+  this.timeout(PACKAGE_TIMEOUT_MS);
+  const where = { account: ACCOUNT, region: REGION, partition: 'aws' };
+  /** The stack as a deploy with OVERRIDES left it: its outputs say so. */
+  const deployedWithSettings = describedStack('dev', {
+    UploadBucketName: OVERRIDES.uploadBucket,
+    UploadBucketRetained: 'false',
+    AlarmEmail: OVERRIDES.alarmEmail,
+    HelloReservedConcurrency: OVERRIDES.helloReservedConcurrency,
+    S3UploadReservedConcurrency: 'none',
+  });
+  let cloudFormation: ReturnType<typeof mockClient>;
+  before(() => {
+    cloudFormation = mockClient(CloudFormationClient);
+  });
+  after(() => cloudFormation.restore());
+  afterEach(() => cloudFormation.reset());
+
+  const check = (template: Template) =>
+    checkKeptSettings({
+      cloudFormation: new CloudFormationClient({ region: REGION }),
+      stage: 'dev',
+      region: REGION,
+      template,
+      named: new Set(),
+    });
+
+  it("reads what the stack's outputs will say from the template: the defaults", async () => {
+    const { template } = await packageStage('dev');
+    expect(settingsInTemplate(template, where)).to.deep.equal({
+      uploadBucket: defaultUploadBucketName('dev', ACCOUNT, REGION),
+      alarmEmail: 'none',
+      helloReservedConcurrency: 'none',
+      s3UploadReservedConcurrency: 'none',
+    });
+  });
+
+  it('… and the settings a deploy was given', async () => {
+    const { template } = await packageStage('dev', OVERRIDES);
+    expect(settingsInTemplate(template, where)).to.deep.equal({
+      ...OVERRIDES,
+      s3UploadReservedConcurrency: 'none',
+    });
+  });
+
+  it('stops the template of a checkout without stages/dev.json over the stack deployed with settings, naming each', async () => {
+    cloudFormation.on(DescribeStacksCommand).resolves(deployedWithSettings);
+    const { template } = await packageStage('dev');
+    const error = await rejection(check(template));
+    expect(error).to.be.instanceOf(UsageError);
+    expect((error as Error).message).to.include(
+      `uploadBucket my-bucket-dev → ${defaultUploadBucketName('dev', ACCOUNT, REGION)}, alarmEmail a@example.com → none, helloReservedConcurrency 2 → none`,
+    );
+  });
+
+  it('lets the template of a checkout with the file through, and the one made with the flags', async () => {
+    cloudFormation.on(DescribeStacksCommand).resolves(deployedWithSettings);
+    await check((await packageStage('dev', {}, KEPT_SETTINGS)).template);
+    await check((await packageStage('dev', OVERRIDES)).template);
   });
 });

@@ -11,7 +11,6 @@ import {
   CloudFormationClient,
   DescribeStackResourceCommand,
   DescribeStacksCommand,
-  type Output,
 } from '@aws-sdk/client-cloudformation';
 import {
   DeleteObjectsCommand,
@@ -22,6 +21,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { main as deploy, parseDeployArguments, type DeployIo } from '../../scripts/deploy-stage';
+import { NAMED_CHANGES_VARIABLE } from '../../scripts/kept-settings';
 import {
   bucketNameProblem,
   defaultUploadBucketName,
@@ -32,38 +32,14 @@ import {
 } from '../../scripts/project';
 import { main as remove, type RemoveIo } from '../../scripts/remove-stage';
 import { main as upload } from '../../scripts/upload';
-
-const ACCOUNT = '123456789012';
-const REGION = 'ap-northeast-1';
-
-/** DescribeStacks's answer for lambda-notes-<stage> with these outputs. */
-function stack(
-  stage: string,
-  outputs: Record<string, string>,
-  status: 'UPDATE_COMPLETE' | 'ROLLBACK_COMPLETE' = 'UPDATE_COMPLETE',
-) {
-  return {
-    Stacks: [
-      {
-        StackName: `lambda-notes-${stage}`,
-        StackId: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/lambda-notes-${stage}/0f2b7c30-cb1e-11f0-8de9-0a1b2c3d4e5f`,
-        StackStatus: status,
-        CreationTime: new Date('2026-11-01T00:00:00Z'),
-        Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]): Output => ({
-          OutputKey,
-          OutputValue,
-        })),
-      },
-    ],
-  };
-}
-
-/** CloudFormation's answer for a stack that does not exist (the SDK names the error after its code). */
-function noSuchStack(stage: string): Error {
-  const error = new Error(`Stack with id lambda-notes-${stage} does not exist`);
-  error.name = 'ValidationError';
-  return error;
-}
+import {
+  ACCOUNT,
+  describedStack as stack,
+  noSuchResource,
+  noSuchStack,
+  REGION,
+  uploadBucketResource,
+} from '../helpers/cloudformation';
 
 const DEV_OUTPUTS = {
   UploadBucketName: defaultUploadBucketName('dev', ACCOUNT, REGION),
@@ -289,15 +265,7 @@ describe('deploy scripts (AWS mocked)', () => {
 
     it('asks before removing a stack deployed before it said whether its bucket is retained', async () => {
       cloudFormation.on(DescribeStacksCommand).resolves(stack('prod', {}));
-      cloudFormation.on(DescribeStackResourceCommand).resolves({
-        StackResourceDetail: {
-          LogicalResourceId: 'S3BucketUploads',
-          PhysicalResourceId: 'lambda-s3-test-prod',
-          ResourceType: 'AWS::S3::Bucket',
-          ResourceStatus: 'CREATE_COMPLETE',
-          LastUpdatedTimestamp: new Date('2026-11-01T00:00:00Z'),
-        },
-      });
+      cloudFormation.on(DescribeStackResourceCommand).resolves(uploadBucketResource('lambda-s3-test-prod'));
       const recorder = io(undefined);
 
       await expectRejection(
@@ -317,6 +285,42 @@ describe('deploy scripts (AWS mocked)', () => {
         /stage test is not deployed in ap-northeast-1 \(no stack lambda-notes-test\): nothing to remove/,
       );
       expect(recorder.runs).to.deep.equal([]);
+    });
+
+    for (const [stage, status] of [
+      ['dev', 'ROLLBACK_COMPLETE'],
+      ['prod', 'UPDATE_ROLLBACK_COMPLETE'],
+    ] as const) {
+      it(`removes a stack a first deploy left without a bucket (${stage}, ${status}), says so, asks nothing`, async () => {
+        cloudFormation.on(DescribeStacksCommand).resolves(stack(stage, {}, status));
+        cloudFormation.on(DescribeStackResourceCommand).rejects(noSuchResource(stage, 'S3BucketUploads'));
+        const recorder = io(undefined);
+
+        await remove(['--stage', stage], recorder);
+
+        expect(recorder.questions).to.deep.equal([]);
+        expect(s3.calls()).to.have.length(0);
+        expect(recorder.runs).to.deep.equal([['remove', '--stage', stage, '--region', REGION]]);
+        const text = recorder.text.join('');
+        expect(text).to.include(
+          `stack lambda-notes-${stage} (${status}) has no upload bucket — what a first deploy that rolled back leaves: nothing to empty or keep`,
+        );
+        expect(text).to.include(
+          `stage ${stage} removed: stack lambda-notes-${stage} (${status}) deleted. Deploy it afresh with npm run deploy -- --stage ${stage}.`,
+        );
+      });
+    }
+
+    it('says so when sls remove fails on a stack without a bucket', async () => {
+      cloudFormation.on(DescribeStacksCommand).resolves(stack('dev', {}, 'ROLLBACK_COMPLETE'));
+      cloudFormation.on(DescribeStackResourceCommand).rejects(noSuchResource('dev', 'S3BucketUploads'));
+      const recorder = { ...io(undefined), serverless: () => 1 };
+
+      await expectRejection(
+        remove(['--stage', 'dev'], recorder),
+        /sls remove --stage dev --region ap-northeast-1 failed \(exit 1\)/,
+      );
+      expect(recorder.text.join('')).to.not.include('removed');
     });
 
     it("empties dev's bucket as its owner (ExpectedBucketOwner), then runs sls remove", async () => {
@@ -346,6 +350,7 @@ describe('deploy scripts (AWS mocked)', () => {
   describe('npm run deploy', () => {
     interface Run {
       args: string[];
+      env: Record<string, string>;
       settings: Record<string, string>;
     }
     function io(status = 0): DeployIo & { runs: Run[]; text: string[]; pending: Promise<void>[] } {
@@ -356,7 +361,7 @@ describe('deploy scripts (AWS mocked)', () => {
         out: (text: string) => void recorder.text.push(text),
         serverless: (args: string[], env: Record<string, string>) => {
           // What serverless.yml would read: the stage's file in the directory the deploy points it to.
-          const run: Run = { args, settings: {} };
+          const run: Run = { args, env, settings: {} };
           recorder.runs.push(run);
           const stage = args[args.indexOf('--stage') + 1] ?? '';
           recorder.pending.push(
@@ -402,7 +407,14 @@ describe('deploy scripts (AWS mocked)', () => {
       cloudFormation
         .on(DescribeStacksCommand)
         .rejectsOnce(noSuchStack('dev'))
-        .resolves(stack('dev', DEV_OUTPUTS));
+        .resolves(
+          stack('dev', {
+            ...DEV_OUTPUTS,
+            UploadBucketName: 'my-notes-dev',
+            AlarmEmail: 'me@example.com',
+            S3UploadReservedConcurrency: '3',
+          }),
+        );
       const first = io();
       await deploy(
         [
@@ -443,7 +455,9 @@ describe('deploy scripts (AWS mocked)', () => {
     });
 
     it('forgets a setting given empty, and keeps other parameters for this deploy only', async () => {
-      cloudFormation.on(DescribeStacksCommand).resolves(stack('dev', DEV_OUTPUTS));
+      cloudFormation
+        .on(DescribeStacksCommand)
+        .resolves(stack('dev', { ...DEV_OUTPUTS, AlarmEmail: 'me@example.com' }));
       await writeStageSettings('dev', { region: REGION, alarmEmail: 'me@example.com' }, stagesDir);
       const recorder = io();
 
@@ -454,6 +468,47 @@ describe('deploy scripts (AWS mocked)', () => {
       expect(recorder.runs[0]?.settings).to.deep.equal({ region: REGION });
       expect(await kept('dev')).to.deep.equal({ region: REGION });
       expect(recorder.text.join('')).to.match(/for this deploy only .*--param=httpRateLimit=50/);
+    });
+
+    it('names the settings it changes on purpose to sls (empty --param included), and only those', async () => {
+      cloudFormation
+        .on(DescribeStacksCommand)
+        .resolves(stack('dev', { ...DEV_OUTPUTS, AlarmEmail: 'me@example.com' }));
+      const recorder = io();
+
+      await deploy(
+        [
+          '--stage',
+          'dev',
+          '--param=alarmEmail=',
+          '--param=helloReservedConcurrency=2',
+          '--param=httpRateLimit=5',
+        ],
+        recorder,
+      );
+
+      expect(recorder.runs[0]?.env[NAMED_CHANGES_VARIABLE]).to.equal('alarmEmail,helloReservedConcurrency');
+      const plain = io();
+      await deploy(['--stage', 'dev'], plain);
+      expect(plain.runs[0]?.env[NAMED_CHANGES_VARIABLE]).to.equal('');
+    });
+
+    it("keeps what the stack has over this checkout's out-of-date file, and says so", async () => {
+      // Another checkout changed the address since this one wrote its file.
+      cloudFormation
+        .on(DescribeStacksCommand)
+        .resolves(stack('dev', { ...DEV_OUTPUTS, AlarmEmail: 'team@example.com' }));
+      await writeStageSettings('dev', { region: REGION, alarmEmail: 'me@example.com' }, stagesDir);
+      const recorder = io();
+
+      await deploy(['--stage', 'dev'], recorder);
+      await Promise.all(recorder.pending);
+
+      expect(recorder.runs[0]?.settings).to.deep.equal({ region: REGION, alarmEmail: 'team@example.com' });
+      expect(await kept('dev')).to.deep.equal({ region: REGION, alarmEmail: 'team@example.com' });
+      expect(recorder.text.join('')).to.include(
+        'is out of date — it says alarmEmail=me@example.com (the stack has team@example.com): keeping what stack lambda-notes-dev was deployed with',
+      );
     });
 
     it('without a settings file, adopts what the stack was deployed with instead of dropping it', async () => {
@@ -488,15 +543,7 @@ describe('deploy scripts (AWS mocked)', () => {
           StackName: 'lambda-notes-dev',
           LogicalResourceId: 'S3BucketUploads',
         })
-        .resolves({
-          StackResourceDetail: {
-            LogicalResourceId: 'S3BucketUploads',
-            PhysicalResourceId: 'lambda-s3-test-dev',
-            ResourceType: 'AWS::S3::Bucket',
-            ResourceStatus: 'CREATE_COMPLETE',
-            LastUpdatedTimestamp: new Date('2026-11-01T00:00:00Z'),
-          },
-        });
+        .resolves(uploadBucketResource('lambda-s3-test-dev'));
       const recorder = io();
 
       await deploy(['--stage', 'dev'], recorder);
@@ -510,9 +557,7 @@ describe('deploy scripts (AWS mocked)', () => {
 
     it('deploys again over a first deploy that rolled back (a stack without a bucket)', async () => {
       cloudFormation.on(DescribeStacksCommand).resolves(stack('dev', {}, 'ROLLBACK_COMPLETE'));
-      const missing = new Error('Resource S3BucketUploads does not exist for stack lambda-notes-dev');
-      missing.name = 'ValidationError';
-      cloudFormation.on(DescribeStackResourceCommand).rejects(missing);
+      cloudFormation.on(DescribeStackResourceCommand).rejects(noSuchResource('dev', 'S3BucketUploads'));
       const recorder = io();
 
       await deploy(['--stage', 'dev'], recorder);

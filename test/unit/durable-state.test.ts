@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
@@ -10,11 +10,44 @@ import { JsonDirectory, SCHEMA_VERSION, StateWriteError } from '../../offline/js
 import { keyProblem } from '../../offline/local-s3-guard';
 import { LocalQueue, stableMessageId } from '../../offline/local-queue';
 import { lockStateDir, StateDirLockedError } from '../../offline/state-lock';
+import { rejection } from '../helpers/rejection';
+import { waitFor } from '../helpers/wait';
 
 /** A pid that ran and is gone. */
 function deadPid(): number {
   const { pid } = spawnSync(process.execPath, ['-e', '0']);
   return pid as number;
+}
+
+/**
+ * A stack that is stopping, as another process sees it: a live process whose holder file names it, its lock
+ * still held (or already released), its launcher gone (or not). It exits when its stdin closes, as the test says.
+ */
+async function stoppingHolder(
+  stateDir: string,
+  { launcherPid, locked }: { launcherPid: number; locked: boolean },
+): Promise<ChildProcess> {
+  const script = `
+    const { mkdirSync, writeFileSync } = require('node:fs');
+    const { hostname } = require('node:os');
+    const { join } = require('node:path');
+    const [stateDir, launcherPid, locked] = process.argv.slice(1);
+    if (locked === 'true') mkdirSync(join(stateDir, 'offline.lock.d'));
+    writeFileSync(join(stateDir, 'offline.lock.holder.json'), JSON.stringify({
+      pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), ports: { s3: 4569 },
+      launcherPid: Number(launcherPid),
+    }));
+    process.stdout.write('ready');
+    process.stdin.resume();
+    process.stdin.on('end', () => process.exit(0));
+  `;
+  const child = spawn(process.execPath, ['-e', script, stateDir, String(launcherPid), String(locked)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await waitFor('the holder to be in place', () => output === 'ready');
+  return child;
 }
 
 describe('durable state', () => {
@@ -314,6 +347,66 @@ describe('durable state', () => {
       };
       expect(holder.pid).to.equal(process.pid);
       await release();
+    });
+
+    it('waits for a stack that is stopping (its launcher gone), saying so in one line, then takes the state dir', async () => {
+      const launcher = deadPid();
+      const holder = await stoppingHolder(root, { launcherPid: launcher, locked: true });
+      const lines: string[] = [];
+      try {
+        const locking = lockStateDir(root, { ports: {} }, () => undefined, {
+          onWait: (line) => lines.push(line),
+        });
+        await waitFor('the line saying whom it waits for', () => lines.length > 0);
+        holder.stdin?.end();
+        const release = await locking;
+        expect(lines).to.deep.equal([
+          `[async] waiting up to 20 s for the offline stack that is stopping (pid ${holder.pid}: its launcher (pid ${launcher}) is gone) to exit from ${root}`,
+        ]);
+        const written = JSON.parse(await readFile(join(root, 'offline.lock.holder.json'), 'utf8')) as {
+          pid: number;
+          launcherPid: number;
+        };
+        expect(written).to.deep.include({ pid: process.pid, launcherPid: process.ppid });
+        await release();
+      } finally {
+        holder.kill('SIGKILL');
+      }
+    });
+
+    it('waits for a stack that has released the state dir but not yet exited (a restart right after Ctrl-C)', async () => {
+      const holder = await stoppingHolder(root, { launcherPid: process.pid, locked: false });
+      const lines: string[] = [];
+      try {
+        const locking = lockStateDir(root, { ports: {} }, () => undefined, {
+          onWait: (line) => lines.push(line),
+        });
+        await waitFor('the line saying whom it waits for', () => lines.length > 0);
+        expect(lines[0]).to.include(`(pid ${holder.pid}: it has released the state dir)`);
+        holder.stdin?.end();
+        await (
+          await locking
+        )();
+      } finally {
+        holder.kill('SIGKILL');
+      }
+    });
+
+    it('refuses, naming it and how to end it, a stopping stack that has not exited in time', async () => {
+      const holder = await stoppingHolder(root, { launcherPid: deadPid(), locked: true });
+      try {
+        const error = await rejection(
+          lockStateDir(root, { ports: {} }, () => undefined, { timeoutMs: 200, onWait: () => undefined }),
+        );
+        expect(error).to.be.instanceOf(StateDirLockedError);
+        expect((error as Error).message)
+          .to.contain(
+            `${root} is still held by an offline stack that should be stopping (pid ${holder.pid} on `,
+          )
+          .and.to.contain(`after 0.2 s. End it (kill ${holder.pid}), then start again.`);
+      } finally {
+        holder.kill('SIGKILL');
+      }
     });
 
     it('can be taken again once released', async () => {
