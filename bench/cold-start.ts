@@ -54,6 +54,13 @@ export interface FunctionColdStart {
   } | null;
 }
 
+/** The same runs of another commit's bundles, interleaved with these (bench --baseline). */
+export interface BaselineColdStart {
+  medianMs: number;
+  overBareMs: number;
+  zipBytes: number;
+}
+
 export interface ColdStartResult {
   runs: number;
   bareNodeMs: number;
@@ -62,6 +69,7 @@ export interface ColdStartResult {
   emptyHandler: { medianMs: number; cpuMs: number };
   hello: FunctionColdStart;
   s3Upload: FunctionColdStart;
+  baseline: { hello: BaselineColdStart; s3Upload: BaselineColdStart } | null;
 }
 
 const SOURCE_MAPS = '--enable-source-maps';
@@ -96,6 +104,7 @@ export async function measureColdStart(
   runs: number,
   workDir: string,
   progress: (message: string) => void,
+  baselineFunctions: readonly PackagedFunction[] = [],
 ): Promise<ColdStartResult> {
   const key = 'targets/bench/cold-start.txt';
   const body = 'cold start\nsecond line\n';
@@ -124,6 +133,14 @@ export async function measureColdStart(
       plainReports: [] as InvokeReport[],
     };
   });
+  const baselineCases = baselineFunctions
+    .filter((fn) => fn.name === 'hello' || fn.name === 's3Upload')
+    .map((fn) => ({
+      fn,
+      eventFile: eventFiles[fn.name] as string,
+      env: isolatedEnvironment({ ...fn.environment, ...local }),
+      samples: [] as number[],
+    }));
   const bareEnv = cases[0]?.env ?? isolatedEnvironment(local);
   const emptyBundle = join(workDir, 'empty-handler.js');
   await writeFile(emptyBundle, 'exports.handler = async () => null;\n');
@@ -148,6 +165,8 @@ export async function measureColdStart(
         c.plainReports.push(plain.report);
       }
     }
+    for (const c of baselineCases)
+      c.samples.push((await invokeInFreshProcess(cleanup, c.fn.bundle, c.eventFile, c.env)).ms);
     progress(`coldStart: ${run + 1}/${runs}`);
   }
 
@@ -188,6 +207,14 @@ export async function measureColdStart(
   };
   const [hello, s3Upload] = cases.map(summarise);
   if (!hello || !s3Upload) throw new Error('unreachable: two cases');
+  const before = (name: string): BaselineColdStart | undefined => {
+    const c = baselineCases.find((candidate) => candidate.fn.name === name);
+    if (!c) return undefined;
+    const medianMs = round(median(c.samples));
+    return { medianMs, overBareMs: round(medianMs - bareDist.median), zipBytes: c.fn.zipBytes };
+  };
+  const baselineHello = before('hello');
+  const baselineS3Upload = before('s3Upload');
   return {
     runs,
     bareNodeMs: bareDist.median,
@@ -195,5 +222,6 @@ export async function measureColdStart(
     emptyHandler: { medianMs: round(median(empty.ms)), cpuMs: emptyCpuMs },
     hello,
     s3Upload,
+    baseline: baselineHello && baselineS3Upload ? { hello: baselineHello, s3Upload: baselineS3Upload } : null,
   };
 }

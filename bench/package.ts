@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_DIR, SERVERLESS_BIN } from '../test/helpers/offline-stack';
+import { PROJECT_DIR } from '../test/helpers/offline-stack';
 import { type Cleanup, runTimed } from './processes';
 
 export interface PackagedFunction {
@@ -37,19 +37,30 @@ async function unzipCommand(): Promise<(zip: string, into: string) => [string, s
     : (zip, into) => ['python3', ['-m', 'zipfile', '-e', zip, into]];
 }
 
-export async function packageFunctions(cleanup: Cleanup): Promise<PackagedFunction[]> {
+/** `projectDir`: another checkout to package (the baseline of a comparison); this one by default. */
+export async function packageFunctions(
+  cleanup: Cleanup,
+  projectDir = PROJECT_DIR,
+): Promise<PackagedFunction[]> {
   const dir = await mkdtemp(join(tmpdir(), 'lambda-notes-bench-package-'));
   cleanup.add('package directory', () => rm(dir, { recursive: true, force: true }));
   const workFolder = `.esbuild-bench-${process.pid}`;
   const removeWorkFolder = cleanup.add('esbuild work folder', () =>
-    rm(join(PROJECT_DIR, workFolder), { recursive: true, force: true }),
+    rm(join(projectDir, workFolder), { recursive: true, force: true }),
   );
   const run = await runTimed(
     cleanup,
     process.execPath,
-    [SERVERLESS_BIN, 'package', '--stage', 'dev', '--package', dir],
+    [
+      join(projectDir, 'node_modules', 'serverless', 'bin', 'serverless.js'),
+      'package',
+      '--stage',
+      'dev',
+      '--package',
+      dir,
+    ],
     {
-      cwd: PROJECT_DIR,
+      cwd: projectDir,
       env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', ESBUILD_WORK_FOLDER: workFolder },
       captureStdout: true,
     },

@@ -494,8 +494,20 @@ function rows(results: Results): Row[] {
       goal: '',
       met: null,
     });
-    list.push(...coldStartRows('hello', coldStart.hello, coldStart.bareNodeMs));
-    list.push(...coldStartRows('s3Upload', coldStart.s3Upload, coldStart.bareNodeMs));
+    for (const name of ['hello', 's3Upload'] as const) {
+      list.push(...coldStartRows(name, coldStart[name], coldStart.bareNodeMs));
+      const before = coldStart.baseline?.[name];
+      if (before) {
+        list.push({
+          figure: `  before (baseline commit, zip ${kb(before.zipBytes)})`,
+          value: `${ms(before.medianMs)} (+${ms(before.overBareMs)})`,
+          floor: ms(coldStart.bareNodeMs),
+          ratio: '',
+          goal: '',
+          met: null,
+        });
+      }
+    }
   } else failed('coldStart', 'coldStart');
   if (largeObject) {
     const size = `${largeObject.bytes / MiB} MB`;
@@ -651,10 +663,12 @@ async function main(): Promise<number> {
 
     progress(`${mode} run: starting the offline stack and packaging the functions`);
     // Both only set the stage: nothing is measured while they run side by side.
-    const [stackOutcome, packageOutcome] = await Promise.allSettled([
+    const [stackOutcome, packageOutcome, baselinePackageOutcome] = await Promise.allSettled([
       startBenchStack(cleanup),
       packageFunctions(cleanup),
+      values.baseline === undefined ? Promise.resolve([]) : packageFunctions(cleanup, values.baseline),
     ]);
+    const baselinePackage = baselinePackageOutcome.status === 'fulfilled' ? baselinePackageOutcome.value : [];
     const stack: BenchStack | undefined =
       stackOutcome.status === 'fulfilled' ? stackOutcome.value : undefined;
     const packaged: PackagedFunction[] | undefined =
@@ -761,6 +775,7 @@ async function main(): Promise<number> {
         counts.coldStartRuns,
         workDir,
         progress,
+        baselinePackage,
       ),
     );
     results.largeObject = await section('largeObject', () => {
