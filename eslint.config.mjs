@@ -17,7 +17,7 @@ export default tseslint.config(
   },
   {
     // The local console's page: a browser script, served as is.
-    files: ['offline/console/*.js'],
+    files: ['offline/console/page/*.js'],
     languageOptions: { sourceType: 'module', globals: globals.browser },
   },
   {

@@ -6,7 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { waitFor } from '../test/helpers/wait';
+import { waitFor } from '../support/wait';
 import { processTree } from './memory';
 import { distribution, ratio, round } from './stats';
 import type { BenchStack } from './stack';

@@ -8,8 +8,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeS3Key } from '../lib/s3-keys';
-import { loadEvent } from '../test/helpers/fixtures';
-import { PROJECT_DIR } from '../test/helpers/offline-stack';
+import { loadEvent } from '../support/fixtures';
+import { PROJECT_DIR } from '../support/offline-stack';
 import type { PackagedFunction } from './package';
 import type { Cleanup } from './processes';
 import {

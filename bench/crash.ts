@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type CrashAccount, crashRounds, type StopKind } from '../test/helpers/crash-rounds';
+import { type CrashAccount, crashRounds, type StopKind } from '../support/crash-rounds';
 
 export const CRASH_COUNTS = {
   full: { killRounds: 10, cleanRounds: 3, uploadsPerRound: 300, concurrency: 16 },

@@ -9,7 +9,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { freePort, PROJECT_DIR, SERVERLESS_BIN } from '../test/helpers/offline-stack';
+import { freePort, PROJECT_DIR, SERVERLESS_BIN } from '../support/offline-stack';
 import { type Cleanup, killGroup, runTimed } from './processes';
 import { distribution, ratio } from './stats';
 

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExecutionEnvironment, logStreamName } from '../offline/environments/environment';
 import { processMemory } from '../offline/environments/process-memory';
-import { PROJECT_DIR } from '../test/helpers/offline-stack';
+import { PROJECT_DIR } from '../support/offline-stack';
 import type { PackagedFunction } from './package';
 import type { Cleanup } from './processes';
 import { bareNode, isolatedEnvironment } from './runners';

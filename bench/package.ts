@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_DIR } from '../test/helpers/offline-stack';
+import { PROJECT_DIR } from '../support/offline-stack';
 import { type Cleanup, runTimed } from './processes';
 
 export interface PackagedFunction {

@@ -37,7 +37,7 @@ import {
   watchAfterBurst,
 } from './memory';
 import { packageFunctions, type PackagedFunction } from './package';
-import { PROJECT_DIR } from '../test/helpers/offline-stack';
+import { PROJECT_DIR } from '../support/offline-stack';
 import { Cleanup } from './processes';
 import { type BenchStack, startBenchStack } from './stack';
 import { measureTrigger, TRIGGER_GOAL, type TriggerResult } from './trigger';

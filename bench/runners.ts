@@ -1,6 +1,6 @@
 /** Fresh-process invocations of packaged handlers (invoke-runner.cjs) and the raw GetObject floor. */
 import { join } from 'node:path';
-import { PROJECT_DIR } from '../test/helpers/offline-stack';
+import { PROJECT_DIR } from '../support/offline-stack';
 import { type Cleanup, runTimed, type TimedRun } from './processes';
 
 export const INVOKE_RUNNER = join(__dirname, 'invoke-runner.cjs');

@@ -3,7 +3,7 @@
  * of its stdout (ProcessedLog) and a reader of its metrics endpoint.
  */
 import { PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
-import { BUCKET, OfflineStack } from '../test/helpers/offline-stack';
+import { BUCKET, OfflineStack } from '../support/offline-stack';
 import type { Cleanup } from './processes';
 import { ProcessedLog } from './processed-log';
 

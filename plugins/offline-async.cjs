@@ -9,7 +9,7 @@ class OfflineAsyncPlugin {
     const get = () => {
       if (!emulation) {
         const { require: requireTs } = require('tsx/cjs/api');
-        const { OfflineAsync } = requireTs('../offline/plugin.ts', __filename);
+        const { OfflineAsync } = requireTs('../offline/plugin/offline-plugin.ts', __filename);
         emulation = new OfflineAsync(serverless, cliOptions, log);
       }
       return emulation;

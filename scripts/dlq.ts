@@ -25,8 +25,8 @@ import {
   LocalDeadLetterQueue,
   NoSuchMessageError,
   parseRecord as parseBody,
-} from '../offline/dead-letter-queue';
-import type { DestinationRecord } from '../offline/destination-record';
+} from '../offline/state/dead-letter-queue';
+import type { DestinationRecord } from '../offline/core/destination-record';
 import {
   AWS_OPTIONS,
   deadLetterQueueName,

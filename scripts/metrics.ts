@@ -4,7 +4,7 @@
  * The same numbers, charted over time: http://localhost:3004/ (OFFLINE_METRICS_PORT).
  */
 import { parseArgs } from 'node:util';
-import type { FunctionMetrics } from '../offline/metrics';
+import type { FunctionMetrics } from '../offline/observability/metrics-recorder';
 import { runMain, UsageError } from './project';
 
 const COLUMNS: Array<[string, (m: FunctionMetrics) => string]> = [

@@ -10,9 +10,9 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Page } from 'playwright-core';
-import { launchBrowser } from '../test/helpers/browser';
-import { BUCKET, OfflineStack, PROJECT_DIR } from '../test/helpers/offline-stack';
-import { waitFor } from '../test/helpers/wait';
+import { launchBrowser } from '../support/browser';
+import { BUCKET, OfflineStack, PROJECT_DIR } from '../support/offline-stack';
+import { waitFor } from '../support/wait';
 import { runMain } from './project';
 
 async function shoot(page: Page, out: string, name: string): Promise<void> {

@@ -28,7 +28,7 @@ async function preflight() {
   }
   const stateDir = resolve(join(__dirname, '..'), env.OFFLINE_STATE_DIR || '.offline');
   const { require: requireTs } = require('tsx/cjs/api');
-  const { waitForStateDir } = requireTs('../offline/state-lock.ts', __filename);
+  const { waitForStateDir } = requireTs('../offline/state/lock.ts', __filename);
   try {
     await waitForStateDir(stateDir, { onWait: (line) => process.stdout.write(`${line}\n`) });
   } catch (error) {

@@ -13,8 +13,8 @@ import {
   LocalDeadLetterQueue,
   NoSuchMessageError,
   type RedriveOutcome as QueueRedriveOutcome,
-} from '../dead-letter-queue';
-import type { EventSource } from './event-journal';
+} from '../state/dead-letter-queue';
+import type { EventSource } from '../observability/event-journal';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

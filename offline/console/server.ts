@@ -12,10 +12,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { dirname, join } from 'node:path';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { EnvironmentView } from '../environments/environment';
-import type { InvocationLogEntry } from '../invocation-logs';
-import type { MetricsRecorder } from '../metrics';
+import type { InvocationLogEntry } from '../observability/invocation-logs';
+import type { MetricsRecorder } from '../observability/metrics-recorder';
 import { type DeadLetterConsole, type DeadLetterView, UnknownMessageError } from './dead-letters';
-import type { EventJournal, EventStatus } from './event-journal';
+import type { EventJournal, EventStatus } from '../observability/event-journal';
 import { parseEventJson, TestEventError, type TestEvents } from './test-events';
 
 /** What the Logs tab reads. */
@@ -46,9 +46,9 @@ export interface ConsoleSources {
 const MAX_BODY_BYTES = 6 * 1024 * 1024;
 
 const STATIC: Record<string, { file: string; type: string }> = {
-  '/': { file: join(__dirname, 'index.html'), type: 'text/html; charset=utf-8' },
-  '/console.js': { file: join(__dirname, 'console.js'), type: 'text/javascript; charset=utf-8' },
-  '/console.css': { file: join(__dirname, 'console.css'), type: 'text/css; charset=utf-8' },
+  '/': { file: join(__dirname, 'page', 'index.html'), type: 'text/html; charset=utf-8' },
+  '/console.js': { file: join(__dirname, 'page', 'console.js'), type: 'text/javascript; charset=utf-8' },
+  '/console.css': { file: join(__dirname, 'page', 'console.css'), type: 'text/css; charset=utf-8' },
   '/vendor/uPlot.iife.min.js': {
     file: join(dirname(require.resolve('uplot/package.json')), 'dist', 'uPlot.iife.min.js'),
     type: 'text/javascript; charset=utf-8',

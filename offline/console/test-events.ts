@@ -4,7 +4,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { JsonDirectory } from '../json-directory';
+import { JsonDirectory } from '../state/json-directory';
 
 /** The console's rule for a saved event's name. */
 export const EVENT_NAME = /^[A-Za-z0-9_-]{1,25}$/;

@@ -17,7 +17,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { FunctionErrorPayload } from '../destination-record';
+import type { FunctionErrorPayload } from '../core/destination-record';
 import {
   exitPayload,
   exitReason,

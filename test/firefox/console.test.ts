@@ -6,8 +6,8 @@
  */
 import { expect } from 'chai';
 import { FirefoxBidi, firefoxPath } from '../helpers/firefox-bidi';
-import { OfflineStack } from '../helpers/offline-stack';
-import { waitFor } from '../helpers/wait';
+import { OfflineStack } from '../../support/offline-stack';
+import { waitFor } from '../../support/wait';
 
 describe('local Lambda console (headless Firefox ESR over WebDriver BiDi)', function () {
   this.timeout(120_000);

@@ -10,7 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { PROJECT_DIR } from './offline-stack';
+import { PROJECT_DIR } from '../../support/offline-stack';
 
 export interface RecordedCall {
   /** The service in the SigV4 credential scope, e.g. `cloudformation`. */

@@ -7,12 +7,12 @@ import { promisify } from 'node:util';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { encodeS3Key } from '../../lib/s3-keys';
-import type { DestinationRecord } from '../../offline/destination-record';
-import { LocalQueue } from '../../offline/local-queue';
-import { DLQ_NAME, deadLetters, recordKey } from '../helpers/dead-letters';
-import { s3PutEvent } from '../helpers/fixtures';
-import { BUCKET, OfflineStack, PROJECT_DIR } from '../helpers/offline-stack';
-import { waitFor } from '../helpers/wait';
+import type { DestinationRecord } from '../../offline/core/destination-record';
+import { LocalQueue } from '../../offline/state/local-queue';
+import { DLQ_NAME, deadLetters, recordKey } from '../../support/dead-letters';
+import { s3PutEvent } from '../../support/fixtures';
+import { BUCKET, OfflineStack, PROJECT_DIR } from '../../support/offline-stack';
+import { waitFor } from '../../support/wait';
 
 const run = promisify(execFile);
 const SCALE = 0.001;

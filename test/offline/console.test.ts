@@ -12,10 +12,10 @@ import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
-import type { FunctionMetrics } from '../../offline/metrics';
-import { launchBrowser } from '../helpers/browser';
-import { BUCKET, OfflineStack, PROJECT_DIR } from '../helpers/offline-stack';
-import { waitFor } from '../helpers/wait';
+import type { FunctionMetrics } from '../../offline/observability/metrics-recorder';
+import { launchBrowser } from '../../support/browser';
+import { BUCKET, OfflineStack, PROJECT_DIR } from '../../support/offline-stack';
+import { waitFor } from '../../support/wait';
 
 const run = promisify(execFile);
 

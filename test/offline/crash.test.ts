@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CrashAccount, crashRounds } from '../helpers/crash-rounds';
+import { type CrashAccount, crashRounds } from '../../support/crash-rounds';
 
 describe('offline queue: crash and account', function () {
   this.timeout(180_000);

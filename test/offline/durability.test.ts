@@ -19,7 +19,7 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { SCHEMA_VERSION } from '../../offline/json-directory';
+import { SCHEMA_VERSION } from '../../offline/state/json-directory';
 import {
   BUCKET,
   freePort,
@@ -27,9 +27,9 @@ import {
   PROJECT_DIR,
   SERVERLESS_BIN,
   START_OFFLINE,
-} from '../helpers/offline-stack';
-import { deadLetters, recordKey } from '../helpers/dead-letters';
-import { waitFor } from '../helpers/wait';
+} from '../../support/offline-stack';
+import { deadLetters, recordKey } from '../../support/dead-letters';
+import { waitFor } from '../../support/wait';
 
 const TSX_CLI = join(PROJECT_DIR, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 

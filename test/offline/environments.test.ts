@@ -7,9 +7,9 @@
 import { expect } from 'chai';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import type { EnvironmentView } from '../../offline/environments/environment';
-import { deadLetters, recordKey } from '../helpers/dead-letters';
-import { OfflineStack } from '../helpers/offline-stack';
-import { waitFor } from '../helpers/wait';
+import { deadLetters, recordKey } from '../../support/dead-letters';
+import { OfflineStack } from '../../support/offline-stack';
+import { waitFor } from '../../support/wait';
 
 const HELLO = 'lambda-notes-dev-hello';
 const TIME_SCALE = 0.001;

@@ -16,8 +16,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { InvokeCommand, LogType } from '@aws-sdk/client-lambda';
 import { expect } from 'chai';
-import { BUCKET, OfflineStack, PROJECT_DIR } from '../helpers/offline-stack';
-import { waitFor } from '../helpers/wait';
+import { BUCKET, OfflineStack, PROJECT_DIR } from '../../support/offline-stack';
+import { waitFor } from '../../support/wait';
 
 const run = promisify(execFile);
 const HELLO = 'lambda-notes-dev-hello';

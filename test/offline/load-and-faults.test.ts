@@ -11,9 +11,9 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { expect } from 'chai';
 import { encodeS3Key } from '../../lib/s3-keys';
-import { deadLetters, recordKey } from '../helpers/dead-letters';
-import { BUCKET, OfflineStack, PROJECT_DIR, SERVERLESS_BIN } from '../helpers/offline-stack';
-import { waitFor } from '../helpers/wait';
+import { deadLetters, recordKey } from '../../support/dead-letters';
+import { BUCKET, OfflineStack, PROJECT_DIR, SERVERLESS_BIN } from '../../support/offline-stack';
+import { waitFor } from '../../support/wait';
 
 const run = promisify(execFile);
 /** 6 h scaled by 0.001 is 21.6 s: a busy machine's queue cannot age a retried event out during these tests. */

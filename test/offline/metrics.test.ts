@@ -9,11 +9,11 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { expect } from 'chai';
 import { encodeS3Key } from '../../lib/s3-keys';
-import type { FunctionMetrics } from '../../offline/metrics';
-import { launchBrowser } from '../helpers/browser';
-import { deadLetters, recordKey } from '../helpers/dead-letters';
-import { BUCKET, OfflineStack, PROJECT_DIR } from '../helpers/offline-stack';
-import { waitFor } from '../helpers/wait';
+import type { FunctionMetrics } from '../../offline/observability/metrics-recorder';
+import { launchBrowser } from '../../support/browser';
+import { deadLetters, recordKey } from '../../support/dead-letters';
+import { BUCKET, OfflineStack, PROJECT_DIR } from '../../support/offline-stack';
+import { waitFor } from '../../support/wait';
 
 const run = promisify(execFile);
 

@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { isAlive, type LockHolder } from '../../offline/state-lock';
-import { processedKeys } from '../helpers/crash-rounds';
-import { deadLetters, recordKey } from '../helpers/dead-letters';
-import { BUCKET, OfflineStack, type StackOptions } from '../helpers/offline-stack';
-import { waitFor } from '../helpers/wait';
+import { isAlive, type LockHolder } from '../../offline/state/lock';
+import { processedKeys } from '../../support/crash-rounds';
+import { deadLetters, recordKey } from '../../support/dead-letters';
+import { BUCKET, OfflineStack, type StackOptions } from '../../support/offline-stack';
+import { waitFor } from '../../support/wait';
 
 /**
  * The run under way at the kill: 2–4 s of s3Upload's work (it reads and hashes at 100–160 MB/s), well past the

@@ -10,8 +10,8 @@ import { CreateBucketCommand, ListObjectsCommand, PutObjectCommand } from '@aws-
 import { emptyBucket } from '../../scripts/remove-stage';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { expect } from 'chai';
-import { BUCKET, OfflineStack, PROJECT_DIR } from '../helpers/offline-stack';
-import { waitFor } from '../helpers/wait';
+import { BUCKET, OfflineStack, PROJECT_DIR } from '../../support/offline-stack';
+import { waitFor } from '../../support/wait';
 
 const run = promisify(execFile);
 

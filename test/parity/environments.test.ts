@@ -15,9 +15,9 @@ import type { FunctionSpec } from '../../offline/environments/environment';
 import { FunctionRunner, syncOutcome } from '../../offline/environments/function-runner';
 import { EnvironmentPool } from '../../offline/environments/pool';
 import { processMemory } from '../../offline/environments/process-memory';
-import { InvocationLogs } from '../../offline/invocation-logs';
-import { InvokeApi, startInvokeApiServer } from '../../offline/invoke-api';
-import { MetricsRecorder } from '../../offline/metrics';
+import { InvocationLogs } from '../../offline/observability/invocation-logs';
+import { InvokeApi, startInvokeApiServer } from '../../offline/api/invoke-api';
+import { MetricsRecorder } from '../../offline/observability/metrics-recorder';
 import { BOOTSTRAP, fixtureSpec } from '../helpers/runtime-fixtures';
 import { botocoreView, expectParity, loadRecorded, recordedCase } from './shape';
 

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OfflineStack, PROJECT_DIR } from '../helpers/offline-stack';
+import { OfflineStack, PROJECT_DIR } from '../../support/offline-stack';
 import { type Answer, botocoreView, expectParity, loadRecorded, recordedCase } from './shape';
 
 const HELLO = 'lambda-notes-dev-hello';

@@ -22,9 +22,9 @@ import {
   reportAwsETags,
   sequencerFactory,
   toAwsRecord,
-} from '../../offline/s3-notifications';
-import { freePort } from '../helpers/offline-stack';
-import { waitFor } from '../helpers/wait';
+} from '../../offline/core/s3-records';
+import { freePort } from '../../support/offline-stack';
+import { waitFor } from '../../support/wait';
 import { compareShape, describeDifferences, loadRecorded, recordedCase } from './shape';
 
 interface S3rverInstance extends LocalS3Server {

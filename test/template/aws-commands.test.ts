@@ -8,7 +8,7 @@ import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { FakeAws, fakeAwsEnv, type RecordedCall } from '../helpers/fake-aws';
-import { PROJECT_DIR, SERVERLESS_BIN } from '../helpers/offline-stack';
+import { PROJECT_DIR, SERVERLESS_BIN } from '../../support/offline-stack';
 import { run } from '../helpers/package-template';
 
 const COMMANDS: Array<{ args: string[]; reaches: Omit<RecordedCall, 'region'> }> = [

@@ -7,7 +7,7 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
-import { PROJECT_DIR } from '../helpers/offline-stack';
+import { PROJECT_DIR } from '../../support/offline-stack';
 import { packageStage } from '../helpers/package-template';
 
 /** Loads a handler module and calls it once with an event, as Lambda's runtime does; prints the result. */

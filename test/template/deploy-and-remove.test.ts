@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { FAKE_ACCOUNT, FakeAws, fakeAwsEnv, type FakeStack } from '../helpers/fake-aws';
-import { PROJECT_DIR, SERVERLESS_BIN } from '../helpers/offline-stack';
+import { PROJECT_DIR, SERVERLESS_BIN } from '../../support/offline-stack';
 import { run } from '../helpers/package-template';
 
 const TSX_CLI = join(PROJECT_DIR, 'node_modules', 'tsx', 'dist', 'cli.mjs');

@@ -11,10 +11,10 @@ import {
   type PendingEvent,
   QueueStoppedError,
   type RunResult,
-} from '../../offline/async-invoker';
-import type { DestinationRecord, FunctionErrorPayload } from '../../offline/destination-record';
-import { JsonDirectory } from '../../offline/json-directory';
-import { stableMessageId } from '../../offline/local-queue';
+} from '../../offline/core/async-invoker';
+import type { DestinationRecord, FunctionErrorPayload } from '../../offline/core/destination-record';
+import { JsonDirectory } from '../../offline/state/json-directory';
+import { stableMessageId } from '../../offline/state/local-queue';
 
 const T0 = Date.parse('2026-11-25T13:37:00.000Z');
 const SECOND = 1_000;

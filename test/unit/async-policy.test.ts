@@ -9,7 +9,7 @@ import {
   type EventProgress,
   InvalidAsyncConfigError,
   isExpired,
-} from '../../offline/async-policy';
+} from '../../offline/core/async-policy';
 
 const RECEIVED_AT = Date.parse('2026-11-25T13:37:00.000Z');
 

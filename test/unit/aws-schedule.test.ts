@@ -4,7 +4,7 @@ import {
   nextFireTime,
   parseSchedule,
   type Schedule,
-} from '../../offline/aws-schedule';
+} from '../../offline/core/schedule/aws-schedule';
 
 const NOW = new Date('2026-11-25T13:37:12Z'); // a Wednesday
 const MINUTE = 60_000;

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { sourceOfPayload } from '../../offline/console/dead-letters';
-import { EventJournal } from '../../offline/console/event-journal';
+import { EventJournal } from '../../offline/observability/event-journal';
 import { TestEvents } from '../../offline/console/test-events';
-import { MetricsRecorder } from '../../offline/metrics';
-import { loadEvent } from '../helpers/fixtures';
+import { MetricsRecorder } from '../../offline/observability/metrics-recorder';
+import { loadEvent } from '../../support/fixtures';
 
 function clock(start = 1_000_000) {
   let now = start;

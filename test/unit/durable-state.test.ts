@@ -4,14 +4,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalDeadLetterQueue, NoSuchMessageError } from '../../offline/dead-letter-queue';
-import { destinationRecord } from '../../offline/destination-record';
-import { JsonDirectory, SCHEMA_VERSION, StateWriteError } from '../../offline/json-directory';
-import { keyProblem } from '../../offline/local-s3-guard';
-import { LocalQueue, stableMessageId } from '../../offline/local-queue';
-import { lockStateDir, StateDirLockedError } from '../../offline/state-lock';
+import { LocalDeadLetterQueue, NoSuchMessageError } from '../../offline/state/dead-letter-queue';
+import { destinationRecord } from '../../offline/core/destination-record';
+import { JsonDirectory, SCHEMA_VERSION, StateWriteError } from '../../offline/state/json-directory';
+import { keyProblem } from '../../offline/adapters/s3rver-guard';
+import { LocalQueue, stableMessageId } from '../../offline/state/local-queue';
+import { lockStateDir, StateDirLockedError } from '../../offline/state/lock';
 import { rejection } from '../helpers/rejection';
-import { waitFor } from '../helpers/wait';
+import { waitFor } from '../../support/wait';
 
 /** A pid that ran and is gone. */
 function deadPid(): number {

@@ -13,10 +13,10 @@ import type { FunctionSpec } from '../../offline/environments/environment';
 import { FunctionRunner, traceHeader } from '../../offline/environments/function-runner';
 import { EnvironmentPool } from '../../offline/environments/pool';
 import { processMemory } from '../../offline/environments/process-memory';
-import { InvocationLogs } from '../../offline/invocation-logs';
-import { MetricsRecorder } from '../../offline/metrics';
+import { InvocationLogs } from '../../offline/observability/invocation-logs';
+import { MetricsRecorder } from '../../offline/observability/metrics-recorder';
 import { BOOTSTRAP, fixtureSpec } from '../helpers/runtime-fixtures';
-import { waitFor } from '../helpers/wait';
+import { waitFor } from '../../support/wait';
 
 describe('Concurrency', () => {
   it('lets a function without reservedConcurrency run any number at once, counting them', () => {

@@ -19,7 +19,7 @@ import {
 } from '../../offline/environments/environment';
 import { processMemory } from '../../offline/environments/process-memory';
 import { BOOTSTRAP, fixtureSpec } from '../helpers/runtime-fixtures';
-import { waitFor } from '../helpers/wait';
+import { waitFor } from '../../support/wait';
 
 /** A run's log: what the environment wrote while it ran. */
 class Sink {

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { EmptyObjectError, InvalidEventError, ObjectNotFoundError } from '../../lib/errors';
 import type { ObjectSummary } from '../../lib/object-summary';
 import { FakeS3 } from '../helpers/fake-s3';
-import { fakeContext, httpEvent, loadEvent, s3PutEvent } from '../helpers/fixtures';
+import { fakeContext, httpEvent, loadEvent, s3PutEvent } from '../../support/fixtures';
 
 type HelloModule = typeof import('../../handlers/hello');
 type S3UploadModule = typeof import('../../handlers/s3-upload');

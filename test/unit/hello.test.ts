@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { InvalidEventError } from '../../lib/errors';
 import { blueprintLines, classifyHelloEvent, helloEventFromQuery } from '../../lib/hello';
-import { httpEvent, loadEvent } from '../helpers/fixtures';
+import { httpEvent, loadEvent } from '../../support/fixtures';
 
 function classifyError(event: unknown): InvalidEventError {
   let caught: unknown;

@@ -6,7 +6,7 @@ import {
   logTail,
   reportLine,
   startLine,
-} from '../../offline/invocation-logs';
+} from '../../offline/observability/invocation-logs';
 
 const ID = '0b8a6cdb-0f6c-4f6e-9d4c-1f4e5e0c2a11';
 const STREAM = '2026/12/04/[$LATEST]0123456789abcdef0123456789abcdef';

@@ -7,7 +7,7 @@ import {
   type InvokeApiDeps,
   SYNC_PAYLOAD_LIMIT,
   type SyncOutcome,
-} from '../../offline/invoke-api';
+} from '../../offline/api/invoke-api';
 
 const NAME = 'lambda-notes-dev-hello';
 const ARN = `arn:aws:lambda:ap-northeast-1:000000000000:function:${NAME}`;

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JsonDirectory } from '../../offline/json-directory';
-import { LocalQueue, localQueuePath } from '../../offline/local-queue';
+import { JsonDirectory } from '../../offline/state/json-directory';
+import { LocalQueue, localQueuePath } from '../../offline/state/local-queue';
 
 const T0 = Date.parse('2026-11-25T13:37:00.000Z');
 

@@ -8,7 +8,7 @@ import type { Context } from 'aws-lambda';
 import { expect } from 'chai';
 import { EmptyObjectError } from '../../lib/errors';
 import { type LogAttributes, Logger } from '../../lib/logger';
-import { fakeContext } from '../helpers/fixtures';
+import { fakeContext } from '../../support/fixtures';
 
 interface Line {
   stream: 'stdout' | 'stderr';

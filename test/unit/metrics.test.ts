@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { type InvocationRecord, MetricsRecorder, percentile } from '../../offline/metrics';
+import { type InvocationRecord, MetricsRecorder, percentile } from '../../offline/observability/metrics-recorder';
 
 function clock(start = 1_000_000) {
   let now = start;

@@ -3,7 +3,7 @@
  * server: what a runtime asking and answering gets back, and what the environment is told.
  */
 import { expect } from 'chai';
-import type { FunctionErrorPayload } from '../../offline/destination-record';
+import type { FunctionErrorPayload } from '../../offline/core/destination-record';
 import {
   type ApiReply,
   type Invocation,

@@ -9,7 +9,7 @@ import {
   sequencerFactory,
   subscriptionsFor,
   toAwsRecord,
-} from '../../offline/s3-notifications';
+} from '../../offline/core/s3-records';
 
 const BUCKET = 'lambda-s3-test-dev';
 const RAW_KEY = 'targets/a b+c%d&e=f 日本.txt';

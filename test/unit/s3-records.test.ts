@@ -2,7 +2,7 @@ import type { S3EventRecord, SQSRecord } from 'aws-lambda';
 import { expect } from 'chai';
 import { InvalidEventError } from '../../lib/errors';
 import { parseObjectCreatedEvent } from '../../lib/s3-records';
-import { loadEvent, s3PutEvent, s3PutRecord } from '../helpers/fixtures';
+import { loadEvent, s3PutEvent, s3PutRecord } from '../../support/fixtures';
 
 const BUCKET = 'lambda-s3-test-dev';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { scheduledEvent, Scheduler } from '../../offline/scheduler';
-import type { ScheduleRule } from '../../offline/service-model';
+import { scheduledEvent, Scheduler } from '../../offline/core/schedule/scheduler';
+import type { ScheduleRule } from '../../offline/core/service-model';
 
 const T0 = Date.parse('2026-11-25T13:37:12.345Z');
 const MINUTE = 60_000;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { AsyncFunction } from '../../offline/async-invoker';
+import type { AsyncFunction } from '../../offline/core/async-invoker';
 import {
   asyncFunctions,
   functionName,
@@ -8,7 +8,7 @@ import {
   scheduleRules,
   type ServiceDefinition,
   takeAsyncEvents,
-} from '../../offline/service-model';
+} from '../../offline/core/service-model';
 
 const REGION = 'ap-northeast-1';
 const DLQ_NAME = 'lambda-notes-dev-dlq';

@@ -6,7 +6,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { describeCause } from './json-directory';
+import { describeCause } from '../state/json-directory';
 
 /** S3's limit on a key, in UTF-8 bytes. */
 const MAX_KEY_BYTES = 1024;

@@ -1,6 +1,6 @@
 import type { ScheduledEvent } from 'aws-lambda';
 import { nextFireTime, parseSchedule, type Schedule } from './aws-schedule';
-import { LOCAL_ACCOUNT, type ScheduleRule } from './service-model';
+import { LOCAL_ACCOUNT, type ScheduleRule } from '../service-model';
 
 /** The event EventBridge sends for a schedule rule without `input`: UTC, whole seconds. */
 export function scheduledEvent(input: {

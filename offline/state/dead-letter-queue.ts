@@ -5,7 +5,7 @@
  * on one message: the second is told that another run took it.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { DestinationRecord } from './destination-record';
+import type { DestinationRecord } from '../core/destination-record';
 import { LocalQueue, type QueueMessage } from './local-queue';
 
 export interface DeadLetter {

@@ -2,7 +2,7 @@ import type { S3EventRecord } from 'aws-lambda';
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeS3Key } from '../lib/s3-keys';
+import { encodeS3Key } from '../../lib/s3-keys';
 import { LOCAL_ACCOUNT } from './service-model';
 
 /** One `s3` event of serverless.yml, bucket name resolved. */

@@ -7,8 +7,8 @@ import {
   isExpired,
 } from './async-policy';
 import { type DestinationCondition, destinationRecord, type LastOutcome } from './destination-record';
-import type { JsonDirectory } from './json-directory';
-import { stableMessageId } from './local-queue';
+import type { JsonDirectory } from '../state/json-directory';
+import { stableMessageId } from '../state/local-queue';
 
 /** Where a destination record goes, resolved from serverless.yml. */
 export type Destination =

@@ -1,7 +1,7 @@
 import { asyncPolicy } from './async-policy';
 import type { AsyncFunction, Destination } from './async-invoker';
-import type { FunctionSpec } from './environments/environment';
-import type { S3Subscription } from './s3-notifications';
+import type { FunctionSpec } from '../environments/environment';
+import type { S3Subscription } from './s3-records';
 
 /** The parts of a resolved serverless.yml the offline emulation reads. */
 export interface FunctionDefinition {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { PendingEvent, UndeliverableEntry } from './async-invoker';
+import type { PendingEvent, UndeliverableEntry } from '../core/async-invoker';
 import { JsonDirectory } from './json-directory';
 
 type StateLog = (level: 'warn' | 'error', message: string) => void;

@@ -11,22 +11,22 @@ import type { Server } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { RouteFunctionError, routeToEnvironments } from './adapters/serverless-offline-http';
-import { AsyncInvoker, type EventSource, type RunResult } from './async-invoker';
-import { DeadLetterConsole } from './console/dead-letters';
-import { EventJournal } from './console/event-journal';
-import { startConsoleServer } from './console/server';
-import { TestEvents } from './console/test-events';
-import { Concurrency } from './environments/concurrency';
-import { FunctionRunner, type RunOutcome, syncOutcome } from './environments/function-runner';
-import { EnvironmentPool } from './environments/pool';
-import { processMemory } from './environments/process-memory';
-import { InvocationLogs } from './invocation-logs';
-import { InvokeApi, type SyncOutcome, startInvokeApiServer } from './invoke-api';
-import { LocalQueue } from './local-queue';
-import { guardLocalS3, holdResponseUntil, type LocalS3Server } from './local-s3-guard';
-import { MetricsRecorder } from './metrics';
-import { pendingDirectory, undeliverableDirectory } from './queue-state';
+import { RouteFunctionError, routeToEnvironments } from '../adapters/serverless-offline-http';
+import { AsyncInvoker, type EventSource, type RunResult } from '../core/async-invoker';
+import { DeadLetterConsole } from '../console/dead-letters';
+import { EventJournal } from '../observability/event-journal';
+import { startConsoleServer } from '../console/server';
+import { TestEvents } from '../console/test-events';
+import { Concurrency } from '../environments/concurrency';
+import { FunctionRunner, type RunOutcome, syncOutcome } from '../environments/function-runner';
+import { EnvironmentPool } from '../environments/pool';
+import { processMemory } from '../environments/process-memory';
+import { InvocationLogs } from '../observability/invocation-logs';
+import { InvokeApi, type SyncOutcome, startInvokeApiServer } from '../api/invoke-api';
+import { LocalQueue } from '../state/local-queue';
+import { guardLocalS3, holdResponseUntil, type LocalS3Server } from '../adapters/s3rver-guard';
+import { MetricsRecorder } from '../observability/metrics-recorder';
+import { pendingDirectory, undeliverableDirectory } from '../state/queue-store';
 import {
   type LocalS3Record,
   type LocalS3Server as S3ServerWithETags,
@@ -34,8 +34,8 @@ import {
   sequencerFactory,
   subscriptionsFor,
   toAwsRecord,
-} from './s3-notifications';
-import { Scheduler } from './scheduler';
+} from '../core/s3-records';
+import { Scheduler } from '../core/schedule/scheduler';
 import {
   asyncFunctions,
   functionName,
@@ -46,8 +46,8 @@ import {
   scheduleRules,
   type ServiceDefinition,
   takeAsyncEvents,
-} from './service-model';
-import { lockStateDir } from './state-lock';
+} from '../core/service-model';
+import { lockStateDir } from '../state/lock';
 
 export interface PluginLog {
   notice(message: string): void;
@@ -136,7 +136,7 @@ export function readOfflineSettings(env: NodeJS.ProcessEnv, servicePath: string)
 const STOP_DRAIN_MS = 10_000;
 
 /** The runtime each environment runs: the project's own, next to this file. */
-const BOOTSTRAP = join(__dirname, 'environments', 'bootstrap.cjs');
+const BOOTSTRAP = join(__dirname, '..', 'environments', 'bootstrap.cjs');
 
 export class OfflineAsync {
   #invoker: AsyncInvoker | undefined;

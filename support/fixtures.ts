@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2, Context, S3Event, S3EventRecord, ScheduledEvent } from 'aws-lambda';
-import helloJson from '../../events/hello.json';
-import s3PutJson from '../../events/s3-put.json';
-import scheduleJson from '../../events/schedule.json';
-import type { HelloEvent } from '../../lib/hello';
+import helloJson from '../events/hello.json';
+import s3PutJson from '../events/s3-put.json';
+import scheduleJson from '../events/schedule.json';
+import type { HelloEvent } from '../lib/hello';
 
 /** The JSON in events/, each checked at compile time against the type the handlers receive. */
 interface EventFixtures {

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 
-export const PROJECT_DIR = resolve(__dirname, '..', '..');
+export const PROJECT_DIR = resolve(__dirname, '..');
 export const SERVERLESS_BIN = join(PROJECT_DIR, 'node_modules', 'serverless', 'bin', 'serverless.js');
 /** What `npm start` runs. */
 export const START_OFFLINE = join(PROJECT_DIR, 'scripts', 'start-offline.cjs');

@@ -1,5 +1,5 @@
-import { LocalQueue } from '../../offline/local-queue';
-import type { DestinationRecord } from '../../offline/destination-record';
+import { LocalQueue } from '../offline/state/local-queue';
+import type { DestinationRecord } from '../offline/core/destination-record';
 
 export const DLQ_NAME = 'lambda-notes-dev-dlq';
 
