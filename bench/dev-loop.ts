@@ -9,7 +9,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { freePort, PROJECT_DIR, SERVERLESS_BIN } from '../support/offline-stack';
+import { freeStackPorts, PROJECT_DIR, portVariables, SERVERLESS_BIN } from '../support/offline-stack';
 import { type Cleanup, killGroup, runTimed } from './processes';
 import { distribution, ratio } from './stats';
 
@@ -68,10 +68,7 @@ async function npmStartOnce(cleanup: Cleanup, progress: (message: string) => voi
   const env = {
     ...process.env,
     SLS_TELEMETRY_DISABLED: '1',
-    OFFLINE_HTTP_PORT: String(await freePort()),
-    OFFLINE_LAMBDA_PORT: String(await freePort()),
-    OFFLINE_S3_PORT: String(await freePort()),
-    OFFLINE_METRICS_PORT: String(await freePort()),
+    ...portVariables(await freeStackPorts()),
     OFFLINE_STATE_DIR: stateDir,
     ESBUILD_WORK_FOLDER: workFolder,
   };

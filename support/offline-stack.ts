@@ -17,18 +17,52 @@ export const SERVERLESS_BIN = join(PROJECT_DIR, 'node_modules', 'serverless', 'b
 export const START_OFFLINE = join(PROJECT_DIR, 'scripts', 'start-offline.cjs');
 export const BUCKET = 'lambda-s3-test-dev';
 
+/** A port nothing listens on now (the OS's choice, so not one a running stack took). */
 export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
+  const [port] = await freePorts(1);
+  if (port === undefined) throw new Error('no port');
+  return port;
+}
+
+/**
+ * `count` ports nothing listens on, all different: each is held until all are chosen (a port closed at once can be
+ * handed out again by the next request, and two of a stack's servers would then ask for the same one).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  try {
+    return await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<number>((resolvePort, reject) => {
+            server.on('error', reject);
+            server.listen(0, '127.0.0.1', () => {
+              const address = server.address();
+              if (typeof address === 'object' && address) resolvePort(address.port);
+              else reject(new Error('no port'));
+            });
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((closed) => server.close(closed))));
+  }
+}
+
+/** The variables the stack and the scripts read their ports from. */
+export function portVariables(ports: OfflinePorts): Record<string, string> {
+  return {
+    OFFLINE_HTTP_PORT: String(ports.http),
+    OFFLINE_LAMBDA_PORT: String(ports.lambda),
+    OFFLINE_S3_PORT: String(ports.s3),
+    OFFLINE_METRICS_PORT: String(ports.metrics),
+  };
+}
+
+/** The four ports of an offline stack, all different. */
+export async function freeStackPorts(): Promise<OfflinePorts> {
+  const [http, lambda, s3, metrics] = (await freePorts(4)) as [number, number, number, number];
+  return { http, lambda, s3, metrics };
 }
 
 export interface StackOptions {
@@ -100,12 +134,7 @@ export class OfflineStack {
 
   /** Spawns the stack (at once when ports and state dir are given) and resolves once it is ready. */
   static async start(options: StackOptions = {}): Promise<OfflineStack> {
-    const ports = options.ports ?? {
-      http: await freePort(),
-      lambda: await freePort(),
-      s3: await freePort(),
-      metrics: await freePort(),
-    };
+    const ports = options.ports ?? (await freeStackPorts());
     const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'lambda-notes-offline-')));
     const params = Object.entries(options.params ?? {}).map(([name, value]) => `--param=${name}=${value}`);
     const projectDir = options.projectDir ?? PROJECT_DIR;
@@ -122,11 +151,8 @@ export class OfflineStack {
         SLS_TELEMETRY_DISABLED: '1',
         LAMBDA_ASYNC_TIME_SCALE: String(options.timeScale ?? 0.001),
         LAMBDA_IDLE_SECONDS: String(options.idleSeconds ?? 60 / (options.timeScale ?? 0.001)),
-        OFFLINE_HTTP_PORT: String(ports.http),
-        OFFLINE_LAMBDA_PORT: String(ports.lambda),
-        OFFLINE_S3_PORT: String(ports.s3),
+        ...portVariables(ports),
         OFFLINE_STATE_DIR: stateDir,
-        OFFLINE_METRICS_PORT: String(ports.metrics),
         ESBUILD_WORK_FOLDER: `.esbuild-test-${ports.http}`,
         // Settings a developer keeps for a deployed stage (stages/dev.json) stay out of the tests' stacks.
         LAMBDA_NOTES_STAGES_DIR: join(stateDir, 'no-stage-settings'),

@@ -22,7 +22,8 @@ import {
 import { SCHEMA_VERSION } from '../../offline/state/json-directory';
 import {
   BUCKET,
-  freePort,
+  freePorts,
+  freeStackPorts,
   OfflineStack,
   PROJECT_DIR,
   SERVERLESS_BIN,
@@ -428,7 +429,7 @@ describe('offline durability: start-up and shutdown', function () {
 
   it('the offline plugin itself exits non-zero on a fatal start-up error, printing the message, no stack trace', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'lambda-notes-fatal-'));
-    const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const ports = await freePorts(4);
     try {
       const result = spawnSync(process.execPath, [SERVERLESS_BIN, 'offline', 'start'], {
         cwd: PROJECT_DIR,
@@ -459,12 +460,7 @@ describe('offline durability: start-up and shutdown', function () {
 
   it('kill -9 of the launcher (npm start) leaves no process holding a port', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'lambda-notes-orphan-'));
-    const ports = {
-      http: await freePort(),
-      lambda: await freePort(),
-      s3: await freePort(),
-      metrics: await freePort(),
-    };
+    const ports = await freeStackPorts();
     const launcher = spawn(process.execPath, [START_OFFLINE], {
       cwd: PROJECT_DIR,
       detached: true,

@@ -1,5 +1,9 @@
 import { expect } from 'chai';
-import { type InvocationRecord, MetricsRecorder, percentile } from '../../offline/observability/metrics-recorder';
+import {
+  type InvocationRecord,
+  MetricsRecorder,
+  percentile,
+} from '../../offline/observability/metrics-recorder';
 
 function clock(start = 1_000_000) {
   let now = start;
