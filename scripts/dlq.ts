@@ -26,7 +26,6 @@ import {
   NoSuchMessageError,
   parseRecord as parseBody,
 } from '../offline/state/dead-letter-queue';
-import type { DestinationRecord } from '../offline/core/destination-record';
 import {
   AWS_OPTIONS,
   deadLetterQueueName,
@@ -38,6 +37,7 @@ import {
   targetFrom,
   UsageError,
 } from './project';
+import type { DestinationRecord } from '../offline/model/outcomes';
 
 interface DeadLetter {
   readonly messageId: string;

@@ -1,5 +1,5 @@
 import { LocalQueue } from '../offline/state/local-queue';
-import type { DestinationRecord } from '../offline/core/destination-record';
+import type { DestinationRecord } from '../offline/model/outcomes';
 
 export const DLQ_NAME = 'lambda-notes-dev-dlq';
 

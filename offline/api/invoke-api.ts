@@ -6,7 +6,7 @@
  * in serverless-offline's runner; this module only speaks the API (a pure core and a small node:http edge).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { FunctionErrorPayload } from '../core/destination-record';
+import type { FunctionErrorPayload } from '../model/outcomes';
 
 /** Request payload limits of the Invoke API (Lambda quotas; 6 MB sync, 1 MB async). */
 export const SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024;

@@ -1,106 +1,18 @@
-import {
-  type AsyncPolicy,
-  afterFunctionError,
-  afterThrottle,
-  type Condition,
-  type Decision,
-  isExpired,
-} from './async-policy';
-import { type DestinationCondition, destinationRecord, type LastOutcome } from './destination-record';
+import { afterFunctionError, afterThrottle, type Decision, isExpired } from './async-policy';
+import { destinationRecord } from './destination-record';
+import type {
+  AsyncEventNotice,
+  AsyncFunction,
+  Destination,
+  EventSource,
+  PendingEvent,
+  RunResult,
+  UndeliverableEntry,
+} from '../model/async-events';
+import type { DestinationCondition } from '../model/outcomes';
+import { LONGEST_TIMER_MS } from '../model/timers';
 import type { JsonDirectory } from '../state/json-directory';
 import { stableMessageId } from '../state/local-queue';
-
-/** Where a destination record goes, resolved from serverless.yml. */
-export type Destination =
-  | { readonly kind: 'sqs'; readonly queueName: string }
-  | { readonly kind: 'function'; readonly functionKey: string }
-  | { readonly kind: 'unsupported'; readonly description: string };
-
-export interface AsyncFunction {
-  readonly key: string;
-  readonly arn: string;
-  readonly policy: AsyncPolicy;
-  readonly onSuccess: Destination | undefined;
-  readonly onFailure: Destination | undefined;
-  /** Concurrent runs of queued events; more wait in the queue (reservedConcurrency when set). */
-  readonly maxConcurrency: number;
-  /** reservedConcurrency when set: 0 sends every event to the on-failure destination at once. */
-  readonly reservedConcurrency?: number;
-}
-
-/** What put an event in the queue (for logs and the console's timeline). */
-export type EventSource =
-  | { kind: 's3'; bucket: string; key: string; eventName: string }
-  | { kind: 'schedule'; rule: string }
-  | { kind: 'invoke' };
-
-/** One queued event, as stored on disk until it is done. */
-export interface PendingEvent {
-  readonly requestId: string;
-  readonly functionKey: string;
-  readonly payload: unknown;
-  readonly receivedAt: number;
-  /** Function runs so far, an attempt under way included once it was recorded as started. */
-  readonly attempts: number;
-  readonly throttles: number;
-  readonly dueAt: number;
-  readonly lastOutcome?: LastOutcome;
-  readonly source?: EventSource;
-  /**
-   * Set on disk before a run starts, cleared when its outcome is recorded. Found set at start-up, it means the
-   * queue stopped (kill -9, power cut) during that run: the run counts as an attempt whose outcome is unknown.
-   */
-  readonly runningAttempt?: number;
-}
-
-export type RunResult = LastOutcome | { readonly throttled: true };
-
-/** What happened to an event, for logs and metrics. Every notice carries `at` (epoch ms). */
-export type AsyncEventNotice =
-  | { type: 'received'; functionKey: string; requestId: string; at: number; source: EventSource }
-  | {
-      type: 'attempt';
-      functionKey: string;
-      requestId: string;
-      attempt: number;
-      eventAgeMs: number;
-      at: number;
-    }
-  | {
-      type: 'attempt-ended';
-      functionKey: string;
-      requestId: string;
-      attempt: number;
-      at: number;
-      durationMs: number;
-      outcome: 'success' | 'error' | 'throttled';
-      errorType?: string;
-      errorMessage?: string;
-      nextAttemptAt?: number;
-    }
-  | {
-      type: 'done';
-      functionKey: string;
-      requestId: string;
-      condition: DestinationCondition;
-      destination: string;
-      at: number;
-    }
-  | { type: 'dropped'; functionKey: string; requestId: string; condition: Condition; at: number }
-  | {
-      type: 'delivery-failed';
-      functionKey: string;
-      requestId: string;
-      destination: string;
-      reason: string;
-      at: number;
-    };
-
-export interface UndeliverableEntry {
-  readonly event: PendingEvent;
-  readonly record: unknown;
-  readonly reason: string;
-}
 
 export interface InvokerDeps {
   readonly functions: ReadonlyMap<string, AsyncFunction>;
@@ -130,9 +42,6 @@ export class QueueStoppedError extends Error {
 /** How long a failed write of the queue's own bookkeeping waits before it is tried again (doubling, capped). */
 const BOOKKEEPING_RETRY_FIRST_MS = 250;
 const BOOKKEEPING_RETRY_MAX_MS = 10_000;
-
-/** setTimeout fires at once past this (about 24.8 days): longer waits are taken in steps. */
-export const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
 function seconds(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s` : `${Math.round(ms)} ms`;

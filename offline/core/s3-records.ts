@@ -3,17 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeS3Key } from '../../lib/s3-keys';
-import { LOCAL_ACCOUNT } from './service-model';
-
-/** One `s3` event of serverless.yml, bucket name resolved. */
-export interface S3Subscription {
-  readonly functionKey: string;
-  readonly bucket: string;
-  /** As written in serverless.yml: `s3:ObjectCreated:*`, `s3:ObjectRemoved:Delete`, … */
-  readonly event: string;
-  readonly prefix: string | undefined;
-  readonly suffix: string | undefined;
-}
+import { LOCAL_ACCOUNT, type S3Subscription } from '../model/service';
 
 /** The record the local S3 server (s3rver 3.7) emits: raw key, eventVersion 2.0, region us-east-1. */
 export interface LocalS3Record {

@@ -1,47 +1,12 @@
 import { asyncPolicy } from './async-policy';
-import type { AsyncFunction, Destination } from './async-invoker';
+import type { AsyncFunction, Destination } from '../model/async-events';
 import type { FunctionSpec } from '../environments/environment';
-import type { S3Subscription } from './s3-records';
-
-/** The parts of a resolved serverless.yml the offline emulation reads. */
-export interface FunctionDefinition {
-  name?: string;
-  handler?: string;
-  runtime?: string;
-  memorySize?: unknown;
-  timeout?: unknown;
-  events?: Array<Record<string, unknown>>;
-  environment?: Record<string, unknown>;
-  maximumRetryAttempts?: unknown;
-  maximumEventAge?: unknown;
-  reservedConcurrency?: unknown;
-  destinations?: { onSuccess?: unknown; onFailure?: unknown };
-}
-
-export interface ServiceDefinition {
-  service: string;
-  provider: {
-    region: string;
-    stage: string;
-    runtime?: string;
-    memorySize?: unknown;
-    timeout?: unknown;
-    environment?: Record<string, unknown>;
-    s3?: Record<string, { name?: string }>;
-  };
-  functions: Record<string, FunctionDefinition>;
-  resources?: { Resources?: Record<string, { Type?: string; Properties?: Record<string, unknown> }> };
-}
-
-export interface ScheduleRule {
-  readonly functionKey: string;
-  readonly expression: string;
-  readonly ruleArn: string;
-  /** `input` of the schedule event: sent instead of the Scheduled Event envelope. */
-  readonly input: unknown;
-}
-
-export const LOCAL_ACCOUNT = '000000000000';
+import {
+  LOCAL_ACCOUNT,
+  type S3Subscription,
+  type ScheduleRule,
+  type ServiceDefinition,
+} from '../model/service';
 
 /** Serverless's normalized resource name: `nightly-report_v2` → `NightlyDashreportUnderscorev2`. */
 function logicalName(functionKey: string): string {

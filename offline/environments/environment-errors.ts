@@ -1,8 +1,8 @@
+import type { FunctionErrorPayload } from '../model/outcomes';
 /**
  * What Lambda answers when an environment fails a run rather than the function: a timeout, a runtime that exits,
  * memory exhaustion. Payloads and messages as recorded against AWS (test/parity names each recording).
  */
-import type { FunctionErrorPayload } from '../core/destination-record';
 
 /** The invoke payload of a run stopped at its timeout (the configured timeout, two decimals). */
 export function timeoutPayload(requestId: string, timeoutSeconds: number): FunctionErrorPayload {

@@ -17,7 +17,6 @@ import { mkdir, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { FunctionErrorPayload } from '../core/destination-record';
 import {
   exitPayload,
   exitReason,
@@ -27,6 +26,7 @@ import {
 } from './environment-errors';
 import type { ProcessMemory } from './process-memory';
 import { RuntimeApi, type RuntimeAnswer, startRuntimeApiServer } from './runtime-api';
+import type { FunctionErrorPayload } from '../model/outcomes';
 
 /** Lambda's limit on the Init phase; past it, the init is tried once more within the first run's timeout. */
 export const INIT_LIMIT_MS = 10_000;

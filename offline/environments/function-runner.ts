@@ -4,13 +4,13 @@
  * lines (START, END, REPORT). The outcome is recorded for the metrics; nothing here decides retries.
  */
 import { randomBytes } from 'node:crypto';
-import type { FunctionErrorPayload } from '../core/destination-record';
 import { type InvocationLogs, logTail } from '../observability/invocation-logs';
 import type { SyncOutcome } from '../api/invoke-api';
 import type { MetricsRecorder, Outcome } from '../observability/metrics-recorder';
 import type { Concurrency } from './concurrency';
 import type { RunResult } from './environment';
 import type { EnvironmentPool } from './pool';
+import type { FunctionErrorPayload } from '../model/outcomes';
 
 export type RunOutcome =
   | { readonly kind: 'result'; readonly payload: unknown }

@@ -6,7 +6,7 @@
  * machine is plain code; `startRuntimeApiServer` is its node:http edge on a free loopback port.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { FunctionErrorPayload } from '../core/destination-record';
+import type { FunctionErrorPayload } from '../model/outcomes';
 
 /** Lambda's limit on what a function returns (its error message names this figure). */
 export const RESPONSE_PAYLOAD_LIMIT = 6_291_556;

@@ -3,8 +3,8 @@
  * with its outcome, the wait before the next, and how it ended. Built from the queue's notices (AsyncInvoker's
  * `notify`) and, for what a notice does not say, from the invocation records of the metrics recorder.
  */
-import type { AsyncEventNotice, EventSource } from '../core/async-invoker';
 import type { InvocationRecord } from './metrics-recorder';
+import type { AsyncEventNotice, EventSource } from '../model/async-events';
 
 export type { EventSource };
 

@@ -1,8 +1,8 @@
+import type { AsyncEventNotice } from '../model/async-events';
 /**
  * The Lambda console's Metrics tab, offline: every invocation (sync and async) is recorded and summarised under
  * CloudWatch's metric names. It observes: whether a run may start is decided by environments/concurrency.ts.
  */
-import type { AsyncEventNotice } from '../core/async-invoker';
 
 export type Outcome = 'success' | 'error' | 'throttled';
 

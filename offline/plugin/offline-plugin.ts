@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RouteFunctionError, routeToEnvironments } from '../adapters/serverless-offline-http';
-import { AsyncInvoker, type EventSource, type RunResult } from '../core/async-invoker';
+import { AsyncInvoker } from '../core/async-invoker';
 import { DeadLetterConsole } from '../console/dead-letters';
 import { EventJournal } from '../observability/event-journal';
 import { startConsoleServer } from '../console/server';
@@ -40,14 +40,14 @@ import {
   asyncFunctions,
   functionName,
   functionSpecs,
-  LOCAL_ACCOUNT,
   reservedConcurrency,
   s3Subscriptions,
   scheduleRules,
-  type ServiceDefinition,
   takeAsyncEvents,
 } from '../core/service-model';
 import { lockStateDir } from '../state/lock';
+import type { EventSource, RunResult } from '../model/async-events';
+import { LOCAL_ACCOUNT, type ServiceDefinition } from '../model/service';
 
 export interface PluginLog {
   notice(message: string): void;

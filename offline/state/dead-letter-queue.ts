@@ -5,8 +5,8 @@
  * on one message: the second is told that another run took it.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { DestinationRecord } from '../core/destination-record';
 import { LocalQueue, type QueueMessage } from './local-queue';
+import type { DestinationRecord } from '../model/outcomes';
 
 export interface DeadLetter {
   readonly messageId: string;

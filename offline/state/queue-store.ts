@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { PendingEvent, UndeliverableEntry } from '../core/async-invoker';
 import { JsonDirectory } from './json-directory';
+import type { PendingEvent, UndeliverableEntry } from '../model/async-events';
 
 type StateLog = (level: 'warn' | 'error', message: string) => void;
 

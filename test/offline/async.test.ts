@@ -7,12 +7,12 @@ import { promisify } from 'node:util';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { encodeS3Key } from '../../lib/s3-keys';
-import type { DestinationRecord } from '../../offline/core/destination-record';
 import { LocalQueue } from '../../offline/state/local-queue';
 import { DLQ_NAME, deadLetters, recordKey } from '../../support/dead-letters';
 import { s3PutEvent } from '../../support/fixtures';
 import { BUCKET, OfflineStack, PROJECT_DIR } from '../../support/offline-stack';
 import { waitFor } from '../../support/wait';
+import type { DestinationRecord } from '../../offline/model/outcomes';
 
 const run = promisify(execFile);
 const SCALE = 0.001;

@@ -7,10 +7,11 @@ import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AsyncFunction, AsyncInvoker, type RunResult } from '../../offline/core/async-invoker';
-import type { DestinationRecord } from '../../offline/core/destination-record';
+import { AsyncInvoker } from '../../offline/core/async-invoker';
 import { pendingDirectory, undeliverableDirectory } from '../../offline/state/queue-store';
 import { waitFor } from '../../support/wait';
+import type { AsyncFunction, RunResult } from '../../offline/model/async-events';
+import type { DestinationRecord } from '../../offline/model/outcomes';
 
 const ARN = 'arn:aws:lambda:ap-northeast-1:000000000000:function:lambda-notes-dev-fn:$LATEST';
 const DLQ = 'dlq';

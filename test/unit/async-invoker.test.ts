@@ -2,19 +2,18 @@ import { expect } from 'chai';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type AsyncEventNotice,
-  type AsyncFunction,
-  AsyncInvoker,
-  type Destination,
-  LONGEST_TIMER_MS,
-  type PendingEvent,
-  QueueStoppedError,
-  type RunResult,
-} from '../../offline/core/async-invoker';
-import type { DestinationRecord, FunctionErrorPayload } from '../../offline/core/destination-record';
+import { AsyncInvoker, QueueStoppedError } from '../../offline/core/async-invoker';
 import { JsonDirectory } from '../../offline/state/json-directory';
 import { stableMessageId } from '../../offline/state/local-queue';
+import type {
+  AsyncEventNotice,
+  AsyncFunction,
+  Destination,
+  PendingEvent,
+  RunResult,
+} from '../../offline/model/async-events';
+import { LONGEST_TIMER_MS } from '../../offline/model/timers';
+import type { DestinationRecord, FunctionErrorPayload } from '../../offline/model/outcomes';
 
 const T0 = Date.parse('2026-11-25T13:37:00.000Z');
 const SECOND = 1_000;

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { destinationRecord, type FunctionErrorPayload } from '../../offline/core/destination-record';
+import { destinationRecord } from '../../offline/core/destination-record';
+import type { FunctionErrorPayload } from '../../offline/model/outcomes';
 
 const FUNCTION_ARN = 'arn:aws:lambda:ap-northeast-1:000000000000:function:lambda-notes-dev-s3Upload:$LATEST';
 const REQUEST_ID = 'e4b46cbf-b738-4a6e-8880-a18cdf61200e';

@@ -3,7 +3,6 @@
  * server: what a runtime asking and answering gets back, and what the environment is told.
  */
 import { expect } from 'chai';
-import type { FunctionErrorPayload } from '../../offline/core/destination-record';
 import {
   type ApiReply,
   type Invocation,
@@ -12,6 +11,7 @@ import {
   type RuntimeAnswer,
   runtimeErrorPayload,
 } from '../../offline/environments/runtime-api';
+import type { FunctionErrorPayload } from '../../offline/model/outcomes';
 
 const NEXT = '/2018-06-01/runtime/invocation/next';
 const INVOCATION: Invocation = {

@@ -5,11 +5,11 @@ import {
   type LocalS3Record,
   multipartETag,
   OWNER_PRINCIPAL_ID,
-  type S3Subscription,
   sequencerFactory,
   subscriptionsFor,
   toAwsRecord,
 } from '../../offline/core/s3-records';
+import type { S3Subscription } from '../../offline/model/service';
 
 const BUCKET = 'lambda-s3-test-dev';
 const RAW_KEY = 'targets/a b+c%d&e=f 日本.txt';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { scheduledEvent, Scheduler } from '../../offline/core/schedule/scheduler';
-import type { ScheduleRule } from '../../offline/core/service-model';
+import type { ScheduleRule } from '../../offline/model/service';
 
 const T0 = Date.parse('2026-11-25T13:37:12.345Z');
 const MINUTE = 60_000;

@@ -1,14 +1,13 @@
 import { expect } from 'chai';
-import type { AsyncFunction } from '../../offline/core/async-invoker';
 import {
   asyncFunctions,
   functionName,
-  LOCAL_ACCOUNT,
   s3Subscriptions,
   scheduleRules,
-  type ServiceDefinition,
   takeAsyncEvents,
 } from '../../offline/core/service-model';
+import type { AsyncFunction } from '../../offline/model/async-events';
+import { LOCAL_ACCOUNT, type ServiceDefinition } from '../../offline/model/service';
 
 const REGION = 'ap-northeast-1';
 const DLQ_NAME = 'lambda-notes-dev-dlq';

@@ -1,6 +1,7 @@
 import type { ScheduledEvent } from 'aws-lambda';
+import { LONGEST_TIMER_MS } from '../../model/timers';
 import { nextFireTime, parseSchedule, type Schedule } from './aws-schedule';
-import { LOCAL_ACCOUNT, type ScheduleRule } from '../service-model';
+import { LOCAL_ACCOUNT, type ScheduleRule } from '../../model/service';
 
 /** The event EventBridge sends for a schedule rule without `input`: UTC, whole seconds. */
 export function scheduledEvent(input: {
@@ -21,9 +22,6 @@ export function scheduledEvent(input: {
     detail: {},
   };
 }
-
-// setTimeout's limit is about 24.8 days; longer waits are taken in steps.
-const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
 export interface SchedulerDeps {
   readonly region: string;
