@@ -169,6 +169,21 @@ describe('aws-schedule', () => {
       expect(nextCron('cron(*/20 * * * ? *)')).to.equal('2026-11-25T13:40:00.000Z');
     });
 
+    it('runs a step from a start value to the end of each field', () => {
+      expect(nextCron('cron(0 5/6 * * ? *)', new Date('2026-11-25T23:00:00Z'))).to.equal(
+        '2026-11-26T05:00:00.000Z',
+      );
+      expect(nextCron('cron(0 0 10/10 * ? *)', new Date('2026-11-25T00:00:00Z'))).to.equal(
+        '2026-11-30T00:00:00.000Z',
+      );
+      expect(nextCron('cron(0 0 1 FEB/5 ? *)')).to.equal('2026-12-01T00:00:00.000Z');
+      // MON/2 is Monday, Wednesday and Friday; NOW is a Wednesday afternoon.
+      expect(nextCron('cron(0 9 ? * MON/2 *)')).to.equal('2026-11-27T09:00:00.000Z');
+      expect(nextCron('cron(0 0 1 1 ? 2027/2)', new Date('2027-01-01T00:00:00Z'))).to.equal(
+        '2029-01-01T00:00:00.000Z',
+      );
+    });
+
     it('honours month names', () => {
       expect(nextCron('cron(0 0 1 JAN,JUL ? *)')).to.equal('2027-01-01T00:00:00.000Z');
     });
@@ -195,6 +210,12 @@ describe('aws-schedule', () => {
 
     it('treats L alone in day-of-week as Saturday', () => {
       expect(nextCron('cron(0 9 ? * L *)')).to.equal('2026-11-28T09:00:00.000Z');
+    });
+
+    it('treats L alone in day-of-week as every Saturday, not only the last one', () => {
+      expect(nextCron('cron(0 9 ? * L *)', new Date('2026-11-28T09:00:00Z'))).to.equal(
+        '2026-12-05T09:00:00.000Z',
+      );
     });
 
     it('treats 6L as the last Friday of the month', () => {
@@ -313,6 +334,12 @@ describe('aws-schedule', () => {
       expectInvalid('cron(0 12 ? * 0 *)', 'day-of-week value 0 is out of range 1-7');
       expectInvalid('cron(0 12 * * ? 2200)', 'year value 2200 is out of range 1970-2199');
       expectInvalid('cron(0 12 * * ? 1969)', 'year value 1969 is out of range 1970-2199');
+    });
+
+    it('rejects a step larger than the field, as AWS does for cron(*/60 * * * ? *)', () => {
+      expectInvalid('cron(*/60 * * * ? *)', 'minutes step 60 is out of range 1-59');
+      expectInvalid('cron(0 0/24 * * ? *)', 'hours step 24 is out of range 1-23');
+      expectInvalid('cron(0 12 ? * */8 *)', 'day-of-week step 8 is out of range 1-7');
     });
 
     it('rejects an out-of-range nth weekday', () => {
