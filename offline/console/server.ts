@@ -46,9 +46,27 @@ export interface ConsoleSources {
 /** The Invoke API's limit for a synchronous request payload. */
 const MAX_BODY_BYTES = 6 * 1024 * 1024;
 
+/** The page's ES modules, served by name from page/ (each one must be listed: only these files are served). */
+const PAGE_MODULES = [
+  'main.js',
+  'dom.js',
+  'tabs.js',
+  'test-tab.js',
+  'monitor-tab.js',
+  'events-tab.js',
+  'dlq-tab.js',
+  'environments-tab.js',
+  'logs-tab.js',
+];
+
 const STATIC: Record<string, { file: string; type: string }> = {
   '/': { file: join(__dirname, 'page', 'index.html'), type: 'text/html; charset=utf-8' },
-  '/console.js': { file: join(__dirname, 'page', 'console.js'), type: 'text/javascript; charset=utf-8' },
+  ...Object.fromEntries(
+    PAGE_MODULES.map((name) => [
+      `/${name}`,
+      { file: join(__dirname, 'page', name), type: 'text/javascript; charset=utf-8' },
+    ]),
+  ),
   '/console.css': { file: join(__dirname, 'page', 'console.css'), type: 'text/css; charset=utf-8' },
   '/vendor/uPlot.iife.min.js': {
     file: join(dirname(require.resolve('uplot/package.json')), 'dist', 'uPlot.iife.min.js'),
