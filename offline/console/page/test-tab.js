@@ -83,7 +83,7 @@ const field = (payload, name) =>
 function renderResult(result) {
   const failed = Boolean(result.functionError) || result.statusCode >= 300;
   const isEvent = result.invocationType === 'Event';
-  const payload = result.payload ?? {};
+  const { payload } = result;
   const headline = isEvent
     ? failed
       ? `Executing function: not accepted (${result.statusCode})`
