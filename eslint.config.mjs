@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   {
-    // The local console's page: a browser script, served as is.
+    // The local console's page: browser ES modules, served as they are.
     files: ['offline/console/page/*.js'],
     languageOptions: { sourceType: 'module', globals: globals.browser },
   },

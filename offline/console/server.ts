@@ -16,6 +16,7 @@ import type { InvocationLogEntry } from '../observability/invocation-logs';
 import type { MetricsRecorder } from '../observability/metrics-recorder';
 import { type DeadLetterConsole, type DeadLetterView, UnknownMessageError } from './dead-letters';
 import type { EventJournal, EventStatus } from '../observability/event-journal';
+import type { GetResponse, PostResponse } from './contract';
 import { parseEventJson, TestEventError, type TestEvents } from './test-events';
 
 /** What the Logs tab reads. */
@@ -45,9 +46,27 @@ export interface ConsoleSources {
 /** The Invoke API's limit for a synchronous request payload. */
 const MAX_BODY_BYTES = 6 * 1024 * 1024;
 
+/** The page's ES modules, served by name from page/ (each one must be listed: only these files are served). */
+const PAGE_MODULES = [
+  'main.js',
+  'dom.js',
+  'tabs.js',
+  'test-tab.js',
+  'monitor-tab.js',
+  'events-tab.js',
+  'dlq-tab.js',
+  'environments-tab.js',
+  'logs-tab.js',
+];
+
 const STATIC: Record<string, { file: string; type: string }> = {
   '/': { file: join(__dirname, 'page', 'index.html'), type: 'text/html; charset=utf-8' },
-  '/console.js': { file: join(__dirname, 'page', 'console.js'), type: 'text/javascript; charset=utf-8' },
+  ...Object.fromEntries(
+    PAGE_MODULES.map((name) => [
+      `/${name}`,
+      { file: join(__dirname, 'page', name), type: 'text/javascript; charset=utf-8' },
+    ]),
+  ),
   '/console.css': { file: join(__dirname, 'page', 'console.css'), type: 'text/css; charset=utf-8' },
   '/vendor/uPlot.iife.min.js': {
     file: join(dirname(require.resolve('uplot/package.json')), 'dist', 'uPlot.iife.min.js'),
@@ -187,7 +206,10 @@ async function invoke(sources: ConsoleSources, body: Record<string, unknown>): P
   return view;
 }
 
-async function timelines(sources: ConsoleSources, query: URLSearchParams): Promise<unknown> {
+async function timelines(
+  sources: ConsoleSources,
+  query: URLSearchParams,
+): Promise<GetResponse<'/api/timelines'>> {
   const status = query.get('status') || undefined;
   if (status !== undefined && !STATUSES.includes(status as EventStatus))
     throw new HttpError(400, `status must be one of ${STATUSES.join(', ')}.`);
@@ -256,32 +278,39 @@ async function getJson(sources: ConsoleSources, path: string, query: URLSearchPa
         functions: sources.functions,
         deadLetterQueues: sources.deadLetters.queueNames,
         logsConnected: sources.logs !== undefined,
-      };
+      } satisfies GetResponse<'/api/overview'>;
     case '/api/metrics': {
       try {
-        return { ...recorder.timeSeries(timeRange(query, recorder.startedAt)), summary: recorder.summary() };
+        return {
+          ...recorder.timeSeries(timeRange(query, recorder.startedAt)),
+          summary: recorder.summary(),
+        } satisfies GetResponse<'/api/metrics'>;
       } catch (error) {
         if (error instanceof RangeError) throw new HttpError(400, error.message);
         throw error;
       }
     }
     case '/api/events':
-      return sources.testEvents.list();
+      return sources.testEvents.list() satisfies Promise<GetResponse<'/api/events'>>;
     case '/api/event': {
       const kind = query.get('kind') === 'saved' ? 'saved' : 'fixture';
       const name = query.get('name') ?? '';
-      return { kind, name, text: await sources.testEvents.read(kind, name) };
+      return {
+        kind,
+        name,
+        text: await sources.testEvents.read(kind, name),
+      } satisfies GetResponse<'/api/event'>;
     }
     case '/api/timelines':
       return timelines(sources, query);
     case '/api/dlq': {
       const queue = queueName(sources, query.get('queue'));
-      return { queue, messages: await sources.deadLetters.list(queue) };
+      return { queue, messages: await sources.deadLetters.list(queue) } satisfies GetResponse<'/api/dlq'>;
     }
     case '/api/dlq/message':
       return sources.deadLetters.show(queueName(sources, query.get('queue')), query.get('id') ?? '');
     case '/api/logs':
-      if (!sources.logs) return { connected: false, entries: [] };
+      if (!sources.logs) return { connected: false, entries: [] } satisfies GetResponse<'/api/logs'>;
       return {
         connected: true,
         entries: sources.logs.entries({
@@ -290,13 +319,13 @@ async function getJson(sources: ConsoleSources, path: string, query: URLSearchPa
           ...(query.get('logStream') ? { logStream: query.get('logStream') as string } : {}),
           limit: 100,
         }),
-      };
+      } satisfies GetResponse<'/api/logs'>;
     case '/api/environments':
       return {
         now: Date.now(),
         idleMs: sources.environments?.idleMs ?? null,
         environments: sources.environments?.list() ?? [],
-      };
+      } satisfies GetResponse<'/api/environments'>;
     default:
       throw new HttpError(404, `No such page: ${path}`);
   }
@@ -309,16 +338,21 @@ async function postJson(
 ): Promise<unknown> {
   switch (path) {
     case '/api/invoke':
-      return invoke(sources, body);
+      return invoke(sources, body) satisfies Promise<PostResponse<'/api/invoke'>>;
     case '/api/events':
-      return { name: await sources.testEvents.save(body.name, body.text), kind: 'saved' };
+      return {
+        name: await sources.testEvents.save(body.name, body.text),
+        kind: 'saved',
+      } satisfies PostResponse<'/api/events'>;
     case '/api/dlq/redrive':
       return sources.deadLetters.redrive(
         queueName(sources, body.queue),
         typeof body.messageId === 'string' ? body.messageId : undefined,
-      );
+      ) satisfies Promise<PostResponse<'/api/dlq/redrive'>>;
     case '/api/dlq/purge':
-      return { deleted: await sources.deadLetters.purge(queueName(sources, body.queue)) };
+      return {
+        deleted: await sources.deadLetters.purge(queueName(sources, body.queue)),
+      } satisfies PostResponse<'/api/dlq/purge'>;
     default:
       throw new HttpError(404, `No such action: ${path}`);
   }

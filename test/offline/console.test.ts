@@ -1,8 +1,8 @@
 /**
  * The local Lambda console (http://localhost:<metrics port>/) in a real headless Chromium driven by
- * playwright-core: Test with hello.json reached by keyboard, a refused upload followed to the DLQ and redriven
- * from the page, the Monitor graphs against `npm run metrics -- --json`, saved events, the width of 1,280 px,
- * and the guard against cross-site actions.
+ * playwright-core: Test with hello.json reached by keyboard, an Event call's 202, a refused upload followed to
+ * the DLQ and redriven from the page, the Monitor graphs against `npm run metrics -- --json`, saved events, the
+ * width of 1,280 px, and the guard against cross-site actions.
  */
 import { execFile } from 'node:child_process';
 import { access, readdir } from 'node:fs/promises';
@@ -112,6 +112,21 @@ describe('local Lambda console (headless Chromium)', function () {
     const text = await page.textContent('#test-result');
     expect(text).to.include('InvalidEventError');
     expect(text).to.include('got [1]');
+  });
+
+  it('runs an event as Event from Test and shows the 202 without a payload', async () => {
+    await page.selectOption('#test-function', 'hello');
+    await page.fill('#test-editor', '{"key1": "async"}');
+    await page.check('input[name="invocationType"][value="Event"]');
+    try {
+      await page.click('#test-run');
+      await page
+        .locator('#test-result[data-status="succeeded"]', { hasText: 'Event accepted (202)' })
+        .waitFor({ timeout: 15_000 });
+      expect(await page.textContent('#test-payload')).to.equal('(no payload: 202 Accepted)');
+    } finally {
+      await page.check('input[name="invocationType"][value="RequestResponse"]');
+    }
   });
 
   it('saves an edited event under a valid name only, in the state dir and never in events/', async () => {

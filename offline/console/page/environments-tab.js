@@ -1,0 +1,90 @@
+// @ts-check
+/**
+ * Environments: the execution environments, live then recently ended — state, runs, memory, Init Duration and
+ * why each ended. An environment's log stream opens the Logs tab on that stream alone.
+ */
+import { $, apiGet, h, seconds, utc } from './dom.js';
+import { showStreamLogs } from './logs-tab.js';
+
+/** @typedef {import('../contract').EnvironmentState} EnvironmentState */
+/** @typedef {import('../contract').EnvironmentView} EnvironmentView */
+
+/** @type {Record<EnvironmentState, string>} */
+const ENVIRONMENT_STATES = {
+  initializing: 'starting (Init)',
+  idle: 'idle (warm)',
+  busy: 'running',
+  ended: 'ended',
+};
+
+/** @param {number | null | undefined} value */
+const megabytes = (value) => (value === undefined || value === null ? '–' : String(value));
+
+/**
+ * The log stream's own part, `[$LATEST]` and the first characters of its id; the whole name is its title.
+ * @param {string} logStream
+ */
+function streamLabel(logStream) {
+  const id = logStream.slice(logStream.indexOf(']') + 1);
+  return `${logStream.slice(0, logStream.indexOf('['))}…${id.slice(0, 8)}`;
+}
+
+/** @param {EnvironmentView} environment */
+function environmentRow(environment) {
+  const note = environment.state === 'ended' ? environment.endReason : (environment.endReason ?? '');
+  return h(
+    'tr',
+    { 'data-environment': environment.id, 'data-state': environment.state },
+    h('td', {}, environment.functionKey),
+    h(
+      'td',
+      {},
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'link',
+          title: environment.logStream,
+          onclick: () => showStreamLogs(environment),
+        },
+        streamLabel(environment.logStream),
+      ),
+    ),
+    h('td', {}, ENVIRONMENT_STATES[environment.state] ?? environment.state),
+    h('td', {}, utc(environment.startedAt)),
+    h('td', {}, String(environment.runs), environment.resets > 0 ? ` (${environment.resets} reset)` : ''),
+    h('td', {}, utc(environment.lastRunAt)),
+    h(
+      'td',
+      {},
+      `${megabytes(environment.rssMb)} / ${megabytes(environment.maxMemoryUsedMb)} / ${environment.memorySizeMb}`,
+    ),
+    h(
+      'td',
+      {},
+      environment.initDurationMs === undefined || environment.initDurationMs === null
+        ? '–'
+        : `${environment.initDurationMs.toFixed(2)} ms`,
+    ),
+    h(
+      'td',
+      { class: 'muted' },
+      environment.state === 'ended' ? `${note} (${utc(environment.endedAt)})` : note,
+    ),
+  );
+}
+
+export async function refreshEnvironments() {
+  const result = await apiGet('/api/environments', {});
+  const live = result.environments.filter((environment) => environment.state !== 'ended');
+  /** @param {EnvironmentState} state */
+  const count = (state) => live.filter((environment) => environment.state === state).length;
+  // No idle time without an environment pool (a console server started without one, as in some tests).
+  const idle = result.idleMs === null ? '' : ` An idle environment ends after ${seconds(result.idleMs)}.`;
+  $('#environments-summary').textContent =
+    `${live.length} environment(s) alive: ${count('busy')} running, ${count('idle')} idle, ${count('initializing')} starting.${idle}`;
+  $('#environments-table tbody', HTMLTableSectionElement).replaceChildren(
+    ...result.environments.map(environmentRow),
+  );
+  $('#panel-environments').dataset.ready = 'true';
+}
