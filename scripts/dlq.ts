@@ -10,7 +10,7 @@
  *   … [--stage <stage>] [--aws-profile <p>] [--region <r>]   (the region kept by npm run deploy by default)
  */
 import { parseArgs } from 'node:util';
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageCommand,
@@ -20,11 +20,13 @@ import {
 } from '@aws-sdk/client-sqs';
 import {
   type AsyncInvoke,
-  asyncInvokeWith,
   functionNameOf,
   LocalDeadLetterQueue,
   NoSuchMessageError,
   parseRecord as parseBody,
+  type RedriveOutcome,
+  skipped,
+  summarize,
 } from '../offline/state/dead-letter-queue';
 import {
   AWS_OPTIONS,
@@ -132,25 +134,34 @@ function parseRecord(letter: DeadLetter): DestinationRecord | undefined {
 }
 
 function summary(letter: DeadLetter, record: DestinationRecord | undefined): string {
-  if (!record)
+  const { functionName, condition, attempts, errorType, errorMessage, source } = summarize({
+    ...letter,
+    record,
+  });
+  if (functionName === undefined)
     return `${letter.messageId}  ${letter.sentAt.toISOString()}  (not a Lambda destination record)`;
-  const { condition, approximateInvokeCount } = record.requestContext;
-  const fn = functionNameOf(record);
-  const error = record.responsePayload as { errorType?: string; errorMessage?: string } | undefined;
-  const s3Key = (
-    record.requestPayload as { Records?: Array<{ s3?: { object?: { key?: string } } }> } | undefined
-  )?.Records?.[0]?.s3?.object?.key;
   return [
     letter.messageId,
     letter.sentAt.toISOString(),
-    fn,
+    functionName,
     condition,
-    `${approximateInvokeCount} attempt(s)`,
-    error?.errorType ? `${error.errorType}: ${error.errorMessage ?? ''}` : '',
-    s3Key ? `key ${s3Key}` : '',
+    `${attempts} attempt(s)`,
+    errorType ? `${errorType}: ${errorMessage ?? ''}` : '',
+    source?.kind === 's3' ? `key ${source.key}` : '',
   ]
     .filter(Boolean)
     .join('  ');
+}
+
+/** Prints what a redrive did with one message. */
+function report(outcome: RedriveOutcome): void {
+  if (outcome.status === 'redriven') {
+    process.stdout.write(
+      `redriven ${outcome.messageId} → ${outcome.functionName} (async invocation accepted, message deleted)\n`,
+    );
+  } else {
+    process.stderr.write(`skipped ${outcome.messageId}: ${outcome.explanation}\n`);
+  }
 }
 
 function invokerFor(target: Target): { lambda: LambdaClient; endpoint: string | undefined } {
@@ -170,13 +181,23 @@ function invokerFor(target: Target): { lambda: LambdaClient; endpoint: string | 
   };
 }
 
+/** An asynchronous Invoke (InvocationType Event) through Lambda's Invoke API, offline or on AWS. */
 function asyncInvoke(target: Target): AsyncInvoke {
   const { lambda, endpoint } = invokerFor(target);
-  const invoke = asyncInvokeWith(lambda);
-  return (functionName, payload) =>
-    invoke(functionName, payload).catch((error: unknown) => {
-      throw explainAwsError(error, target, endpoint);
-    });
+  return async (functionName, payload) => {
+    const { StatusCode } = await lambda
+      .send(
+        new InvokeCommand({
+          FunctionName: functionName,
+          InvocationType: 'Event',
+          Payload: Buffer.from(JSON.stringify(payload)),
+        }),
+      )
+      .catch((error: unknown) => {
+        throw explainAwsError(error, target, endpoint);
+      });
+    if (StatusCode !== 202) throw new Error(`invoke answered ${StatusCode}, not 202 Accepted`);
+  };
 }
 
 /** The offline queue: every command goes through the module the console uses too. */
@@ -217,26 +238,11 @@ async function local(
       }
       case 'redrive': {
         const invoke = asyncInvoke(target);
-        const report = (outcome: Awaited<ReturnType<typeof queue.redrive>>): void => {
-          if (outcome.status === 'redriven') {
-            process.stdout.write(
-              `redriven ${outcome.messageId} → ${outcome.functionName} (async invocation accepted, message deleted)\n`,
-            );
-          } else if (outcome.status === 'taken-by-another-run') {
-            process.stderr.write(
-              `skipped ${outcome.messageId}: another run (a redrive or purge at the same time) took it first\n`,
-            );
-          } else {
-            process.stderr.write(
-              `skipped ${outcome.messageId}: not a Lambda destination record, so its function is unknown\n`,
-            );
-          }
-        };
         if (messageId !== undefined) {
           await queue.show(messageId);
           const outcome = await queue.redrive(messageId, invoke);
           report(outcome);
-          if (outcome.status === 'taken-by-another-run') process.exitCode = 1;
+          if (outcome.status === 'skipped' && outcome.reason === 'taken-by-another-run') process.exitCode = 1;
           return;
         }
         const outcomes = await queue.redriveAll(invoke, report);
@@ -266,18 +272,14 @@ async function redrive(queue: DeadLetterQueue, target: Target, letters: DeadLett
   for (const letter of letters) {
     const record = parseRecord(letter);
     if (!record) {
-      process.stderr.write(
-        `skipped ${letter.messageId}: not a Lambda destination record, so its function is unknown\n`,
-      );
+      report(skipped(letter.messageId, 'not-a-record'));
       continue;
     }
     const functionName = functionNameOf(record);
     await invoke(functionName, record.requestPayload);
     await queue.delete(letter.messageId);
     redriven += 1;
-    process.stdout.write(
-      `redriven ${letter.messageId} → ${functionName} (async invocation accepted, message deleted)\n`,
-    );
+    report({ messageId: letter.messageId, status: 'redriven', functionName });
   }
   process.stdout.write(`${redriven} message(s) redriven from ${queue.description}\n`);
 }

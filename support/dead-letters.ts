@@ -1,12 +1,11 @@
-import { LocalQueue } from '../offline/state/local-queue';
+import { LocalDeadLetterQueue } from '../offline/state/dead-letter-queue';
 import type { DestinationRecord } from '../offline/model/outcomes';
 
 export const DLQ_NAME = 'lambda-notes-dev-dlq';
 
 /** The destination records in a stack's local dead-letter queue. */
-export async function deadLetters(stateDir: string): Promise<DestinationRecord[]> {
-  const messages = await new LocalQueue(stateDir, DLQ_NAME).list();
-  return messages.map((message) => JSON.parse(message.Body) as DestinationRecord);
+export function deadLetters(stateDir: string): Promise<DestinationRecord[]> {
+  return new LocalDeadLetterQueue(stateDir, DLQ_NAME).records();
 }
 
 /** The (encoded) S3 key of the event a destination record carries. */

@@ -2,8 +2,9 @@
  * Lambda's Invoke API, offline: the route the AWS CLI (`aws lambda invoke --endpoint-url`) and the SDKs call,
  * with Lambda's contract (https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html): invocation types
  * RequestResponse, Event and DryRun, FunctionName as a name, a partial or a full ARN with an optional qualifier,
- * `LogType: Tail`, Lambda's payload limits and error shapes, `x-amzn-RequestId` on every answer. Handlers still run
- * in serverless-offline's runner; this module only speaks the API (a pure core and a small node:http edge).
+ * `LogType: Tail`, Lambda's payload limits and error shapes, `x-amzn-RequestId` on every answer. Handlers run
+ * in the execution environments; this module only speaks the API (a pure core, InvokeApi, that the console calls
+ * in process, and a small node:http edge that the CLI and the SDKs reach).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { FunctionErrorPayload } from '../model/outcomes';

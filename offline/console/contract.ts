@@ -12,14 +12,14 @@ import type { EnvironmentState, EnvironmentView } from '../environments/environm
 import type { AttemptStep, EventStatus, EventTimeline } from '../observability/event-journal';
 import type { InvocationLogEntry } from '../observability/invocation-logs';
 import type { FunctionMetrics, TimePoint, TimeSeries } from '../observability/metrics-recorder';
-import type { DeadLetterView, RedriveOutcome } from './dead-letters';
+import type { DeadLetterSummary, RedriveOutcome } from '../state/dead-letter-queue';
 import type { InvokeView } from './server';
 import type { TestEventEntry } from './test-events';
 
 export type { EventSource } from '../model/async-events';
 export type {
   AttemptStep,
-  DeadLetterView,
+  DeadLetterSummary,
   EnvironmentState,
   EnvironmentView,
   EventStatus,
@@ -58,18 +58,9 @@ export interface TestEventText {
   text: string;
 }
 
-/**
- * An event of the Async events tab. Until the queue reports an event's source, a failed event's dead-letter
- * record tells it (`sourceDerived`), and links to that record.
- */
-export type TimelineView = EventTimeline & {
-  sourceDerived?: true;
-  deadLetter?: { queue: string; messageId: string };
-};
-
 export interface DeadLetterList {
   queue: string;
-  messages: DeadLetterView[];
+  messages: DeadLetterSummary[];
 }
 
 /** No log source connected: the handlers' output is only in the `npm start` terminal. */
@@ -104,7 +95,7 @@ export interface GetRoutes {
   '/api/timelines': {
     /** status: an {@link EventStatus}. */
     query: { function: string; status: string };
-    response: TimelineView[];
+    response: EventTimeline[];
   };
   '/api/dlq': { query: { queue: string }; response: DeadLetterList };
   /** The message's Lambda destination record, or its body as text when it is not one. */
@@ -118,7 +109,10 @@ export interface PostRoutes {
   '/api/invoke': { body: InvokeRequest; response: InvokeView };
   '/api/events': { body: { name: string; text: string }; response: { name: string; kind: 'saved' } };
   /** One message by id, or every message of the queue. */
-  '/api/dlq/redrive': { body: { queue: string; messageId?: string }; response: RedriveOutcome };
+  '/api/dlq/redrive': {
+    body: { queue: string; messageId?: string };
+    response: { outcomes: RedriveOutcome[] };
+  };
   '/api/dlq/purge': { body: { queue: string }; response: { deleted: number } };
 }
 

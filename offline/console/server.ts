@@ -10,11 +10,17 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { EnvironmentView } from '../environments/environment';
 import type { InvocationLogEntry } from '../observability/invocation-logs';
 import type { MetricsRecorder } from '../observability/metrics-recorder';
-import { type DeadLetterConsole, type DeadLetterView, UnknownMessageError } from './dead-letters';
+import type { ApiRequest, ApiResponse } from '../api/invoke-api';
+import {
+  type AsyncInvoke,
+  type DeadLetterSummary,
+  type LocalDeadLetterQueue,
+  NoSuchMessageError,
+  summarize,
+} from '../state/dead-letter-queue';
 import type { EventJournal, EventStatus } from '../observability/event-journal';
 import type { GetResponse, PostResponse } from './contract';
 import { parseEventJson, TestEventError, type TestEvents } from './test-events';
@@ -35,9 +41,12 @@ export interface ConsoleSources {
   /** serverless.yml keys and the deployed names (`lambda-notes-dev-hello`). */
   readonly functions: ReadonlyArray<{ key: string; name: string }>;
   readonly testEvents: TestEvents;
-  readonly deadLetters: DeadLetterConsole;
-  /** A client of the offline Lambda Invoke API. */
-  readonly lambda: LambdaClient;
+  /** The local dead-letter queues (SQS onFailure destinations of serverless.yml), by queue name. */
+  readonly deadLetterQueues: ReadonlyMap<string, LocalDeadLetterQueue>;
+  /** Redrives an event: hands it to the async queue, as an asynchronous Invoke of the function would. */
+  readonly redrive: AsyncInvoke;
+  /** The offline Lambda Invoke API, called in process: the console's Test is an Invoke like the CLI's. */
+  readonly invokeApi: { handle(request: ApiRequest): Promise<ApiResponse> };
   readonly logs?: InvocationLogSource;
   /** The execution environments, live then recently ended (the Environments tab). */
   readonly environments?: { list(): EnvironmentView[]; readonly idleMs: number };
@@ -132,8 +141,7 @@ export interface InvokeView {
   logSource?: 'LogResult' | 'log source';
 }
 
-function decodePayload(bytes: Uint8Array | undefined): unknown {
-  const text = bytes ? Buffer.from(bytes).toString('utf8') : '';
+function decodePayload(text: string): unknown {
   if (text === '') return null;
   try {
     return JSON.parse(text) as unknown;
@@ -142,54 +150,56 @@ function decodePayload(bytes: Uint8Array | undefined): unknown {
   }
 }
 
+/** A Lambda service error's message (Lambda words it `message` or `Message`). */
+function serviceErrorMessage(body: string): string {
+  const parsed = decodePayload(body);
+  if (isObject(parsed)) {
+    const message = parsed.message ?? parsed.Message;
+    if (typeof message === 'string') return message;
+  }
+  return body;
+}
+
 async function invoke(sources: ConsoleSources, body: Record<string, unknown>): Promise<InvokeView> {
   const fn = sources.functions.find((f) => f.key === body.functionKey);
   if (!fn) throw new HttpError(400, `Choose a function (${sources.functions.map((f) => f.key).join(', ')}).`);
   const invocationType = body.invocationType === 'Event' ? 'Event' : 'RequestResponse';
   if (typeof body.event !== 'string') throw new HttpError(400, 'The event must be sent as text.');
-  const event = parseEventJson(body.event);
+  const payload = Buffer.from(JSON.stringify(parseEventJson(body.event)));
   const started = Date.now();
   const startedAt = performance.now();
-  let view: InvokeView;
-  try {
-    const output = await sources.lambda.send(
-      new InvokeCommand({
-        FunctionName: fn.name,
-        InvocationType: invocationType,
-        ...(invocationType === 'RequestResponse' ? { LogType: 'Tail' as const } : {}),
-        Payload: Buffer.from(JSON.stringify(event)),
-      }),
-    );
-    view = {
-      functionKey: fn.key,
-      invocationType,
-      statusCode: output.StatusCode ?? 0,
-      payload: decodePayload(output.Payload),
-      roundTripMs: Math.round((performance.now() - startedAt) * 100) / 100,
-      ...(output.FunctionError ? { functionError: output.FunctionError } : {}),
-      ...(output.$metadata.requestId ? { requestId: output.$metadata.requestId } : {}),
-      ...(output.LogResult
-        ? { log: Buffer.from(output.LogResult, 'base64').toString('utf8'), logSource: 'LogResult' as const }
-        : {}),
-    };
-  } catch (error) {
-    // The Invoke API refused the call (throttled, payload too large…): shown as Lambda's error, not a crash.
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (!(error instanceof Error) || status === undefined) {
-      throw new HttpError(
-        502,
-        `Cannot reach the offline Lambda endpoint: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-    view = {
-      functionKey: fn.key,
-      invocationType,
-      statusCode: status,
-      functionError: error.name,
-      payload: { errorType: error.name, errorMessage: error.message },
-      roundTripMs: Math.round((performance.now() - startedAt) * 100) / 100,
-    };
-  }
+  const answer = await sources.invokeApi.handle({
+    method: 'POST',
+    url: `/2015-03-31/functions/${encodeURIComponent(fn.name)}/invocations`,
+    headers: {
+      'x-amz-invocation-type': invocationType,
+      ...(invocationType === 'RequestResponse' ? { 'x-amz-log-type': 'Tail' } : {}),
+    },
+    body: payload,
+    bodyBytes: payload.length,
+  });
+  const header = (name: string): string | undefined =>
+    Object.entries(answer.headers).find(([key]) => key.toLowerCase() === name)?.[1];
+  const errorType = header('x-amzn-errortype');
+  const requestId = header('x-amzn-requestid');
+  const logResult = header('x-amz-log-result');
+  const functionError = errorType ?? header('x-amz-function-error');
+  const view: InvokeView = {
+    functionKey: fn.key,
+    invocationType,
+    statusCode: answer.status,
+    // The Invoke API refused the call (throttled, payload too large…): shown as Lambda's error.
+    payload:
+      errorType === undefined
+        ? decodePayload(answer.body)
+        : { errorType, errorMessage: serviceErrorMessage(answer.body) },
+    roundTripMs: Math.round((performance.now() - startedAt) * 100) / 100,
+    ...(functionError ? { functionError } : {}),
+    ...(requestId ? { requestId } : {}),
+    ...(logResult
+      ? { log: Buffer.from(logResult, 'base64').toString('utf8'), logSource: 'LogResult' as const }
+      : {}),
+  };
   if (invocationType === 'RequestResponse') {
     const record = sources.recorder
       .recent(50)
@@ -206,38 +216,13 @@ async function invoke(sources: ConsoleSources, body: Record<string, unknown>): P
   return view;
 }
 
-async function timelines(
-  sources: ConsoleSources,
-  query: URLSearchParams,
-): Promise<GetResponse<'/api/timelines'>> {
+function timelines(sources: ConsoleSources, query: URLSearchParams): GetResponse<'/api/timelines'> {
   const status = query.get('status') || undefined;
   if (status !== undefined && !STATUSES.includes(status as EventStatus))
     throw new HttpError(400, `status must be one of ${STATUSES.join(', ')}.`);
-  const events = sources.journal.timelines({
+  return sources.journal.timelines({
     ...(query.get('function') ? { functionKey: query.get('function') as string } : {}),
     ...(status ? { status: status as EventStatus } : {}),
-  });
-  // Until the queue reports each event's source and each attempt's error, the dead-letter record of a failed
-  // event tells both (the error of its last attempt).
-  const letters = new Map<string, DeadLetterView & { queue: string }>();
-  for (const queue of sources.deadLetters.queueNames) {
-    for (const letter of await sources.deadLetters.list(queue)) {
-      if (letter.requestId) letters.set(letter.requestId, { ...letter, queue });
-    }
-  }
-  return events.map((event) => {
-    const letter = letters.get(event.requestId);
-    if (!letter) return event;
-    const last = event.attempts.at(-1);
-    if (last?.outcome === 'error' && last.errorType === undefined && letter.errorType !== undefined) {
-      last.errorType = letter.errorType;
-      if (letter.errorMessage !== undefined) last.errorMessage = letter.errorMessage;
-    }
-    return {
-      ...event,
-      ...(event.source === undefined && letter.source ? { source: letter.source, sourceDerived: true } : {}),
-      deadLetter: { queue: letter.queue, messageId: letter.messageId },
-    };
   });
 }
 
@@ -256,10 +241,17 @@ function timeRange(
   return { periodMs: period * 1000, from: to - minutes * 60_000, to };
 }
 
-function queueName(sources: ConsoleSources, value: unknown): string {
-  const name = typeof value === 'string' && value !== '' ? value : sources.deadLetters.queueNames[0];
-  if (name === undefined) throw new HttpError(404, 'No function has an SQS onFailure destination.');
-  return name;
+function deadLetterQueue(sources: ConsoleSources, value: unknown): LocalDeadLetterQueue {
+  const [first] = sources.deadLetterQueues.values();
+  if (first === undefined) throw new HttpError(404, 'No function has an SQS onFailure destination.');
+  if (typeof value !== 'string' || value === '') return first;
+  const queue = sources.deadLetterQueues.get(value);
+  if (queue === undefined) throw new HttpError(404, `No dead-letter queue named "${value}".`);
+  return queue;
+}
+
+async function deadLetterList(queue: LocalDeadLetterQueue): Promise<DeadLetterSummary[]> {
+  return (await queue.list()).map(summarize);
 }
 
 /** GET routes answering JSON. */
@@ -276,7 +268,7 @@ async function getJson(sources: ConsoleSources, path: string, query: URLSearchPa
       return {
         since: recorder.startedAt,
         functions: sources.functions,
-        deadLetterQueues: sources.deadLetters.queueNames,
+        deadLetterQueues: [...sources.deadLetterQueues.keys()],
         logsConnected: sources.logs !== undefined,
       } satisfies GetResponse<'/api/overview'>;
     case '/api/metrics': {
@@ -304,11 +296,13 @@ async function getJson(sources: ConsoleSources, path: string, query: URLSearchPa
     case '/api/timelines':
       return timelines(sources, query);
     case '/api/dlq': {
-      const queue = queueName(sources, query.get('queue'));
-      return { queue, messages: await sources.deadLetters.list(queue) } satisfies GetResponse<'/api/dlq'>;
+      const queue = deadLetterQueue(sources, query.get('queue'));
+      return { queue: queue.name, messages: await deadLetterList(queue) } satisfies GetResponse<'/api/dlq'>;
     }
-    case '/api/dlq/message':
-      return sources.deadLetters.show(queueName(sources, query.get('queue')), query.get('id') ?? '');
+    case '/api/dlq/message': {
+      const letter = await deadLetterQueue(sources, query.get('queue')).show(query.get('id') ?? '');
+      return letter.record ?? letter.body;
+    }
     case '/api/logs':
       if (!sources.logs) return { connected: false, entries: [] } satisfies GetResponse<'/api/logs'>;
       return {
@@ -344,14 +338,21 @@ async function postJson(
         name: await sources.testEvents.save(body.name, body.text),
         kind: 'saved',
       } satisfies PostResponse<'/api/events'>;
-    case '/api/dlq/redrive':
-      return sources.deadLetters.redrive(
-        queueName(sources, body.queue),
-        typeof body.messageId === 'string' ? body.messageId : undefined,
-      ) satisfies Promise<PostResponse<'/api/dlq/redrive'>>;
+    case '/api/dlq/redrive': {
+      const queue = deadLetterQueue(sources, body.queue);
+      if (typeof body.messageId !== 'string') {
+        return {
+          outcomes: await queue.redriveAll(sources.redrive),
+        } satisfies PostResponse<'/api/dlq/redrive'>;
+      }
+      await queue.show(body.messageId);
+      return {
+        outcomes: [await queue.redrive(body.messageId, sources.redrive)],
+      } satisfies PostResponse<'/api/dlq/redrive'>;
+    }
     case '/api/dlq/purge':
       return {
-        deleted: await sources.deadLetters.purge(queueName(sources, body.queue)),
+        deleted: await deadLetterQueue(sources, body.queue).purge(),
       } satisfies PostResponse<'/api/dlq/purge'>;
     default:
       throw new HttpError(404, `No such action: ${path}`);
@@ -415,7 +416,7 @@ export function startConsoleServer(
       } catch (error) {
         if (error instanceof HttpError) send(response, error.status, { message: error.message });
         else if (error instanceof TestEventError) send(response, 400, { message: error.message });
-        else if (error instanceof UnknownMessageError) send(response, 404, { message: error.message });
+        else if (error instanceof NoSuchMessageError) send(response, 404, { message: error.message });
         else send(response, 500, { message: error instanceof Error ? error.message : String(error) });
       }
     })();

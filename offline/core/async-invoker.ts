@@ -1,5 +1,6 @@
 import { afterFunctionError, afterThrottle, type Decision, isExpired } from './async-policy';
 import { destinationRecord } from './destination-record';
+import { sourceOfPayload } from './event-source';
 import type {
   AsyncEventNotice,
   AsyncFunction,
@@ -24,7 +25,10 @@ export interface InvokerDeps {
     payload: unknown,
     info: { requestId: string; attempt: number; eventAgeMs: number },
   ): Promise<RunResult>;
-  /** deduplicationKey: the same key twice (a record sent again after a crash) must give one message. */
+  /**
+   * deduplicationKey: the same key twice (a record sent again after a crash) must give one message, whose id is
+   * `stableMessageId(deduplicationKey)` (the journal links a failed event to its dead letter by that id).
+   */
   sendToQueue(queueName: string, body: string, deduplicationKey: string): Promise<void>;
   now(): number;
   newId(): string;
@@ -162,6 +166,14 @@ export class AsyncInvoker {
       }
       resumed += 1;
       this.#live.add(event.requestId);
+      this.deps.notify?.({
+        type: 'resumed',
+        functionKey: event.functionKey,
+        requestId: event.requestId,
+        at: this.deps.now(),
+        receivedAt: event.receivedAt,
+        source: event.source ?? sourceOfPayload(event.payload),
+      });
       if (stored.runningAttempt !== undefined) this.#afterInterruptedRun(event);
       else this.#schedule(event);
     }
@@ -471,6 +483,9 @@ export class AsyncInvoker {
       requestId: event.requestId,
       condition,
       destination: where,
+      ...(condition !== 'Success' && destination.kind === 'sqs'
+        ? { deadLetter: { queue: destination.queueName, messageId: stableMessageId(deduplicationKey) } }
+        : {}),
       at,
     });
     await this.#removePending(event.requestId);

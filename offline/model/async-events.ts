@@ -55,6 +55,15 @@ export type RunResult = LastOutcome | { readonly throttled: true };
 export type AsyncEventNotice =
   | { type: 'received'; functionKey: string; requestId: string; at: number; source: EventSource }
   | {
+      /** An event a previous run of the queue left on disk, picked up again at start. */
+      type: 'resumed';
+      functionKey: string;
+      requestId: string;
+      at: number;
+      receivedAt: number;
+      source: EventSource;
+    }
+  | {
       type: 'attempt';
       functionKey: string;
       requestId: string;
@@ -80,6 +89,8 @@ export type AsyncEventNotice =
       requestId: string;
       condition: DestinationCondition;
       destination: string;
+      /** The message of a failed event in an SQS onFailure destination (the local dead-letter queue). */
+      deadLetter?: { queue: string; messageId: string };
       at: number;
     }
   | { type: 'dropped'; functionKey: string; requestId: string; condition: Condition; at: number }

@@ -1,16 +1,16 @@
 /**
  * The life of every asynchronous event, for the console's "Async events" tab: where it came from, each attempt
- * with its outcome, the wait before the next, and how it ended. Built from the queue's notices (AsyncInvoker's
- * `notify`) and, for what a notice does not say, from the invocation records of the metrics recorder.
+ * with its outcome and error, the wait before the next, and how it ended (with a link to its dead letter). Built
+ * from the queue's notices (AsyncInvoker's `notify`) alone: the queue is the one that decides, the journal writes
+ * down.
  */
-import type { InvocationRecord } from './metrics-recorder';
 import type { AsyncEventNotice, EventSource } from '../model/async-events';
 
 export type { EventSource };
 
 /**
- * The queue's notices (AsyncInvoker's `notify`). The journal also takes them without `at` and `source`, as it
- * may meet them in tests and for events resumed from an earlier run: it fills what it can without them.
+ * The queue's notices (AsyncInvoker's `notify`). The journal also takes them without `at` and `source` (it then
+ * uses its clock, and leaves the source unknown).
  */
 export type JournalNotice = WithoutTimeAndSource<AsyncEventNotice>;
 type WithoutTimeAndSource<Notice> = Notice extends unknown
@@ -44,11 +44,13 @@ export interface EventTimeline {
   requestId: string;
   functionKey: string;
   receivedAt: number;
-  /** Absent while the queue does not report sources (the console may derive it from the record). */
+  /** Absent only for an event whose first notice here was not 'received' or 'resumed'. */
   source?: EventSource;
   attempts: AttemptStep[];
   status: EventStatus;
   end?: EventEnd;
+  /** Where a failed event's record is: its message in the local dead-letter queue. */
+  deadLetter?: { queue: string; messageId: string };
 }
 
 /** How many events the journal remembers: the oldest finished ones go first. */
@@ -65,7 +67,7 @@ export class EventJournal {
   #event(functionKey: string, requestId: string, at: number): EventTimeline {
     let event = this.#events.get(requestId);
     if (!event) {
-      // An event resumed from a previous run: its first notice here is an attempt.
+      // Its first notice here is not 'received' (a resumed event, or a notice of a test).
       event = { requestId, functionKey, receivedAt: at, attempts: [], status: 'in-progress' };
       this.#events.set(requestId, event);
       this.#trim();
@@ -88,6 +90,10 @@ export class EventJournal {
     switch (notice.type) {
       case 'received':
         event.receivedAt = at;
+        if (notice.source) event.source = notice.source;
+        return;
+      case 'resumed':
+        event.receivedAt = notice.receivedAt;
         if (notice.source) event.source = notice.source;
         return;
       case 'attempt':
@@ -115,6 +121,7 @@ export class EventJournal {
       case 'done':
         event.status = notice.condition === 'Success' ? 'succeeded' : 'failed';
         event.end = { at, condition: notice.condition, destination: notice.destination };
+        if (notice.deadLetter) event.deadLetter = notice.deadLetter;
         if (last && last.outcome === undefined)
           last.outcome = notice.condition === 'Success' ? 'success' : 'error';
         return;
@@ -138,25 +145,6 @@ export class EventJournal {
   #pushed(event: EventTimeline, step: AttemptStep): AttemptStep {
     event.attempts.push(step);
     return step;
-  }
-
-  /**
-   * An invocation record of the metrics recorder: for an async run it tells the attempt's outcome and duration
-   * when the queue has not (yet) said so itself. A success with no onSuccess destination ends the event here.
-   */
-  invocation(record: InvocationRecord): void {
-    if (record.mode !== 'async' || record.requestId === undefined) return;
-    const event = this.#events.get(record.requestId);
-    const step = event?.attempts.findLast((a) => a.attempt === record.attempt);
-    if (!event || !step) return;
-    step.outcome ??= record.outcome;
-    step.durationMs ??= Math.round(record.durationMs * 100) / 100;
-    if (record.outcome === 'success' && event.status === 'in-progress') {
-      // Lambda sends nothing anywhere for a success without an onSuccess destination; a 'done' notice, if one
-      // follows, names the destination.
-      event.status = 'succeeded';
-      event.end = { at: record.start + record.durationMs, condition: 'Success' };
-    }
   }
 
   /** Newest first. */

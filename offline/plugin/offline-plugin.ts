@@ -10,13 +10,12 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RouteFunctionError, routeToEnvironments } from '../adapters/serverless-offline-http';
 import { AsyncInvoker } from '../core/async-invoker';
-import { DeadLetterConsole } from '../console/dead-letters';
 import { EventJournal } from '../observability/event-journal';
 import { startConsoleServer } from '../console/server';
 import { TestEvents } from '../console/test-events';
+import { LocalDeadLetterQueue } from '../state/dead-letter-queue';
 import { Concurrency } from '../environments/concurrency';
 import { FunctionRunner, type RunOutcome, syncOutcome } from '../environments/function-runner';
 import { EnvironmentPool } from '../environments/pool';
@@ -380,46 +379,44 @@ export class OfflineAsync {
       )
       .join('; ');
     this.log.notice(`[async] ${policies}`);
-    this.#invokeServer = await this.#startInvokeApi();
-    await this.#startConsole(functions);
+    const invokeApi = this.#invokeApi();
+    this.#invokeServer = await this.#startInvokeApi(invokeApi);
+    await this.#startConsole(functions, invokeApi);
     this.log.notice(
       `[async] queue ready: time scale ${timeScale} (a 1 minute retry delay waits ${(60 * timeScale).toFixed(timeScale < 1 / 60 ? 3 : 1)} s; an idle environment ends after ${(idleMs / 1000).toFixed(idleMs < 10_000 ? 1 : 0)} s), ${asyncPollers} queued events of a function at once, state in ${stateDir}, ${resume.resumed} pending event(s) resumed${resume.interrupted > 0 ? ` (${resume.interrupted} had a run under way at the last stop: they may run twice)` : ''}`,
     );
   }
 
   /** The local console (Test, Monitor, Async events, DLQ, Environments, Logs) on the metrics port. */
-  async #startConsole(functions: ReturnType<typeof asyncFunctions>): Promise<void> {
+  async #startConsole(functions: ReturnType<typeof asyncFunctions>, invokeApi: InvokeApi): Promise<void> {
     const metrics = this.#metrics;
     const pool = this.#pool;
-    if (!metrics || !pool) return;
+    const invoker = this.#invoker;
+    if (!metrics || !pool || !invoker) return;
     const { service, config } = this.serverless;
-    // The console's Test goes through the same Invoke API as `aws lambda invoke --endpoint-url`.
-    const address = this.#invokeServer?.address();
-    if (typeof address !== 'object' || address === null) {
-      throw new Error('offline-async: the Lambda Invoke API is not listening; the console cannot start.');
-    }
-    const lambda = new LambdaClient({
-      region: service.provider.region,
-      endpoint: `http://localhost:${address.port}`,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      maxAttempts: 1,
-    });
-    const deadLetterQueues = [
-      ...new Set(
-        [...functions.values()].flatMap((fn) =>
-          fn.onFailure?.kind === 'sqs' ? [fn.onFailure.queueName] : [],
-        ),
+    const { stateDir } = this.#settings;
+    const deadLetterQueues = new Map(
+      [...functions.values()].flatMap((fn) =>
+        fn.onFailure?.kind === 'sqs'
+          ? [[fn.onFailure.queueName, new LocalDeadLetterQueue(stateDir, fn.onFailure.queueName)] as const]
+          : [],
       ),
-    ];
-    metrics.subscribe((record) => this.#journal.invocation(record));
+    );
+    // A redrive is an asynchronous Invoke of the function with the original event: straight to the queue.
+    const redrive = async (name: string, payload: unknown): Promise<void> => {
+      const functionKey = this.#functionKeyByName.get(name);
+      if (functionKey === undefined) throw new Error(`no function named ${name} in serverless.yml`);
+      await invoker.enqueue(functionKey, payload, { source: { kind: 'invoke' } });
+    };
     this.#metricsServer = await startConsoleServer(
       {
         recorder: metrics,
         journal: this.#journal,
         functions: Object.keys(service.functions).map((key) => ({ key, name: functionName(service, key) })),
-        testEvents: new TestEvents(join(config.servicePath, 'events'), this.#settings.stateDir),
-        deadLetters: new DeadLetterConsole(this.#settings.stateDir, deadLetterQueues, lambda),
-        lambda,
+        testEvents: new TestEvents(join(config.servicePath, 'events'), stateDir),
+        deadLetterQueues,
+        redrive,
+        invokeApi,
         logs: this.#logs,
         environments: { list: () => pool.list(), idleMs: this.#settings.idleMs },
       },
@@ -559,7 +556,7 @@ export class OfflineAsync {
   }
 
   /**
-   * Lambda's Invoke API is ours (offline/invoke-api.ts): it takes the Lambda port from serverless.yml / the CLI,
+   * Lambda's Invoke API is ours (offline/api/invoke-api.ts): it takes the Lambda port from serverless.yml / the CLI,
    * and serverless-offline's own Invoke server, which it starts regardless, is moved to a free port nobody uses.
    */
   #takeLambdaPort(): void {
@@ -577,13 +574,11 @@ export class OfflineAsync {
     if (this.cliOptions.lambdaPort !== undefined) this.cliOptions.lambdaPort = 0;
   }
 
-  async #startInvokeApi(): Promise<Server> {
-    const endpoint = this.#lambdaEndpoint;
-    if (!endpoint) throw new Error('offline-async: the Lambda port was not taken before start.');
+  #invokeApi(): InvokeApi {
     const { service } = this.serverless;
     const invoker = this.#invoker;
     if (!invoker) throw new Error('offline-async: the async queue is not started.');
-    const api = new InvokeApi({
+    return new InvokeApi({
       region: service.provider.region,
       accountId: LOCAL_ACCOUNT,
       functions: this.#functionKeyByName,
@@ -592,6 +587,11 @@ export class OfflineAsync {
       enqueue: (functionKey, payload, options) => invoker.enqueue(functionKey, payload, options),
       log: (level, message) => this.#log(level, message),
     });
+  }
+
+  async #startInvokeApi(api: InvokeApi): Promise<Server> {
+    const endpoint = this.#lambdaEndpoint;
+    if (!endpoint) throw new Error('offline-async: the Lambda port was not taken before start.');
     const server = await startInvokeApiServer(api, endpoint, (level, message) => this.#log(level, message));
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : endpoint.port;

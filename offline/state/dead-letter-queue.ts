@@ -1,12 +1,14 @@
 /**
- * The operations on a local dead-letter queue (an SQS destination offline): list, show, redrive one or all,
- * purge. Used by `npm run dlq` and callable from a console page. Every change takes the message out of the
- * queue first with an atomic rename, so two runs at once (two redrives, a redrive and a purge) never both act
- * on one message: the second is told that another run took it.
+ * The local dead-letter queue (an SQS on-failure destination offline), the one model of it: list, show, redrive
+ * one or all, delete, purge, and what a record says (function, condition, attempts, error, source). Used by the
+ * console, `npm run dlq` and the tests. Every change takes the message out of the queue first with an atomic
+ * rename, so two runs at once (two redrives, a redrive and a purge) never both act on one message: the second
+ * is told that another run took it.
  */
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { LocalQueue, type QueueMessage } from './local-queue';
+import { sourceOfPayload } from '../core/event-source';
+import type { EventSource } from '../model/async-events';
 import type { DestinationRecord } from '../model/outcomes';
+import { LocalQueue, type QueueMessage } from './local-queue';
 
 export interface DeadLetter {
   readonly messageId: string;
@@ -14,6 +16,20 @@ export interface DeadLetter {
   readonly body: string;
   /** The Lambda destination record the body holds, when it is one. */
   readonly record: DestinationRecord | undefined;
+}
+
+/** What a dead letter says, flat: the console's rows and the lines of `npm run dlq -- list`. */
+export interface DeadLetterSummary {
+  messageId: string;
+  sentAt: number;
+  /** Absent when the message is not a Lambda destination record. */
+  functionName?: string;
+  requestId?: string;
+  condition?: string;
+  attempts?: number;
+  errorType?: string;
+  errorMessage?: string;
+  source?: EventSource;
 }
 
 /** No such message (any more). */
@@ -35,6 +51,23 @@ export function functionNameOf(record: DestinationRecord): string {
   return record.requestContext.functionArn.split(':')[6] ?? record.requestContext.functionArn;
 }
 
+export function summarize(letter: Pick<DeadLetter, 'messageId' | 'sentAt' | 'record'>): DeadLetterSummary {
+  const { messageId, sentAt, record } = letter;
+  const summary: DeadLetterSummary = { messageId, sentAt: sentAt.getTime() };
+  if (!record) return summary;
+  const error = (record.responsePayload ?? {}) as { errorType?: unknown; errorMessage?: unknown };
+  return {
+    ...summary,
+    functionName: functionNameOf(record),
+    requestId: record.requestContext.requestId,
+    condition: record.requestContext.condition,
+    attempts: record.requestContext.approximateInvokeCount,
+    ...(typeof error.errorType === 'string' ? { errorType: error.errorType } : {}),
+    ...(typeof error.errorMessage === 'string' ? { errorMessage: error.errorMessage } : {}),
+    source: sourceOfPayload(record.requestPayload),
+  };
+}
+
 function letter(message: QueueMessage): DeadLetter {
   return {
     messageId: message.MessageId,
@@ -47,24 +80,24 @@ function letter(message: QueueMessage): DeadLetter {
 /** Invokes a function asynchronously with an event; resolves once the invocation was accepted (202). */
 export type AsyncInvoke = (functionName: string, payload: unknown) => Promise<void>;
 
-/** An AsyncInvoke through Lambda's Invoke API (InvocationType Event), offline or on AWS. */
-export function asyncInvokeWith(lambda: LambdaClient): AsyncInvoke {
-  return async (functionName, payload) => {
-    const { StatusCode } = await lambda.send(
-      new InvokeCommand({
-        FunctionName: functionName,
-        InvocationType: 'Event',
-        Payload: Buffer.from(JSON.stringify(payload)),
-      }),
-    );
-    if (StatusCode !== 202) throw new Error(`invoke answered ${StatusCode}, not 202 Accepted`);
-  };
-}
+export const SKIP_REASONS = {
+  'taken-by-another-run': 'another run (a redrive or purge at the same time) took it first',
+  'not-a-record': 'not a Lambda destination record, so its function is unknown',
+} as const;
 
+/** What a redrive did with one message (the console, `npm run dlq`, offline and on AWS). */
 export type RedriveOutcome =
   | { readonly messageId: string; readonly status: 'redriven'; readonly functionName: string }
-  | { readonly messageId: string; readonly status: 'taken-by-another-run' }
-  | { readonly messageId: string; readonly status: 'not-a-record' };
+  | {
+      readonly messageId: string;
+      readonly status: 'skipped';
+      readonly reason: keyof typeof SKIP_REASONS;
+      readonly explanation: string;
+    };
+
+export function skipped(messageId: string, reason: keyof typeof SKIP_REASONS): RedriveOutcome {
+  return { messageId, status: 'skipped', reason, explanation: SKIP_REASONS[reason] };
+}
 
 export class LocalDeadLetterQueue {
   readonly #queue: LocalQueue;
@@ -73,12 +106,21 @@ export class LocalDeadLetterQueue {
     this.#queue = new LocalQueue(stateDir, queueName, Date.now, log);
   }
 
+  get name(): string {
+    return this.#queue.name;
+  }
+
   get description(): string {
     return `local queue ${this.#queue.name} (${this.#queue.path})`;
   }
 
   async list(): Promise<DeadLetter[]> {
     return (await this.#queue.list()).map(letter);
+  }
+
+  /** The destination records (messages that are not one are left out). */
+  async records(): Promise<DestinationRecord[]> {
+    return (await this.list()).flatMap((entry) => (entry.record ? [entry.record] : []));
   }
 
   async show(messageId: string): Promise<DeadLetter> {
@@ -93,11 +135,11 @@ export class LocalDeadLetterQueue {
    */
   async redrive(messageId: string, invoke: AsyncInvoke): Promise<RedriveOutcome> {
     const taken = await this.#queue.take(messageId);
-    if (taken === undefined) return { messageId, status: 'taken-by-another-run' };
+    if (taken === undefined) return skipped(messageId, 'taken-by-another-run');
     const record = parseRecord(taken.value.Body);
     if (record === undefined) {
       await taken.release();
-      return { messageId, status: 'not-a-record' };
+      return skipped(messageId, 'not-a-record');
     }
     const functionName = functionNameOf(record);
     try {
@@ -110,7 +152,7 @@ export class LocalDeadLetterQueue {
     return { messageId, status: 'redriven', functionName };
   }
 
-  /** Redrives one message (by id) or every message; a message another run took meanwhile is reported so. */
+  /** Redrives every message; one another run took meanwhile is reported so. */
   async redriveAll(
     invoke: AsyncInvoke,
     onEach: (outcome: RedriveOutcome) => void = () => undefined,

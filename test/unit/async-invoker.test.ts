@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AsyncInvoker, QueueStoppedError } from '../../offline/core/async-invoker';
 import { JsonDirectory } from '../../offline/state/json-directory';
-import { stableMessageId } from '../../offline/state/local-queue';
+import { LocalQueue, stableMessageId } from '../../offline/state/local-queue';
+import { EventJournal } from '../../offline/observability/event-journal';
 import type {
   AsyncEventNotice,
   AsyncFunction,
@@ -652,6 +653,53 @@ describe('AsyncInvoker', () => {
       const h = noDestination();
       await enqueueAndRun(h);
       expect([await h.pending.names(), await h.undeliverable.names(), h.sent]).to.deep.equal([[], [], []]);
+    });
+  });
+
+  describe("the notices the console's journal is built from", () => {
+    it('tell each attempt with its error, the end, and the id of the dead letter in the queue', async () => {
+      const sent: Array<{ queueName: string; body: string; deduplicationKey: string }> = [];
+      const h = harness({
+        functions: [asyncFunction()],
+        run: scripted(FAILED),
+        sendToQueue: async (queueName, body, deduplicationKey) => {
+          sent.push({ queueName, body, deduplicationKey });
+        },
+      });
+      const journal = new EventJournal(() => h.time.now);
+      h.notices.length = 0;
+      await enqueueAndRun(h);
+      for (const notice of h.notices) journal.notice(notice);
+      const [event] = journal.timelines();
+      // The message the offline stack's queue makes of what was sent.
+      const [record] = sent;
+      const message = await new LocalQueue(root, DLQ).send(record?.body ?? '', record?.deduplicationKey);
+      expect(event?.attempts.map((a) => [a.attempt, a.outcome, a.errorType])).to.deep.equal([
+        [1, 'error', FAILURE.errorType],
+        [2, 'error', FAILURE.errorType],
+        [3, 'error', FAILURE.errorType],
+      ]);
+      expect(event).to.deep.include({
+        status: 'failed',
+        deadLetter: { queue: DLQ, messageId: message?.MessageId },
+      });
+    });
+
+    it('tell when and from where an event resumed after a restart was received', async () => {
+      const first = harness({ functions: [asyncFunction()], run: scripted(FAILED) });
+      await first.invoker.enqueue('s3Upload', PAYLOAD, { source: { kind: 'invoke' } });
+      await first.time.advance(SECOND);
+      first.invoker.stop();
+      const second = harness({ functions: [asyncFunction()], time: first.time });
+      await second.invoker.resume();
+      expect(second.notices[0]).to.deep.equal({
+        type: 'resumed',
+        functionKey: 's3Upload',
+        requestId: 'req-1',
+        at: T0 + SECOND,
+        receivedAt: T0,
+        source: { kind: 'invoke' },
+      });
     });
   });
 

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { sourceOfPayload } from '../../offline/console/dead-letters';
+import { sourceOfPayload } from '../../offline/core/event-source';
 import { EventJournal } from '../../offline/observability/event-journal';
 import { TestEvents } from '../../offline/console/test-events';
 import { MetricsRecorder } from '../../offline/observability/metrics-recorder';
@@ -116,29 +116,25 @@ describe('EventJournal (the Async events tab)', () => {
     expect(journal.timelines()[0]?.attempts.map((a) => a.outcome)).to.deep.equal(['throttled', undefined]);
   });
 
-  it("ends a success without onSuccess from the recorder's record, with the run's duration", () => {
-    const time = clock();
-    const recorder = new MetricsRecorder(['fn'], time.now);
-    const journal = new EventJournal(time.now);
-    recorder.subscribe((record) => journal.invocation(record));
-    journal.notice({ type: 'received', functionKey: 'fn', requestId: 'r1' });
-    journal.notice({ type: 'attempt', functionKey: 'fn', requestId: 'r1', attempt: 1, eventAgeMs: 0 });
-    const start = time.now();
-    time.advance(25);
-    recorder.record({
+  it('keeps the receipt time and source of an event resumed after a restart, and links a failure to its dead letter', () => {
+    const journal = new EventJournal(() => 50_000);
+    const source = { kind: 'schedule' as const, rule: 'hello-rate' };
+    journal.notice({ type: 'resumed', functionKey: 'fn', requestId: 'r1', receivedAt: 1_000, source });
+    journal.notice({ type: 'attempt', functionKey: 'fn', requestId: 'r1', attempt: 2, eventAgeMs: 49_000 });
+    journal.notice({
+      type: 'done',
       functionKey: 'fn',
-      mode: 'async',
-      start,
-      durationMs: 25,
-      outcome: 'success',
-      concurrency: 1,
       requestId: 'r1',
-      attempt: 1,
-      eventAgeMs: 0,
+      condition: 'RetriesExhausted',
+      destination: 'SQS queue dlq',
+      deadLetter: { queue: 'dlq', messageId: 'm-1' },
     });
-    const [event] = journal.timelines({ status: 'succeeded' });
-    expect(event?.attempts[0]).to.include({ outcome: 'success', durationMs: 25 });
-    expect(event?.end).to.deep.equal({ at: 1_000_025, condition: 'Success' });
+    expect(journal.timelines()[0]).to.deep.include({
+      receivedAt: 1_000,
+      source,
+      status: 'failed',
+      deadLetter: { queue: 'dlq', messageId: 'm-1' },
+    });
   });
 
   it('filters by function and outcome, newest first, and forgets the oldest finished events beyond its size', () => {

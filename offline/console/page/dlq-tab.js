@@ -6,7 +6,7 @@
 import { $, apiGet, apiPost, describeError, describeSource, h, showGlobalError, utc } from './dom.js';
 import { showTab } from './tabs.js';
 
-/** @typedef {import('../contract').DeadLetterView} DeadLetterView */
+/** @typedef {import('../contract').DeadLetterSummary} DeadLetterSummary */
 /** @typedef {import('../contract').RedriveOutcome} RedriveOutcome */
 
 const queueSelect = () => $('#dlq-queue', HTMLSelectElement);
@@ -34,13 +34,14 @@ async function dlqAction(action) {
   await refreshDlq();
 }
 
-/** @param {RedriveOutcome} result */
-const redriveText = (result) =>
-  `${result.redriven.length} message(s) redriven${result.redriven.map((r) => ` (${r.functionName})`).join('')}${
-    result.skipped.length
-      ? `; ${result.skipped.length} skipped: ${result.skipped.map((s) => s.reason).join('; ')}`
-      : ''
+/** @param {{ outcomes: RedriveOutcome[] }} result */
+function redriveText({ outcomes }) {
+  const redriven = outcomes.flatMap((o) => (o.status === 'redriven' ? [o] : []));
+  const skipped = outcomes.flatMap((o) => (o.status === 'skipped' ? [o] : []));
+  return `${redriven.length} message(s) redriven${redriven.map((r) => ` (${r.functionName})`).join('')}${
+    skipped.length ? `; ${skipped.length} skipped: ${skipped.map((s) => s.explanation).join('; ')}` : ''
   }.`;
+}
 
 /** @param {string} [messageId] one message, or all of the queue */
 const redrive = async (messageId) =>
@@ -64,7 +65,7 @@ async function showRecord(messageId) {
   }
 }
 
-/** @param {DeadLetterView} m */
+/** @param {DeadLetterSummary} m */
 function messageRow(m) {
   return h(
     'tr',

@@ -8,7 +8,7 @@ import { $, apiGet, describeSource, h, seconds, showGlobalError, utc } from './d
 
 /** @typedef {import('../contract').AttemptStep} AttemptStep */
 /** @typedef {import('../contract').EventStatus} EventStatus */
-/** @typedef {import('../contract').TimelineView} TimelineView */
+/** @typedef {import('../contract').EventTimeline} EventTimeline */
 
 /** @param {AttemptStep} step */
 function attemptText(step) {
@@ -41,15 +41,9 @@ const STATUS_NAMES = {
   undeliverable: 'record undeliverable',
 };
 
-/** @param {TimelineView} event */
+/** @param {EventTimeline} event */
 function timelineItem(event) {
-  const steps = [
-    h(
-      'li',
-      {},
-      `Received ${utc(event.receivedAt)} from ${describeSource(event.source)}${event.sourceDerived ? ' (from its dead-letter record)' : ''}`,
-    ),
-  ];
+  const steps = [h('li', {}, `Received ${utc(event.receivedAt)} from ${describeSource(event.source)}`)];
   event.attempts.forEach((step, index) => {
     const previous = event.attempts[index - 1];
     if (previous) {
