@@ -8,7 +8,7 @@
  * orphan keeps the ports.
  */
 const { spawn } = require('node:child_process');
-const { join, resolve } = require('node:path');
+const { join } = require('node:path');
 
 const env = {
   ...process.env,
@@ -17,19 +17,17 @@ const env = {
   LAMBDA_ASYNC_TIME_SCALE: process.env.LAMBDA_ASYNC_TIME_SCALE || '0.1',
 };
 /**
- * What would stop the stack at once is checked before serverless spends seconds loading: the offline plugin
- * checks it again (it holds the lock), this only answers sooner. A stack still stopping on the same state dir
+ * What would stop the stack at once is checked before serverless spends seconds loading, with the module the
+ * offline plugin reads its settings with (offline/plugin/settings.ts): the plugin checks again (it holds the
+ * lock), this only answers sooner. A stack still stopping on the same state dir
  * (its npm start was just killed, or stopped) is waited for here, before the new one binds the same ports.
  */
 async function preflight() {
-  const scale = Number(env.LAMBDA_ASYNC_TIME_SCALE);
-  if (!Number.isFinite(scale) || scale <= 0) {
-    return `LAMBDA_ASYNC_TIME_SCALE must be a positive number (1 = AWS's real delays), got "${env.LAMBDA_ASYNC_TIME_SCALE}".`;
-  }
-  const stateDir = resolve(join(__dirname, '..'), env.OFFLINE_STATE_DIR || '.offline');
   const { require: requireTs } = require('tsx/cjs/api');
+  const { readOfflineSettings } = requireTs('../offline/plugin/settings.ts', __filename);
   const { waitForStateDir } = requireTs('../offline/state/lock.ts', __filename);
   try {
+    const { stateDir } = readOfflineSettings(env, join(__dirname, '..'));
     await waitForStateDir(stateDir, { onWait: (line) => process.stdout.write(`${line}\n`) });
   } catch (error) {
     return error.message;

@@ -8,16 +8,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { RouteFunctionError, routeToEnvironments } from '../adapters/serverless-offline-http';
+import { routeToEnvironments } from '../adapters/serverless-offline-http';
 import { AsyncInvoker } from '../core/async-invoker';
 import { EventJournal } from '../observability/event-journal';
 import { startConsoleServer } from '../console/server';
 import { TestEvents } from '../console/test-events';
 import { LocalDeadLetterQueue } from '../state/dead-letter-queue';
 import { Concurrency } from '../environments/concurrency';
-import { FunctionRunner, type RunOutcome, syncOutcome } from '../environments/function-runner';
+import { FunctionRunner, syncOutcome } from '../environments/function-runner';
 import { EnvironmentPool } from '../environments/pool';
 import { processMemory } from '../environments/process-memory';
 import { InvocationLogs } from '../observability/invocation-logs';
@@ -44,10 +43,21 @@ import {
   scheduleRules,
   takeAsyncEvents,
 } from '../core/service-model';
-import { stateDirOf, stateLayout } from '../state/layout';
+import { stateLayout } from '../state/layout';
 import { lockStateDir } from '../state/lock';
 import type { EventSource, RunResult } from '../model/async-events';
 import { LOCAL_ACCOUNT, type ServiceDefinition } from '../model/service';
+import { exitWithError, watchParent } from './process-guard';
+import { asyncRunResult, httpAnswer } from './run-outcomes';
+import {
+  configuredPorts,
+  type CustomSettings,
+  DEFAULT_IDLE_SECONDS,
+  lambdaEndpoint,
+  localEnvironment,
+  type OfflineSettings,
+  readOfflineSettings,
+} from './settings';
 
 export interface PluginLog {
   notice(message: string): void;
@@ -57,79 +67,9 @@ export interface PluginLog {
 }
 
 interface Serverless {
-  service: ServiceDefinition & { custom?: Record<string, Record<string, unknown> | undefined> };
+  service: ServiceDefinition & { custom?: CustomSettings };
   config: { servicePath: string };
   pluginManager: { plugins: object[] };
-}
-
-/** Fixed by the pinned serverless-s3-local: its S3 credentials. */
-const LOCAL_S3_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
-
-/**
- * Queued events a function runs at once by default: one per core. Each runs in an environment, a process of its
- * own; measured on 2 cores (bench/README.md), a 300-upload burst went 43 /s with 10 pollers, 61 /s with 4 and
- * 78 /s with 2, and each environment holds ~45 MB: more processes than cores only contend.
- */
-export function defaultPollers(): number {
-  return Math.max(2, availableParallelism());
-}
-
-/** How long an idle execution environment is kept (AWS gives no figure; the notes see 10–20 minutes). */
-const DEFAULT_IDLE_SECONDS = 600;
-
-export interface OfflineSettings {
-  /** LAMBDA_ASYNC_TIME_SCALE: 1 = AWS's real delays. */
-  readonly timeScale: number;
-  readonly stateDir: string;
-  readonly metricsPort: number;
-  /** LAMBDA_IDLE_SECONDS × the time scale, in ms: how long an idle environment lives. */
-  readonly idleMs: number;
-  /** LAMBDA_ASYNC_POLLERS: queued events of a function run at once (each in an environment of its own). */
-  readonly asyncPollers: number;
-}
-
-function positiveNumber(name: string, raw: string | undefined, fallback: number, hint: string): number {
-  const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new Error(`${name} must be a positive number (${hint}), got "${raw}".`);
-  }
-  return value;
-}
-
-/** Environment knobs of the emulation, read and validated once. */
-export function readOfflineSettings(env: NodeJS.ProcessEnv, servicePath: string): OfflineSettings {
-  const timeScale = positiveNumber(
-    'LAMBDA_ASYNC_TIME_SCALE',
-    env.LAMBDA_ASYNC_TIME_SCALE,
-    1,
-    "1 = AWS's real delays",
-  );
-  const idleSeconds = positiveNumber(
-    'LAMBDA_IDLE_SECONDS',
-    env.LAMBDA_IDLE_SECONDS,
-    DEFAULT_IDLE_SECONDS,
-    'how long an idle execution environment is kept, before the time scale',
-  );
-  const asyncPollers = positiveNumber(
-    'LAMBDA_ASYNC_POLLERS',
-    env.LAMBDA_ASYNC_POLLERS,
-    defaultPollers(),
-    "queued events of a function run at once; default: this machine's cores",
-  );
-  if (!Number.isInteger(asyncPollers)) {
-    throw new Error(`LAMBDA_ASYNC_POLLERS must be a whole number, got "${env.LAMBDA_ASYNC_POLLERS}".`);
-  }
-  const metricsPort = Number(env.OFFLINE_METRICS_PORT || 3004);
-  if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65_535) {
-    throw new Error(`OFFLINE_METRICS_PORT must be a port number, got "${env.OFFLINE_METRICS_PORT}".`);
-  }
-  return {
-    timeScale,
-    stateDir: stateDirOf(env, servicePath),
-    metricsPort,
-    idleMs: idleSeconds * 1000 * timeScale,
-    asyncPollers,
-  };
 }
 
 /** How long a stop waits for the async runs and writes under way. */
@@ -141,7 +81,7 @@ const BOOTSTRAP = join(__dirname, '..', 'environments', 'bootstrap.cjs');
 export class OfflineAsync {
   #invoker: AsyncInvoker | undefined;
   #releaseLock: (() => Promise<void>) | undefined;
-  #parentWatch: NodeJS.Timeout | undefined;
+  #stopWatchingParent: (() => void) | undefined;
   #scheduler: Scheduler | undefined;
   #pool: EnvironmentPool | undefined;
   #runner: FunctionRunner | undefined;
@@ -193,16 +133,7 @@ export class OfflineAsync {
 
   /** What every function gets offline and under `sls invoke local`: the local S3 endpoint and credentials. */
   localEnvironment(): Record<string, string> {
-    const s3 = this.serverless.service.custom?.s3 ?? {};
-    const host = typeof s3.host === 'string' ? s3.host : 'localhost';
-    const port = s3.port === undefined ? 4569 : Number(s3.port);
-    // Lambda sets AWS_LAMBDA_INITIALIZATION_TYPE (the environments do too); `invoke local` does not, and the
-    // logger's cold_start flag reads it.
-    return {
-      S3_ENDPOINT: `http://${host}:${port}`,
-      ...LOCAL_S3_CREDENTIALS,
-      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-    };
+    return localEnvironment(this.serverless.service.custom);
   }
 
   /**
@@ -222,10 +153,15 @@ export class OfflineAsync {
   async prepare(): Promise<void> {
     try {
       if (this.#settingsError !== undefined) throw this.#settingsError;
-      this.#releaseLock = await lockStateDir(this.#settings.stateDir, { ports: this.#ports() }, (error) =>
-        this.#log('error', `the lock on ${this.#settings.stateDir} was lost: ${error.message}`),
+      const { stateDir, metricsPort } = this.#settings;
+      const ports = configuredPorts(this.serverless.service.custom, metricsPort);
+      this.#releaseLock = await lockStateDir(stateDir, { ports }, (error) =>
+        this.#log('error', `the lock on ${stateDir} was lost: ${error.message}`),
       );
-      this.#watchParent();
+      this.#stopWatchingParent = watchParent((why) => {
+        this.log.warning(`[async] ${why}: stopping`);
+        process.kill(process.pid, 'SIGTERM');
+      });
       const { service } = this.serverless;
       this.#metrics = new MetricsRecorder(Object.keys(service.functions));
       takeAsyncEvents(service);
@@ -235,59 +171,8 @@ export class OfflineAsync {
         (functionKey, event, clientContext) => this.#runForHttp(functionKey, event, clientContext),
       );
     } catch (error) {
-      this.#fatal(error);
+      exitWithError(error);
     }
-  }
-
-  /** The ports this stack listens on, for the lock's holder info. */
-  #ports(): Record<string, number | string> {
-    const s3 = this.serverless.service.custom?.s3 ?? {};
-    const offline = this.serverless.service.custom?.['serverless-offline'] ?? {};
-    const ports: Record<string, number | string> = {};
-    for (const [name, value] of [
-      ['http', offline.httpPort],
-      ['lambda', offline.lambdaPort],
-      ['s3', s3.port],
-      ['metrics', this.#settings.metricsPort],
-    ] as const) {
-      if (typeof value === 'number' || typeof value === 'string') ports[name] = value;
-    }
-    return ports;
-  }
-
-  /**
-   * A fatal start-up error: the message alone (no stack), then exit non-zero at once — the servers already
-   * listening would otherwise keep the process (and its ports) alive with nothing working.
-   */
-  #fatal(error: unknown): never {
-    const text =
-      error instanceof Error
-        ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`
-        : String(error);
-    process.stderr.write(`\n✖ offline could not start: ${text}\n`);
-    process.exit(1);
-  }
-
-  /**
-   * The stack must not outlive whoever started it. Started by `npm start` (an IPC channel), it stops when the
-   * channel closes — the launcher died, even by kill -9; otherwise it stops when its parent process changes.
-   */
-  #watchParent(): void {
-    const stopNow = (why: string): void => {
-      this.log.warning(`[async] ${why}: stopping`);
-      clearInterval(this.#parentWatch);
-      process.kill(process.pid, 'SIGTERM');
-    };
-    if (process.channel) {
-      process.once('disconnect', () => stopNow('the launcher (npm start) is gone'));
-      process.channel.unref();
-      return;
-    }
-    const parent = process.ppid;
-    if (parent <= 1) return;
-    this.#parentWatch = setInterval(() => {
-      if (process.ppid !== parent) stopNow(`the parent process ${parent} is gone`);
-    }, 250).unref();
   }
 
   /** after:offline:start:init — the local S3 and the Lambda endpoint are up. */
@@ -295,7 +180,7 @@ export class OfflineAsync {
     try {
       await this.#start();
     } catch (error) {
-      this.#fatal(error);
+      exitWithError(error);
     }
   }
 
@@ -442,7 +327,7 @@ export class OfflineAsync {
    */
   async stop(): Promise<void> {
     this.#scheduler?.stop();
-    clearInterval(this.#parentWatch);
+    this.#stopWatchingParent?.();
     if (this.#invoker) {
       const unfinished = await this.#invoker.stop(STOP_DRAIN_MS);
       if (unfinished > 0) {
@@ -495,10 +380,7 @@ export class OfflineAsync {
       requestId: info.requestId,
       async: { attempt: info.attempt, eventAgeMs: info.eventAgeMs },
     });
-    if (outcome.kind === 'throttled') return { throttled: true };
-    return outcome.kind === 'result'
-      ? { ok: true, result: outcome.payload }
-      : { ok: false, error: outcome.payload };
+    return asyncRunResult(outcome);
   }
 
   /** A RequestResponse Invoke, answered as Lambda answers it. */
@@ -561,16 +443,8 @@ export class OfflineAsync {
    */
   #takeLambdaPort(): void {
     const custom = (this.serverless.service.custom ??= {});
-    const options = (custom['serverless-offline'] ??= {});
-    const port = Number(this.cliOptions.lambdaPort ?? options.lambdaPort ?? 3002);
-    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-      throw new Error(
-        `offline-async: the Lambda port must be a port number, got "${String(options.lambdaPort)}".`,
-      );
-    }
-    const host = this.cliOptions.host ?? options.host ?? 'localhost';
-    this.#lambdaEndpoint = { host: String(host), port };
-    options.lambdaPort = 0;
+    this.#lambdaEndpoint = lambdaEndpoint(custom, this.cliOptions);
+    (custom['serverless-offline'] ??= {}).lambdaPort = 0;
     if (this.cliOptions.lambdaPort !== undefined) this.cliOptions.lambdaPort = 0;
   }
 
@@ -600,12 +474,4 @@ export class OfflineAsync {
     );
     return server;
   }
-}
-
-/** What serverless-offline's HTTP server gets for a run: the result, or an error it answers with a 502. */
-export function httpAnswer(outcome: RunOutcome): unknown {
-  if (outcome.kind === 'result') return outcome.payload;
-  if (outcome.kind === 'throttled')
-    throw new RouteFunctionError('TooManyRequestsException', 'Rate Exceeded.');
-  throw new RouteFunctionError(outcome.payload.errorType, outcome.payload.errorMessage);
 }

@@ -1,0 +1,138 @@
+/**
+ * The offline stack's settings, read and validated in one place: the environment variables (time scale, idle
+ * time, pollers, console port, state dir), and what serverless.yml and the command line say of ports and of
+ * the local S3. Pure: `npm start` checks the same settings before serverless loads (scripts/start-offline.cjs).
+ */
+import { availableParallelism } from 'node:os';
+import { stateDirOf } from '../state/layout';
+
+/** Fixed by the pinned serverless-s3-local: its S3 credentials. */
+const LOCAL_S3_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+
+/** How long an idle execution environment is kept (AWS gives no figure; the notes see 10–20 minutes). */
+export const DEFAULT_IDLE_SECONDS = 600;
+
+/** serverless-offline's default Lambda port. */
+const DEFAULT_LAMBDA_PORT = 3002;
+
+/**
+ * Queued events a function runs at once by default: one per core. Each runs in an environment, a process of its
+ * own; measured on 2 cores (bench/README.md), a 300-upload burst went 43 /s with 10 pollers, 61 /s with 4 and
+ * 78 /s with 2, and each environment holds ~45 MB: more processes than cores only contend.
+ */
+export function defaultPollers(): number {
+  return Math.max(2, availableParallelism());
+}
+
+export interface OfflineSettings {
+  /** LAMBDA_ASYNC_TIME_SCALE: 1 = AWS's real delays. */
+  readonly timeScale: number;
+  readonly stateDir: string;
+  /** OFFLINE_METRICS_PORT: the console's port (and `npm run metrics`'). */
+  readonly metricsPort: number;
+  /** LAMBDA_IDLE_SECONDS × the time scale, in ms: how long an idle environment lives. */
+  readonly idleMs: number;
+  /** LAMBDA_ASYNC_POLLERS: queued events of a function run at once (each in an environment of its own). */
+  readonly asyncPollers: number;
+}
+
+function positiveNumber(name: string, raw: string | undefined, fallback: number, hint: string): number {
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new Error(`${name} must be a positive number (${hint}), got "${raw}".`);
+  }
+  return value;
+}
+
+function portNumber(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= 65_535;
+}
+
+/** The environment knobs of the emulation; an Error that says which one and why when one is wrong. */
+export function readOfflineSettings(env: NodeJS.ProcessEnv, servicePath: string): OfflineSettings {
+  const timeScale = positiveNumber(
+    'LAMBDA_ASYNC_TIME_SCALE',
+    env.LAMBDA_ASYNC_TIME_SCALE,
+    1,
+    "1 = AWS's real delays",
+  );
+  const idleSeconds = positiveNumber(
+    'LAMBDA_IDLE_SECONDS',
+    env.LAMBDA_IDLE_SECONDS,
+    DEFAULT_IDLE_SECONDS,
+    'how long an idle execution environment is kept, before the time scale',
+  );
+  const asyncPollers = positiveNumber(
+    'LAMBDA_ASYNC_POLLERS',
+    env.LAMBDA_ASYNC_POLLERS,
+    defaultPollers(),
+    "queued events of a function run at once; default: this machine's cores",
+  );
+  if (!Number.isInteger(asyncPollers)) {
+    throw new Error(`LAMBDA_ASYNC_POLLERS must be a whole number, got "${env.LAMBDA_ASYNC_POLLERS}".`);
+  }
+  const metricsPort = Number(env.OFFLINE_METRICS_PORT || 3004);
+  if (!portNumber(metricsPort)) {
+    throw new Error(`OFFLINE_METRICS_PORT must be a port number, got "${env.OFFLINE_METRICS_PORT}".`);
+  }
+  return {
+    timeScale,
+    stateDir: stateDirOf(env, servicePath),
+    metricsPort,
+    idleMs: idleSeconds * 1000 * timeScale,
+    asyncPollers,
+  };
+}
+
+/** serverless.yml's `custom` block, in the parts read here. */
+export type CustomSettings = Record<string, Record<string, unknown> | undefined>;
+
+/** What every function gets offline and under `sls invoke local`: the local S3 endpoint and credentials. */
+export function localEnvironment(custom: CustomSettings | undefined): Record<string, string> {
+  const s3 = custom?.s3 ?? {};
+  const host = typeof s3.host === 'string' ? s3.host : 'localhost';
+  const port = s3.port === undefined ? 4569 : Number(s3.port);
+  // Lambda sets AWS_LAMBDA_INITIALIZATION_TYPE (the environments do too); `invoke local` does not, and the
+  // logger's cold_start flag reads it.
+  return {
+    S3_ENDPOINT: `http://${host}:${port}`,
+    ...LOCAL_S3_CREDENTIALS,
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+  };
+}
+
+/** The ports a stack listens on, as configured: the lock's holder file names them for whoever waits. */
+export function configuredPorts(
+  custom: CustomSettings | undefined,
+  metricsPort: number,
+): Record<string, number | string> {
+  const s3 = custom?.s3 ?? {};
+  const offline = custom?.['serverless-offline'] ?? {};
+  const ports: Record<string, number | string> = {};
+  for (const [name, value] of [
+    ['http', offline.httpPort],
+    ['lambda', offline.lambdaPort],
+    ['s3', s3.port],
+    ['metrics', metricsPort],
+  ] as const) {
+    if (typeof value === 'number' || typeof value === 'string') ports[name] = value;
+  }
+  return ports;
+}
+
+/**
+ * Where the project's Invoke API listens: `--lambdaPort` / `--host` on the command line, else serverless.yml's
+ * custom.serverless-offline, else serverless-offline's defaults.
+ */
+export function lambdaEndpoint(
+  custom: CustomSettings | undefined,
+  cliOptions: Record<string, unknown>,
+): { host: string; port: number } {
+  const options = custom?.['serverless-offline'] ?? {};
+  const given = cliOptions.lambdaPort ?? options.lambdaPort;
+  const port = Number(given ?? DEFAULT_LAMBDA_PORT);
+  if (!portNumber(port)) {
+    throw new Error(`offline-async: the Lambda port must be a port number, got "${String(given)}".`);
+  }
+  return { host: String(cliOptions.host ?? options.host ?? 'localhost'), port };
+}
