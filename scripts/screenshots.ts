@@ -89,6 +89,10 @@ async function main(): Promise<void> {
     await page.locator('#dlq-record-view:not([hidden])').waitFor();
     await shoot(page, out, 'dlq');
 
+    await page.click('#tab-environments');
+    await page.locator('[data-environment][data-state="idle"]').first().waitFor();
+    await shoot(page, out, 'environments');
+
     await page.click('#tab-monitor');
     await page.selectOption('#monitor-function', 's3Upload');
     await page.selectOption('#monitor-period', '10');
