@@ -24,7 +24,7 @@ import { processMemory } from '../environments/process-memory';
 import { InvocationLogs } from '../observability/invocation-logs';
 import { InvokeApi, type SyncOutcome, startInvokeApiServer } from '../api/invoke-api';
 import { LocalQueue } from '../state/local-queue';
-import { guardLocalS3, holdResponseUntil, type LocalS3Server } from '../adapters/s3rver-guard';
+import { guardLocalS3, holdResponseUntil, type LocalS3Server } from '../adapters/local-s3';
 import { MetricsRecorder } from '../observability/metrics-recorder';
 import { pendingDirectory, undeliverableDirectory } from '../state/queue-store';
 import {

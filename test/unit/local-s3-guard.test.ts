@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { keyProblem, MAX_LOCAL_SEGMENT_BYTES } from '../../offline/adapters/s3rver-guard';
+import { keyProblem, MAX_LOCAL_SEGMENT_BYTES } from '../../offline/adapters/local-s3';
 
 const put = (key: string) =>
   keyProblem('PUT', `/lambda-s3-test-dev/${encodeURIComponent(key).replace(/%2F/g, '/')}`);
