@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeS3Key } from '../../lib/s3-keys';
+import type { EventSource } from '../model/async-events';
 import { LOCAL_ACCOUNT, type S3Subscription } from '../model/service';
 
 /** The record the local S3 server (s3rver 3.7) emits: raw key, eventVersion 2.0, region us-east-1. */
@@ -195,4 +196,48 @@ export function sequencerFactory(now: () => number = Date.now): () => string {
     last = next > last ? next : last + 1n;
     return last.toString(16).toUpperCase().padStart(18, '0');
   };
+}
+
+/** What decides where the records of a local S3 notification go and how they are named. */
+export interface S3Routing {
+  readonly subscriptions: readonly S3Subscription[];
+  /** The stack's region: S3 sends the bucket's, s3rver always says us-east-1. */
+  readonly region: string;
+  /** A function's deployed name; S3's configurationId here is `<name>-<bucket>`. */
+  readonly functionName: (functionKey: string) => string;
+  /** One per delivered record, growing (sequencerFactory). */
+  readonly sequencer: () => string;
+}
+
+/** One event for one function: S3 sends each record on its own, once per matching configuration. */
+export interface S3Delivery {
+  readonly functionKey: string;
+  readonly payload: { readonly Records: [S3EventRecord] };
+  readonly source: Extract<EventSource, { kind: 's3' }>;
+}
+
+/** The events a notification of the local S3 (its Records) makes for the function subscriptions. */
+export function s3Deliveries(
+  notification: { readonly Records: readonly LocalS3Record[] },
+  routing: S3Routing,
+): S3Delivery[] {
+  return notification.Records.flatMap((record) =>
+    subscriptionsFor(routing.subscriptions, record).map((subscription) => {
+      const awsRecord = toAwsRecord(record, {
+        region: routing.region,
+        configurationId: `${routing.functionName(subscription.functionKey)}-${subscription.bucket}`,
+        sequencer: routing.sequencer(),
+      });
+      return {
+        functionKey: subscription.functionKey,
+        payload: { Records: [awsRecord] },
+        source: {
+          kind: 's3',
+          bucket: subscription.bucket,
+          key: awsRecord.s3.object.key,
+          eventName: awsRecord.eventName,
+        },
+      };
+    }),
+  );
 }
