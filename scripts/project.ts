@@ -10,6 +10,7 @@ import {
   DescribeStacksCommand,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
+import { stateDirOf } from '../offline/state/layout';
 
 export const SERVICE = 'lambda-notes';
 export const DEFAULT_REGION = 'ap-northeast-1';
@@ -34,7 +35,7 @@ export function offlineEndpoints(env: NodeJS.ProcessEnv = process.env): {
   return {
     s3: `http://localhost:${env.OFFLINE_S3_PORT || 4569}`,
     lambda: `http://localhost:${env.OFFLINE_LAMBDA_PORT || 3002}`,
-    stateDir: resolve(__dirname, '..', env.OFFLINE_STATE_DIR || '.offline'),
+    stateDir: stateDirOf(env, resolve(__dirname, '..')),
   };
 }
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+import { stateLayout } from '../offline/state/layout';
 
 export const PROJECT_DIR = resolve(__dirname, '..');
 export const SERVERLESS_BIN = join(PROJECT_DIR, 'node_modules', 'serverless', 'bin', 'serverless.js');
@@ -192,7 +193,7 @@ export class OfflineStack {
 
   /** How many async events are still queued (files in the pending directory). */
   async pendingEvents(): Promise<number> {
-    const files = await readdir(join(this.stateDir, 'async', 'pending')).catch(() => []);
+    const files = await readdir(stateLayout(this.stateDir).pending).catch(() => []);
     return files.filter((file) => file.endsWith('.json') && !file.startsWith('.')).length;
   }
 

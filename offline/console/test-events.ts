@@ -5,6 +5,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JsonDirectory } from '../state/json-directory';
+import { stateLayout } from '../state/layout';
 
 /** The console's rule for a saved event's name. */
 export const EVENT_NAME = /^[A-Za-z0-9_-]{1,25}$/;
@@ -46,7 +47,7 @@ export class TestEvents {
     private readonly fixturesDir: string,
     stateDir: string,
   ) {
-    this.#saved = new JsonDirectory(join(stateDir, 'console', 'events'));
+    this.#saved = new JsonDirectory(stateLayout(stateDir).savedEvents);
   }
 
   async list(): Promise<TestEventEntry[]> {

@@ -45,6 +45,7 @@ import {
   scheduleRules,
   takeAsyncEvents,
 } from '../core/service-model';
+import { stateDirOf, stateLayout } from '../state/layout';
 import { lockStateDir } from '../state/lock';
 import type { EventSource, RunResult } from '../model/async-events';
 import { LOCAL_ACCOUNT, type ServiceDefinition } from '../model/service';
@@ -125,7 +126,7 @@ export function readOfflineSettings(env: NodeJS.ProcessEnv, servicePath: string)
   }
   return {
     timeScale,
-    stateDir: resolve(servicePath, env.OFFLINE_STATE_DIR || '.offline'),
+    stateDir: stateDirOf(env, servicePath),
     metricsPort,
     idleMs: idleSeconds * 1000 * timeScale,
     asyncPollers,
@@ -310,7 +311,7 @@ export class OfflineAsync {
     const pool = new EnvironmentPool({
       functions: functionSpecs(service, { taskRoot, local: this.localEnvironment() }),
       idleMs,
-      tmpRoot: join(stateDir, 'environments'),
+      tmpRoot: stateLayout(stateDir).environments,
       bootstrap: BOOTSTRAP,
       hostVariables: this.#hostVariables,
       memory: await processMemory(),

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
+import { stateLayout } from './layout';
+import { isAlive } from './pids';
 
 /**
  * The one writer of the offline state: every file under the state dir is written here, in one order — a
@@ -78,15 +80,6 @@ async function writeDurably(path: string, data: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === 'EPERM';
   }
 }
 
@@ -315,7 +308,7 @@ export class JsonDirectory<T> {
   async quarantine(file: string, reason: string): Promise<void> {
     const from = join(this.path, file);
     const stateDir = this.#options.stateDir ?? join(this.path, '..');
-    const folder = join(stateDir, 'quarantine');
+    const folder = stateLayout(stateDir).quarantine;
     const flat = relative(stateDir, this.path).replace(/[\\/]/g, '_') || 'state';
     const to = join(folder, `${flat}__${Date.now()}__${file}`);
     try {

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { JsonDirectory, type TakenEntry } from './json-directory';
+import { stateLayout } from './layout';
 
 /** A message as SQS's ReceiveMessage returns it (the fields the tools use). */
 export interface QueueMessage {
@@ -8,11 +8,6 @@ export interface QueueMessage {
   readonly Body: string;
   readonly MD5OfBody: string;
   readonly Attributes: { readonly SentTimestamp: string };
-}
-
-/** Where offline state lives; shared by the offline plugin and the scripts. */
-export function localQueuePath(stateDir: string, queueName: string): string {
-  return join(stateDir, 'queues', queueName);
 }
 
 /** A UUID-shaped id that is the same for the same key: a message sent again after a crash replaces itself. */
@@ -48,7 +43,7 @@ export class LocalQueue {
     private readonly now: () => number = Date.now,
     log?: (level: 'warn' | 'error', message: string) => void,
   ) {
-    this.#messages = new JsonDirectory(localQueuePath(stateDir, name), {
+    this.#messages = new JsonDirectory(stateLayout(stateDir).queue(name), {
       kind: 'queue-message',
       validate: validMessage,
       stateDir,

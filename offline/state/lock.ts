@@ -1,8 +1,9 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { check, lock } from 'proper-lockfile';
+import { stateLayout } from './layout';
+import { isAlive } from './pids';
 
 /** Who holds a state dir: written next to the lock so that a refusal can name it. */
 export interface LockHolder {
@@ -29,8 +30,6 @@ export type StateDirUse =
   /** Its holder still runs, but has released the lock or lost its launcher: it is stopping. */
   | { readonly state: 'stopping'; readonly holder: LockHolder; readonly why: string };
 
-const LOCK_NAME = 'offline.lock';
-const HOLDER_NAME = 'offline.lock.holder.json';
 /** proper-lockfile refreshes the lock's mtime every stale/2; a holder that stops refreshing is stale. */
 const STALE_MS = 10_000;
 /**
@@ -40,19 +39,11 @@ const STALE_MS = 10_000;
 export const STOP_WAIT_MS = 20_000;
 const STOP_POLL_MS = 50;
 
-/** Whether a process of this pid runs (one we may not signal runs too). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function readHolder(stateDir: string): Promise<LockHolder | undefined> {
   try {
-    const holder = JSON.parse(await readFile(join(stateDir, HOLDER_NAME), 'utf8')) as Partial<LockHolder>;
+    const holder = JSON.parse(
+      await readFile(stateLayout(stateDir).lockHolder, 'utf8'),
+    ) as Partial<LockHolder>;
     return typeof holder.pid === 'number' ? (holder as LockHolder) : undefined;
   } catch {
     return undefined;
@@ -62,7 +53,7 @@ async function readHolder(stateDir: string): Promise<LockHolder | undefined> {
 const lockOptions = (stateDir: string) => ({
   realpath: false,
   stale: STALE_MS,
-  lockfilePath: `${join(stateDir, LOCK_NAME)}.d`,
+  lockfilePath: `${stateLayout(stateDir).lock}.d`,
 });
 
 export function describeHolder(holder: LockHolder | undefined): string {
@@ -80,7 +71,7 @@ export function describeHolder(holder: LockHolder | undefined): string {
  */
 export async function inspectStateDir(stateDir: string): Promise<StateDirUse> {
   const holder = await readHolder(stateDir);
-  const locked = (): Promise<boolean> => check(join(stateDir, LOCK_NAME), lockOptions(stateDir));
+  const locked = (): Promise<boolean> => check(stateLayout(stateDir).lock, lockOptions(stateDir));
   if (holder === undefined || holder.hostname !== hostname() || holder.pid === process.pid) {
     return (await locked()) ? { state: 'held', holder } : { state: 'free' };
   }
@@ -143,7 +134,7 @@ export async function lockStateDir(
 ): Promise<() => Promise<void>> {
   await mkdir(stateDir, { recursive: true });
   await waitForStateDir(stateDir, waitOptions);
-  const target = join(stateDir, LOCK_NAME);
+  const target = stateLayout(stateDir).lock;
   const options = { ...lockOptions(stateDir), onCompromised };
   let release: () => Promise<void>;
   try {
@@ -167,7 +158,7 @@ export async function lockStateDir(
     ports: holder.ports,
     ...(process.ppid > 1 ? { launcherPid: process.ppid } : {}),
   };
-  const holderFile = join(stateDir, HOLDER_NAME);
+  const holderFile = stateLayout(stateDir).lockHolder;
   await writeFile(holderFile, JSON.stringify(info, null, 2));
   forgetAtExit(holderFile);
   // The holder file outlives the lock until this process exits (forgetAtExit), so that a start in between sees

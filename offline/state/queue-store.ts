@@ -1,5 +1,5 @@
-import { join } from 'node:path';
 import { JsonDirectory } from './json-directory';
+import { stateLayout } from './layout';
 import type { PendingEvent, UndeliverableEntry } from '../model/async-events';
 
 type StateLog = (level: 'warn' | 'error', message: string) => void;
@@ -24,13 +24,9 @@ export function pendingEventProblem(value: unknown): string | undefined {
   return missing.length > 0 ? `pending event without a valid ${missing.join(', ')}` : undefined;
 }
 
-export function pendingPath(stateDir: string): string {
-  return join(stateDir, 'async', 'pending');
-}
-
 /** `<stateDir>/async/pending`: one file per queued event, named by its request id. */
 export function pendingDirectory(stateDir: string, log?: StateLog): JsonDirectory<PendingEvent> {
-  return new JsonDirectory<PendingEvent>(pendingPath(stateDir), {
+  return new JsonDirectory<PendingEvent>(stateLayout(stateDir).pending, {
     kind: 'pending-event',
     validate: pendingEventProblem,
     stateDir,
@@ -40,7 +36,7 @@ export function pendingDirectory(stateDir: string, log?: StateLog): JsonDirector
 
 /** `<stateDir>/async/undeliverable`: records whose destination could not take them. */
 export function undeliverableDirectory(stateDir: string, log?: StateLog): JsonDirectory<UndeliverableEntry> {
-  return new JsonDirectory<UndeliverableEntry>(join(stateDir, 'async', 'undeliverable'), {
+  return new JsonDirectory<UndeliverableEntry>(stateLayout(stateDir).undeliverable, {
     kind: 'undeliverable-record',
     validate: (value) =>
       typeof value === 'object' && value !== null && 'event' in value && 'record' in value

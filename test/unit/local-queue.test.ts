@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JsonDirectory } from '../../offline/state/json-directory';
-import { LocalQueue, localQueuePath } from '../../offline/state/local-queue';
+import { stateLayout } from '../../offline/state/layout';
+import { LocalQueue } from '../../offline/state/local-queue';
 
 const T0 = Date.parse('2026-11-25T13:37:00.000Z');
 
@@ -122,7 +123,7 @@ describe('local-queue', () => {
 
     it('stores a queue under <stateDir>/queues/<name>', async () => {
       await new LocalQueue(root, 'dlq', tickingClock()).send('x');
-      expect(localQueuePath(root, 'dlq')).to.equal(join(root, 'queues', 'dlq'));
+      expect(stateLayout(root).queue('dlq')).to.equal(join(root, 'queues', 'dlq'));
       expect(await readdir(join(root, 'queues', 'dlq'))).to.have.length(1);
     });
   });
