@@ -27,14 +27,7 @@ import { LocalQueue } from '../state/local-queue';
 import { guardLocalS3, holdResponseUntil, type LocalS3Server } from '../adapters/local-s3';
 import { MetricsRecorder } from '../observability/metrics-recorder';
 import { pendingDirectory, undeliverableDirectory } from '../state/queue-store';
-import {
-  type LocalS3Record,
-  type LocalS3Server as S3ServerWithETags,
-  reportAwsETags,
-  sequencerFactory,
-  subscriptionsFor,
-  toAwsRecord,
-} from '../core/s3-records';
+import { type LocalS3Record, sequencerFactory, subscriptionsFor, toAwsRecord } from '../core/s3-records';
 import { Scheduler } from '../core/schedule/scheduler';
 import {
   asyncFunctions,
@@ -530,14 +523,13 @@ export class OfflineAsync {
   #listenToLocalS3(): void {
     const s3Local = this.serverless.pluginManager.plugins.find(
       (plugin) => plugin.constructor.name === 'ServerlessS3Local',
-    ) as { client?: LocalS3Server & S3ServerWithETags } | undefined;
+    ) as { client?: LocalS3Server } | undefined;
     if (!s3Local?.client || typeof s3Local.client.on !== 'function') {
       throw new Error(
         'offline-async: serverless-s3-local has no running S3 server (plugin.client); this hook was written for serverless-s3-local 0.8.5. List it in serverless.yml and check its version.',
       );
     }
     guardLocalS3(s3Local.client);
-    reportAwsETags(s3Local.client);
     const { region } = this.serverless.service.provider;
     const nextSequencer = sequencerFactory();
     s3Local.client.on('event', (event) => {

@@ -16,13 +16,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type LocalS3Record,
-  type LocalS3Server,
-  reportAwsETags,
-  sequencerFactory,
-  toAwsRecord,
-} from '../../offline/core/s3-records';
+import { guardLocalS3, type LocalS3Server } from '../../offline/adapters/local-s3';
+import { type LocalS3Record, sequencerFactory, toAwsRecord } from '../../offline/core/s3-records';
 import { freePort } from '../../support/offline-stack';
 import { waitFor } from '../../support/wait';
 import { compareShape, describeDifferences, loadRecorded, recordedCase } from './shape';
@@ -63,7 +58,7 @@ describe('parity: S3 event records against recorded AWS records', function () {
       configureBuckets: [{ name: BUCKET, configs: [] }],
     });
     await server.run();
-    reportAwsETags(server);
+    guardLocalS3(server);
     server.on('event', (event) => records.push(...event.Records));
     s3 = new S3Client({
       region: 'ap-northeast-1',
