@@ -1,3 +1,8 @@
+/**
+ * The one adapter for the local S3: serverless-s3-local 0.8.5 runs s3rver 3.7.1, and this module is the only code
+ * that reaches into either. It finds the running s3rver (localS3Of), puts this project's rules in front of it
+ * (keys it cannot store, disk errors, S3's ETags) and connects its notifications to the async queue.
+ */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -8,6 +13,10 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type LocalS3Record, multipartETag } from '../core/s3-records';
 import { describeCause } from '../state/json-directory';
+import { installedVersion, requireVersion } from './package-version';
+
+const S3_LOCAL_WRITTEN_FOR = '0.8.5';
+const S3RVER_WRITTEN_FOR = '3.7.1';
 
 /** S3's limit on a key, in UTF-8 bytes. */
 const MAX_KEY_BYTES = 1024;
@@ -169,6 +178,8 @@ function requireShape(s3rver: LocalS3Server): asserts s3rver is LocalS3Server & 
     !s3rver.httpServer ||
     !Array.isArray(s3rver.middleware) ||
     typeof s3rver.callback !== 'function' ||
+    typeof s3rver.on !== 'function' ||
+    typeof s3rver.emit !== 'function' ||
     typeof s3rver.store?.putObject !== 'function' ||
     typeof s3rver.store.putMetadata !== 'function' ||
     typeof s3rver.store.getResourcePath !== 'function' ||
@@ -177,7 +188,7 @@ function requireShape(s3rver: LocalS3Server): asserts s3rver is LocalS3Server & 
     typeof s3rver.store.copyObject !== 'function'
   ) {
     throw new Error(
-      'offline-async: the local S3 server is not the one this adapter was written for (s3rver 3.7.1: a Koa app with httpServer, middleware, store.putObject/putMetadata/getResourcePath/putPart/putObjectMultipart/copyObject).',
+      'offline-async: the local S3 server is not the one this adapter was written for (s3rver 3.7.1: a Koa app with httpServer, middleware, on/emit, store.putObject/putMetadata/getResourcePath/putPart/putObjectMultipart/copyObject).',
     );
   }
 }
@@ -328,4 +339,28 @@ export function guardLocalS3(s3rver: LocalS3Server): void {
     }
     handler(request, response);
   });
+}
+
+/**
+ * The s3rver that serverless-s3-local runs (its `client`, set once its offline:start:init hook has started it).
+ * Refuses other versions of serverless-s3-local and of the s3rver it loads.
+ */
+export function localS3Of(plugins: readonly object[]): LocalS3Server {
+  const what = 'The local S3 adapter (offline/adapters/local-s3.ts)';
+  requireVersion('serverless-s3-local', S3_LOCAL_WRITTEN_FOR, what);
+  const s3rverSeenBy = dirname(require.resolve('serverless-s3-local'));
+  requireVersion('s3rver', S3RVER_WRITTEN_FOR, what, installedVersion('s3rver', s3rverSeenBy));
+  const plugin = plugins.find((candidate) => candidate.constructor.name === 'ServerlessS3Local');
+  if (plugin === undefined) {
+    throw new Error(
+      'offline-async: serverless-s3-local is not loaded, and the offline stack needs its local S3: list serverless-s3-local under plugins in serverless.yml.',
+    );
+  }
+  const { client } = plugin as { client?: unknown };
+  if (typeof client !== 'object' || client === null) {
+    throw new Error(
+      `offline-async: serverless-s3-local ${S3_LOCAL_WRITTEN_FOR} has no running S3 server (its client is ${client === null ? 'null' : typeof client}): it did not start, or it starts later than this stack expects.`,
+    );
+  }
+  return client as LocalS3Server;
 }

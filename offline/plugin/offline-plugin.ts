@@ -24,7 +24,7 @@ import { processMemory } from '../environments/process-memory';
 import { InvocationLogs } from '../observability/invocation-logs';
 import { InvokeApi, type SyncOutcome, startInvokeApiServer } from '../api/invoke-api';
 import { LocalQueue } from '../state/local-queue';
-import { guardLocalS3, holdResponseUntil, type LocalS3Server } from '../adapters/local-s3';
+import { guardLocalS3, holdResponseUntil, localS3Of } from '../adapters/local-s3';
 import { MetricsRecorder } from '../observability/metrics-recorder';
 import { pendingDirectory, undeliverableDirectory } from '../state/queue-store';
 import { type LocalS3Record, sequencerFactory, subscriptionsFor, toAwsRecord } from '../core/s3-records';
@@ -521,18 +521,11 @@ export class OfflineAsync {
   }
 
   #listenToLocalS3(): void {
-    const s3Local = this.serverless.pluginManager.plugins.find(
-      (plugin) => plugin.constructor.name === 'ServerlessS3Local',
-    ) as { client?: LocalS3Server } | undefined;
-    if (!s3Local?.client || typeof s3Local.client.on !== 'function') {
-      throw new Error(
-        'offline-async: serverless-s3-local has no running S3 server (plugin.client); this hook was written for serverless-s3-local 0.8.5. List it in serverless.yml and check its version.',
-      );
-    }
-    guardLocalS3(s3Local.client);
+    const s3rver = localS3Of(this.serverless.pluginManager.plugins);
+    guardLocalS3(s3rver);
     const { region } = this.serverless.service.provider;
     const nextSequencer = sequencerFactory();
-    s3Local.client.on('event', (event) => {
+    s3rver.on('event', (event) => {
       for (const record of (event as { Records: LocalS3Record[] }).Records) {
         for (const subscription of subscriptionsFor(this.#subscriptions, record)) {
           const configurationId = `${functionName(this.serverless.service, subscription.functionKey)}-${subscription.bucket}`;
