@@ -1,7 +1,8 @@
 /**
  * The one adapter for the local S3: serverless-s3-local 0.8.5 runs s3rver 3.7.1, and this module is the only code
  * that reaches into either. It finds the running s3rver (localS3Of), puts this project's rules in front of it
- * (keys it cannot store, disk errors, S3's ETags) and connects its notifications to the async queue.
+ * (keys it cannot store, disk errors, S3's ETags) and connects its notifications to the async queue
+ * (connectLocalS3). What the notifications become is pure code: core/s3-records.ts.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
@@ -11,7 +12,13 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type LocalS3Record, multipartETag } from '../core/s3-records';
+import {
+  type LocalS3Record,
+  multipartETag,
+  type S3Delivery,
+  s3Deliveries,
+  type S3Routing,
+} from '../core/s3-records';
 import { describeCause } from '../state/json-directory';
 import { installedVersion, requireVersion } from './package-version';
 
@@ -162,9 +169,9 @@ const eventsOfRequest = new AsyncLocalStorage<Array<Promise<unknown>>>();
 
 /**
  * Call from s3rver's 'event' listener with the promise that the event is durable: the PUT's answer waits for
- * it, and becomes a 500 if it rejects. Outside a request (nothing to hold), it is only returned.
+ * it, and becomes a 500 if it rejects. Outside a request there is nothing to hold.
  */
-export function holdResponseUntil(promise: Promise<unknown>): void {
+function holdResponseUntil(promise: Promise<unknown>): void {
   eventsOfRequest.getStore()?.push(promise);
 }
 
@@ -308,7 +315,7 @@ function reportAwsETags(s3rver: LocalS3Server, store: S3rverStore): void {
  *   and is a 500 InternalError when one rejects — so a 200 means the event will run.
  * The middleware is put first in s3rver's Koa chain and the chain recomposed into the server's handler.
  */
-export function guardLocalS3(s3rver: LocalS3Server): void {
+function guardLocalS3(s3rver: LocalS3Server): void {
   requireShape(s3rver);
   guardStoreWrites(s3rver.store);
   reportAwsETags(s3rver, s3rver.store);
@@ -341,15 +348,14 @@ export function guardLocalS3(s3rver: LocalS3Server): void {
   });
 }
 
+const ADAPTER = 'The local S3 adapter (offline/adapters/local-s3.ts)';
+
 /**
  * The s3rver that serverless-s3-local runs (its `client`, set once its offline:start:init hook has started it).
- * Refuses other versions of serverless-s3-local and of the s3rver it loads.
+ * Refuses another version of serverless-s3-local.
  */
 export function localS3Of(plugins: readonly object[]): LocalS3Server {
-  const what = 'The local S3 adapter (offline/adapters/local-s3.ts)';
-  requireVersion('serverless-s3-local', S3_LOCAL_WRITTEN_FOR, what);
-  const s3rverSeenBy = dirname(require.resolve('serverless-s3-local'));
-  requireVersion('s3rver', S3RVER_WRITTEN_FOR, what, installedVersion('s3rver', s3rverSeenBy));
+  requireVersion('serverless-s3-local', S3_LOCAL_WRITTEN_FOR, ADAPTER);
   const plugin = plugins.find((candidate) => candidate.constructor.name === 'ServerlessS3Local');
   if (plugin === undefined) {
     throw new Error(
@@ -363,4 +369,25 @@ export function localS3Of(plugins: readonly object[]): LocalS3Server {
     );
   }
   return client as LocalS3Server;
+}
+
+/**
+ * Connects the local S3 to the async queue: this project's rules are put in front of it (guardLocalS3), and each
+ * notification it emits becomes the deliveries s3Deliveries makes for `routing`, each handed to `enqueue`. The
+ * request's answer waits for every enqueue: a 200 only once its events are durable. Refuses another s3rver than
+ * the one serverless-s3-local loads at the pinned version.
+ */
+export function connectLocalS3(
+  s3rver: LocalS3Server,
+  routing: S3Routing,
+  enqueue: (delivery: S3Delivery) => Promise<void>,
+): void {
+  const s3rverOfS3Local = installedVersion('s3rver', dirname(require.resolve('serverless-s3-local')));
+  requireVersion('s3rver', S3RVER_WRITTEN_FOR, ADAPTER, s3rverOfS3Local);
+  guardLocalS3(s3rver);
+  s3rver.on('event', (notification) => {
+    for (const delivery of s3Deliveries(notification as { Records: LocalS3Record[] }, routing)) {
+      holdResponseUntil(enqueue(delivery));
+    }
+  });
 }

@@ -24,10 +24,10 @@ import { processMemory } from '../environments/process-memory';
 import { InvocationLogs } from '../observability/invocation-logs';
 import { InvokeApi, type SyncOutcome, startInvokeApiServer } from '../api/invoke-api';
 import { LocalQueue } from '../state/local-queue';
-import { guardLocalS3, holdResponseUntil, localS3Of } from '../adapters/local-s3';
+import { connectLocalS3, localS3Of } from '../adapters/local-s3';
 import { MetricsRecorder } from '../observability/metrics-recorder';
 import { pendingDirectory, undeliverableDirectory } from '../state/queue-store';
-import { type LocalS3Record, sequencerFactory, subscriptionsFor, toAwsRecord } from '../core/s3-records';
+import { sequencerFactory } from '../core/s3-records';
 import { Scheduler } from '../core/schedule/scheduler';
 import {
   asyncFunctions,
@@ -521,26 +521,17 @@ export class OfflineAsync {
   }
 
   #listenToLocalS3(): void {
-    const s3rver = localS3Of(this.serverless.pluginManager.plugins);
-    guardLocalS3(s3rver);
-    const { region } = this.serverless.service.provider;
-    const nextSequencer = sequencerFactory();
-    s3rver.on('event', (event) => {
-      for (const record of (event as { Records: LocalS3Record[] }).Records) {
-        for (const subscription of subscriptionsFor(this.#subscriptions, record)) {
-          const configurationId = `${functionName(this.serverless.service, subscription.functionKey)}-${subscription.bucket}`;
-          const awsRecord = toAwsRecord(record, { region, configurationId, sequencer: nextSequencer() });
-          const source: EventSource = {
-            kind: 's3',
-            bucket: subscription.bucket,
-            key: awsRecord.s3.object.key,
-            eventName: awsRecord.eventName,
-          };
-          // The PUT's answer waits for this: a 200 only once the event is durable.
-          holdResponseUntil(this.#enqueue(subscription.functionKey, { Records: [awsRecord] }, source));
-        }
-      }
-    });
+    const { service } = this.serverless;
+    connectLocalS3(
+      localS3Of(this.serverless.pluginManager.plugins),
+      {
+        subscriptions: this.#subscriptions,
+        region: service.provider.region,
+        functionName: (functionKey) => functionName(service, functionKey),
+        sequencer: sequencerFactory(),
+      },
+      (delivery) => this.#enqueue(delivery.functionKey, delivery.payload, delivery.source),
+    );
   }
 
   /**
