@@ -1,8 +1,7 @@
 import type { S3EventRecord } from 'aws-lambda';
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { encodeS3Key } from '../../lib/s3-keys';
+import type { EventSource } from '../model/async-events';
 import { LOCAL_ACCOUNT, type S3Subscription } from '../model/service';
 
 /** The record the local S3 server (s3rver 3.7) emits: raw key, eventVersion 2.0, region us-east-1. */
@@ -44,78 +43,6 @@ export const CALLER_PRINCIPAL_ID = `AWS:AIDA${stableId(`${LOCAL_ACCOUNT}:caller`
 export function multipartETag(partETags: readonly string[]): string {
   const digests = partETags.map((etag) => Buffer.from(etag.replace(/"/g, ''), 'hex'));
   return `${createHash('md5').update(Buffer.concat(digests)).digest('hex')}-${partETags.length}`;
-}
-
-/** What this module needs of s3rver 3.7's S3rver (a Koa app) and its FilesystemStore. */
-export interface LocalS3Server {
-  emit(event: string | symbol, ...args: unknown[]): boolean;
-  store?: {
-    getResourcePath(bucket: string, key: string | undefined, resource: string): string;
-    putObjectMultipart(
-      bucket: string,
-      uploadId: string,
-      parts: Array<{ number: number; etag: string }>,
-    ): Promise<{ md5: string; size: number }>;
-    copyObject(...args: unknown[]): Promise<Record<string, unknown>>;
-  };
-}
-
-const ETAGS_PATCHED = Symbol.for('lambda-notes.s3-etags.patched');
-
-/**
- * Gives the local S3 the ETags S3 gives: a multipart object's `<md5 of part md5s>-<n>` (answered by
- * CompleteMultipartUpload, kept for GET/HEAD, in its ObjectCreated:CompleteMultipartUpload record), and a Copy
- * record's eTag (s3rver leaves it out).
- */
-export function reportAwsETags(s3rver: LocalS3Server): void {
-  const store = s3rver.store;
-  if (!store || typeof store.putObjectMultipart !== 'function' || typeof store.copyObject !== 'function') {
-    throw new Error(
-      'offline-async: the local S3 store (s3rver 3.7 FilesystemStore putObjectMultipart/copyObject) was not found.',
-    );
-  }
-  const patched = s3rver as LocalS3Server & { [ETAGS_PATCHED]?: boolean };
-  if (patched[ETAGS_PATCHED]) return;
-  patched[ETAGS_PATCHED] = true;
-
-  const putObjectMultipart = store.putObjectMultipart.bind(store);
-  store.putObjectMultipart = async (bucket, uploadId, parts) => {
-    const keyFile = join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId, 'key');
-    const key = (await readFile(keyFile)).toString();
-    const result = await putObjectMultipart(bucket, uploadId, parts);
-    const etag = multipartETag([...parts].sort((a, b) => a.number - b.number).map((part) => part.etag));
-    await writeFile(store.getResourcePath(bucket, key, 'object.md5'), etag);
-    return { ...result, md5: etag };
-  };
-
-  const copiedETags = new Map<string, string>();
-  const copyObject = store.copyObject.bind(store);
-  store.copyObject = async (...args: unknown[]) => {
-    const metadata = await copyObject(...args);
-    const [, , destBucket, destKey] = args;
-    if (typeof metadata.etag === 'string')
-      copiedETags.set(`${String(destBucket)}/${String(destKey)}`, metadata.etag);
-    return metadata;
-  };
-
-  const emit = s3rver.emit.bind(s3rver);
-  s3rver.emit = (event: string | symbol, ...args: unknown[]) => {
-    const [payload] = args as [
-      { Records?: Array<{ eventName?: string; s3?: LocalS3Record['s3'] }> } | undefined,
-    ];
-    if (event === 'event') {
-      for (const record of payload?.Records ?? []) {
-        if (record.eventName !== 'ObjectCreated:Copy' || !record.s3) continue;
-        const id = `${record.s3.bucket.name}/${record.s3.object.key}`;
-        const etag = copiedETags.get(id);
-        copiedETags.delete(id);
-        if (etag !== undefined && record.s3.object.eTag === undefined) {
-          (record.s3.object as { eTag?: string }).eTag = etag.replace(/"/g, '');
-        }
-      }
-    }
-    return emit(event, ...args);
-  };
 }
 
 /** AWS's name for the event: s3rver reports a completed multipart upload as `Post` too. */
@@ -195,4 +122,48 @@ export function sequencerFactory(now: () => number = Date.now): () => string {
     last = next > last ? next : last + 1n;
     return last.toString(16).toUpperCase().padStart(18, '0');
   };
+}
+
+/** What decides where the records of a local S3 notification go and how they are named. */
+export interface S3Routing {
+  readonly subscriptions: readonly S3Subscription[];
+  /** The stack's region: S3 sends the bucket's, s3rver always says us-east-1. */
+  readonly region: string;
+  /** A function's deployed name; S3's configurationId here is `<name>-<bucket>`. */
+  readonly functionName: (functionKey: string) => string;
+  /** One per delivered record, growing (sequencerFactory). */
+  readonly sequencer: () => string;
+}
+
+/** One event for one function: S3 sends each record on its own, once per matching configuration. */
+export interface S3Delivery {
+  readonly functionKey: string;
+  readonly payload: { readonly Records: [S3EventRecord] };
+  readonly source: Extract<EventSource, { kind: 's3' }>;
+}
+
+/** The events a notification of the local S3 (its Records) makes for the function subscriptions. */
+export function s3Deliveries(
+  notification: { readonly Records: readonly LocalS3Record[] },
+  routing: S3Routing,
+): S3Delivery[] {
+  return notification.Records.flatMap((record) =>
+    subscriptionsFor(routing.subscriptions, record).map((subscription) => {
+      const awsRecord = toAwsRecord(record, {
+        region: routing.region,
+        configurationId: `${routing.functionName(subscription.functionKey)}-${subscription.bucket}`,
+        sequencer: routing.sequencer(),
+      });
+      return {
+        functionKey: subscription.functionKey,
+        payload: { Records: [awsRecord] },
+        source: {
+          kind: 's3',
+          bucket: subscription.bucket,
+          key: awsRecord.s3.object.key,
+          eventName: awsRecord.eventName,
+        },
+      };
+    }),
+  );
 }

@@ -22,17 +22,10 @@ import { processMemory } from '../environments/process-memory';
 import { InvocationLogs } from '../observability/invocation-logs';
 import { InvokeApi, type SyncOutcome, startInvokeApiServer } from '../api/invoke-api';
 import { LocalQueue } from '../state/local-queue';
-import { guardLocalS3, holdResponseUntil, type LocalS3Server } from '../adapters/s3rver-guard';
+import { connectLocalS3, localS3Of } from '../adapters/local-s3';
 import { MetricsRecorder } from '../observability/metrics-recorder';
 import { pendingDirectory, undeliverableDirectory } from '../state/queue-store';
-import {
-  type LocalS3Record,
-  type LocalS3Server as S3ServerWithETags,
-  reportAwsETags,
-  sequencerFactory,
-  subscriptionsFor,
-  toAwsRecord,
-} from '../core/s3-records';
+import { sequencerFactory } from '../core/s3-records';
 import { Scheduler } from '../core/schedule/scheduler';
 import {
   asyncFunctions,
@@ -407,34 +400,17 @@ export class OfflineAsync {
   }
 
   #listenToLocalS3(): void {
-    const s3Local = this.serverless.pluginManager.plugins.find(
-      (plugin) => plugin.constructor.name === 'ServerlessS3Local',
-    ) as { client?: LocalS3Server & S3ServerWithETags } | undefined;
-    if (!s3Local?.client || typeof s3Local.client.on !== 'function') {
-      throw new Error(
-        'offline-async: serverless-s3-local has no running S3 server (plugin.client); this hook was written for serverless-s3-local 0.8.5. List it in serverless.yml and check its version.',
-      );
-    }
-    guardLocalS3(s3Local.client);
-    reportAwsETags(s3Local.client);
-    const { region } = this.serverless.service.provider;
-    const nextSequencer = sequencerFactory();
-    s3Local.client.on('event', (event) => {
-      for (const record of (event as { Records: LocalS3Record[] }).Records) {
-        for (const subscription of subscriptionsFor(this.#subscriptions, record)) {
-          const configurationId = `${functionName(this.serverless.service, subscription.functionKey)}-${subscription.bucket}`;
-          const awsRecord = toAwsRecord(record, { region, configurationId, sequencer: nextSequencer() });
-          const source: EventSource = {
-            kind: 's3',
-            bucket: subscription.bucket,
-            key: awsRecord.s3.object.key,
-            eventName: awsRecord.eventName,
-          };
-          // The PUT's answer waits for this: a 200 only once the event is durable.
-          holdResponseUntil(this.#enqueue(subscription.functionKey, { Records: [awsRecord] }, source));
-        }
-      }
-    });
+    const { service } = this.serverless;
+    connectLocalS3(
+      localS3Of(this.serverless.pluginManager.plugins),
+      {
+        subscriptions: this.#subscriptions,
+        region: service.provider.region,
+        functionName: (functionKey) => functionName(service, functionKey),
+        sequencer: sequencerFactory(),
+      },
+      (delivery) => this.#enqueue(delivery.functionKey, delivery.payload, delivery.source),
+    );
   }
 
   /**

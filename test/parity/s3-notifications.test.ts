@@ -1,7 +1,8 @@
 /**
  * Parity of the S3 event records offline sends with records recorded against AWS. The local S3 (s3rver, as
- * serverless-s3-local runs it) with this project's ETag fix, and its records turned into S3's by toAwsRecord: the
- * path every upload takes offline. The uploads repeat the recorded tests' own bodies, so eTags match to the byte.
+ * serverless-s3-local runs it) connected to the queue by connectLocalS3, as the offline stack connects it: the
+ * path every upload takes offline, up to the queue. The uploads repeat the recorded tests' own bodies, so eTags
+ * match to the byte.
  */
 import {
   CompleteMultipartUploadCommand,
@@ -11,18 +12,14 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import type { S3EventRecord } from 'aws-lambda';
 import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type LocalS3Record,
-  type LocalS3Server,
-  reportAwsETags,
-  sequencerFactory,
-  toAwsRecord,
-} from '../../offline/core/s3-records';
+import { connectLocalS3, type LocalS3Server } from '../../offline/adapters/local-s3';
+import { sequencerFactory } from '../../offline/core/s3-records';
 import { freePort } from '../../support/offline-stack';
 import { waitFor } from '../../support/wait';
 import { compareShape, describeDifferences, loadRecorded, recordedCase } from './shape';
@@ -30,7 +27,6 @@ import { compareShape, describeDifferences, loadRecorded, recordedCase } from '.
 interface S3rverInstance extends LocalS3Server {
   run(): Promise<unknown>;
   close(): Promise<void>;
-  on(event: 'event', listener: (event: { Records: LocalS3Record[] }) => void): unknown;
 }
 type S3rverClass = new (options: {
   port: number;
@@ -49,8 +45,8 @@ describe('parity: S3 event records against recorded AWS records', function () {
   let directory: string;
   let server: S3rverInstance;
   let s3: S3Client;
-  let records: LocalS3Record[] = [];
-  const nextSequencer = sequencerFactory();
+  /** The records of the events queued for the function, in order. */
+  let records: S3EventRecord[] = [];
 
   before(async () => {
     directory = await mkdtemp(join(tmpdir(), 'lambda-notes-parity-s3-'));
@@ -63,8 +59,27 @@ describe('parity: S3 event records against recorded AWS records', function () {
       configureBuckets: [{ name: BUCKET, configs: [] }],
     });
     await server.run();
-    reportAwsETags(server);
-    server.on('event', (event) => records.push(...event.Records));
+    connectLocalS3(
+      server,
+      {
+        // Every key: the recorded uploads are not under serverless.yml's targets/ prefix.
+        subscriptions: [
+          {
+            functionKey: 's3Upload',
+            bucket: BUCKET,
+            event: 's3:ObjectCreated:*',
+            prefix: undefined,
+            suffix: undefined,
+          },
+        ],
+        region: 'ap-northeast-1',
+        functionName: (functionKey) => `lambda-notes-dev-${functionKey}`,
+        sequencer: sequencerFactory(),
+      },
+      async (delivery) => {
+        records.push(...delivery.payload.Records);
+      },
+    );
     s3 = new S3Client({
       region: 'ap-northeast-1',
       endpoint: `http://127.0.0.1:${port}`,
@@ -86,13 +101,7 @@ describe('parity: S3 event records against recorded AWS records', function () {
 
   async function offlineRecords(count: number): Promise<unknown[]> {
     await waitFor(`${count} S3 event(s)`, () => records.length >= count);
-    return records.map((record) =>
-      toAwsRecord(record, {
-        region: 'ap-northeast-1',
-        configurationId: `lambda-notes-dev-s3Upload-${BUCKET}`,
-        sequencer: nextSequencer(),
-      }),
-    );
+    return records;
   }
 
   function expectParity(name: string, offline: unknown[]): void {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { LocalDeadLetterQueue, NoSuchMessageError } from '../../offline/state/dead-letter-queue';
 import { destinationRecord } from '../../offline/core/destination-record';
 import { JsonDirectory, SCHEMA_VERSION, StateWriteError } from '../../offline/state/json-directory';
-import { keyProblem } from '../../offline/adapters/s3rver-guard';
+import { keyProblem } from '../../offline/adapters/local-s3';
 import { LocalQueue, stableMessageId } from '../../offline/state/local-queue';
 import { lockStateDir, StateDirLockedError } from '../../offline/state/lock';
 import { rejection } from '../helpers/rejection';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { keyProblem, MAX_LOCAL_SEGMENT_BYTES } from '../../offline/adapters/s3rver-guard';
+import { keyProblem, localS3Of, MAX_LOCAL_SEGMENT_BYTES } from '../../offline/adapters/local-s3';
 
 const put = (key: string) =>
   keyProblem('PUT', `/lambda-s3-test-dev/${encodeURIComponent(key).replace(/%2F/g, '/')}`);
@@ -28,5 +28,32 @@ describe('local S3 key guard', () => {
   it('does not judge reads, or requests whose path is not valid percent-encoding', () => {
     expect(keyProblem('GET', `/b/${'s'.repeat(300)}`)).to.equal(undefined);
     expect(keyProblem('PUT', '/b/%E0%A4%A')).to.equal(undefined);
+  });
+});
+
+describe('localS3Of: the s3rver that serverless-s3-local runs', () => {
+  /** A plugin as the framework lists it: only its class name tells what it is. */
+  class ServerlessS3Local {
+    constructor(readonly client: unknown) {}
+  }
+  class ServerlessOffline {
+    readonly hooks = {};
+  }
+
+  it('is the client of serverless-s3-local among the plugins', () => {
+    const client = { on: () => undefined };
+    expect(localS3Of([new ServerlessOffline(), new ServerlessS3Local(client)])).to.equal(client);
+  });
+
+  it('refuses a plugin list without serverless-s3-local, saying where to list it', () => {
+    expect(() => localS3Of([new ServerlessOffline()])).to.throw(
+      'serverless-s3-local is not loaded, and the offline stack needs its local S3: list serverless-s3-local under plugins in serverless.yml.',
+    );
+  });
+
+  it('refuses serverless-s3-local before it has started its S3 server', () => {
+    expect(() => localS3Of([new ServerlessS3Local(null)])).to.throw(
+      'serverless-s3-local 0.8.5 has no running S3 server (its client is null)',
+    );
   });
 });

@@ -5,6 +5,8 @@ import {
   type LocalS3Record,
   multipartETag,
   OWNER_PRINCIPAL_ID,
+  s3Deliveries,
+  type S3Routing,
   sequencerFactory,
   subscriptionsFor,
   toAwsRecord,
@@ -299,6 +301,86 @@ describe('s3-notifications', () => {
       const next = sequencerFactory(() => times.shift() ?? 0);
       const [first, second] = [next(), next()];
       expect(sequencerLess(first, second)).to.equal(true);
+    });
+  });
+
+  describe('s3Deliveries', () => {
+    /** Routing for `subscriptions` in the stack lambda-notes-dev, with a clock that does not move. */
+    function routing(subscriptions: S3Subscription[]): S3Routing {
+      return {
+        subscriptions,
+        region: 'ap-northeast-1',
+        functionName: (functionKey) => `lambda-notes-dev-${functionKey}`,
+        sequencer: sequencerFactory(() => 1_780_000_000_000),
+      };
+    }
+
+    it('delivers a record only to the subscriptions whose prefix and suffix match its key', () => {
+      const deliveries = s3Deliveries(
+        { Records: [s3rverRecord({ key: 'targets/report.txt' })] },
+        routing([
+          subscription({ functionKey: 'texts', prefix: 'targets/', suffix: '.txt' }),
+          subscription({ functionKey: 'images', prefix: 'targets/', suffix: '.jpg' }),
+          subscription({ functionKey: 'others', prefix: 'other/' }),
+        ]),
+      );
+      expect(deliveries.map((delivery) => delivery.functionKey)).to.deep.equal(['texts']);
+    });
+
+    it('delivers nothing for a record no subscription wants', () => {
+      const notification = { Records: [s3rverRecord({ bucket: 'another-bucket' })] };
+      expect(s3Deliveries(notification, routing([subscription()]))).to.deep.equal([]);
+    });
+
+    it('sends one record to each of two subscriptions, each in its own event with its own configurationId', () => {
+      const deliveries = s3Deliveries(
+        { Records: [s3rverRecord()] },
+        routing([subscription({ functionKey: 's3Upload' }), subscription({ functionKey: 'audit' })]),
+      );
+      expect(
+        deliveries.map(({ functionKey, payload }) => [
+          functionKey,
+          payload.Records.length,
+          payload.Records[0].s3.configurationId,
+        ]),
+      ).to.deep.equal([
+        ['s3Upload', 1, `lambda-notes-dev-s3Upload-${BUCKET}`],
+        ['audit', 1, `lambda-notes-dev-audit-${BUCKET}`],
+      ]);
+    });
+
+    it('names the source by bucket, the key as the record has it (encoded) and the event name', () => {
+      const [delivery] = s3Deliveries({ Records: [s3rverRecord()] }, routing([subscription()]));
+      expect(delivery?.source).to.deep.equal({
+        kind: 's3',
+        bucket: BUCKET,
+        key: ENCODED_KEY,
+        eventName: 'ObjectCreated:Put',
+      });
+    });
+
+    it('names a completed multipart upload ObjectCreated:CompleteMultipartUpload in the record and the source', () => {
+      const record = s3rverRecord({
+        eventName: 'ObjectCreated:Post',
+        eTag: '6f5902ac237024bdd0c176cb93063dc4-2',
+      });
+      const [delivery] = s3Deliveries({ Records: [record] }, routing([subscription()]));
+      expect([delivery?.payload.Records[0].eventName, delivery?.source.eventName]).to.deep.equal([
+        'ObjectCreated:CompleteMultipartUpload',
+        'ObjectCreated:CompleteMultipartUpload',
+      ]);
+    });
+
+    it('gives every delivered record a greater sequencer, across records and subscriptions', () => {
+      const deliveries = s3Deliveries(
+        { Records: [s3rverRecord({ key: 'targets/a' }), s3rverRecord({ key: 'targets/b' })] },
+        routing([subscription({ functionKey: 's3Upload' }), subscription({ functionKey: 'audit' })]),
+      );
+      const sequencers = deliveries.map((delivery) => delivery.payload.Records[0].s3.object.sequencer);
+      expect(sequencers).to.have.length(4);
+      for (let i = 1; i < sequencers.length; i++) {
+        expect(sequencerLess(sequencers[i - 1] ?? '', sequencers[i] ?? ''), `${i}`).to.equal(true);
+      }
     });
   });
 });

@@ -1,12 +1,29 @@
+/**
+ * The one adapter for the local S3: serverless-s3-local 0.8.5 runs s3rver 3.7.1, and this module is the only code
+ * that reaches into either. It finds the running s3rver (localS3Of), puts this project's rules in front of it
+ * (keys it cannot store, disk errors, S3's ETags) and connects its notifications to the async queue
+ * (connectLocalS3). What the notifications become is pure code: core/s3-records.ts.
+ */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import {
+  type LocalS3Record,
+  multipartETag,
+  type S3Delivery,
+  s3Deliveries,
+  type S3Routing,
+} from '../core/s3-records';
 import { describeCause } from '../state/json-directory';
+import { installedVersion, requireVersion } from './package-version';
+
+const S3_LOCAL_WRITTEN_FOR = '0.8.5';
+const S3RVER_WRITTEN_FOR = '3.7.1';
 
 /** S3's limit on a key, in UTF-8 bytes. */
 const MAX_KEY_BYTES = 1024;
@@ -122,22 +139,29 @@ type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
 interface S3rverStore {
   putObject(object: { bucket: string; key: string; content: unknown; metadata: unknown }): Promise<unknown>;
   putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
-  getResourcePath(bucket: string, key: string, resource: string): string;
+  getResourcePath(bucket: string, key: string | undefined, resource: string): string;
   putPart(
     bucket: string,
     uploadId: string,
     partNumber: number,
     content: NodeJS.ReadableStream,
   ): Promise<unknown>;
+  putObjectMultipart(
+    bucket: string,
+    uploadId: string,
+    parts: Array<{ number: number; etag: string }>,
+  ): Promise<{ md5: string; size: number }>;
+  copyObject(...args: unknown[]): Promise<Record<string, unknown>>;
 }
 
-/** The parts of s3rver 3.7.1 (a Koa app) this module adapts. */
+/** The parts of s3rver 3.7.1 (a Koa app) and of its FilesystemStore this module adapts. */
 export interface LocalS3Server {
   httpServer?: Server;
   middleware?: Middleware[];
   callback?: () => RequestHandler;
   store?: S3rverStore;
   on(event: 'event', listener: (event: unknown) => void): unknown;
+  emit(event: string | symbol, ...args: unknown[]): boolean;
 }
 
 /** The events a request emitted; the request's answer waits for these promises (see guardLocalS3). */
@@ -145,9 +169,9 @@ const eventsOfRequest = new AsyncLocalStorage<Array<Promise<unknown>>>();
 
 /**
  * Call from s3rver's 'event' listener with the promise that the event is durable: the PUT's answer waits for
- * it, and becomes a 500 if it rejects. Outside a request (nothing to hold), it is only returned.
+ * it, and becomes a 500 if it rejects. Outside a request there is nothing to hold.
  */
-export function holdResponseUntil(promise: Promise<unknown>): void {
+function holdResponseUntil(promise: Promise<unknown>): void {
   eventsOfRequest.getStore()?.push(promise);
 }
 
@@ -161,13 +185,17 @@ function requireShape(s3rver: LocalS3Server): asserts s3rver is LocalS3Server & 
     !s3rver.httpServer ||
     !Array.isArray(s3rver.middleware) ||
     typeof s3rver.callback !== 'function' ||
+    typeof s3rver.on !== 'function' ||
+    typeof s3rver.emit !== 'function' ||
     typeof s3rver.store?.putObject !== 'function' ||
     typeof s3rver.store.putMetadata !== 'function' ||
     typeof s3rver.store.getResourcePath !== 'function' ||
-    typeof s3rver.store.putPart !== 'function'
+    typeof s3rver.store.putPart !== 'function' ||
+    typeof s3rver.store.putObjectMultipart !== 'function' ||
+    typeof s3rver.store.copyObject !== 'function'
   ) {
     throw new Error(
-      'offline-async: the local S3 server is not the one this guard was written for (s3rver 3.7.1: a Koa app with httpServer, middleware, store.putObject/putMetadata/getResourcePath).',
+      'offline-async: the local S3 server is not the one this adapter was written for (s3rver 3.7.1: a Koa app with httpServer, middleware, on/emit, store.putObject/putMetadata/getResourcePath/putPart/putObjectMultipart/copyObject).',
     );
   }
 }
@@ -232,17 +260,65 @@ function guardStoreWrites(store: S3rverStore): void {
 }
 
 /**
+ * Gives the local S3 the ETags S3 gives: a multipart object's `<md5 of part md5s>-<n>` (answered by
+ * CompleteMultipartUpload, kept for GET/HEAD, in its ObjectCreated:CompleteMultipartUpload record), and a Copy
+ * record's eTag (s3rver leaves it out).
+ */
+function reportAwsETags(s3rver: LocalS3Server, store: S3rverStore): void {
+  const putObjectMultipart = store.putObjectMultipart.bind(store);
+  store.putObjectMultipart = async (bucket, uploadId, parts) => {
+    const keyFile = join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId, 'key');
+    const key = (await readFile(keyFile)).toString();
+    const result = await putObjectMultipart(bucket, uploadId, parts);
+    const etag = multipartETag([...parts].sort((a, b) => a.number - b.number).map((part) => part.etag));
+    await writeFile(store.getResourcePath(bucket, key, 'object.md5'), etag);
+    return { ...result, md5: etag };
+  };
+
+  const copiedETags = new Map<string, string>();
+  const copyObject = store.copyObject.bind(store);
+  store.copyObject = async (...args: unknown[]) => {
+    const metadata = await copyObject(...args);
+    const [, , destBucket, destKey] = args;
+    if (typeof metadata.etag === 'string')
+      copiedETags.set(`${String(destBucket)}/${String(destKey)}`, metadata.etag);
+    return metadata;
+  };
+
+  const emit = s3rver.emit.bind(s3rver);
+  s3rver.emit = (event: string | symbol, ...args: unknown[]) => {
+    const [payload] = args as [
+      { Records?: Array<{ eventName?: string; s3?: LocalS3Record['s3'] }> } | undefined,
+    ];
+    if (event === 'event') {
+      for (const record of payload?.Records ?? []) {
+        if (record.eventName !== 'ObjectCreated:Copy' || !record.s3) continue;
+        const id = `${record.s3.bucket.name}/${record.s3.object.key}`;
+        const etag = copiedETags.get(id);
+        copiedETags.delete(id);
+        if (etag !== undefined && record.s3.object.eTag === undefined) {
+          (record.s3.object as { eTag?: string }).eTag = etag.replace(/"/g, '');
+        }
+      }
+    }
+    return emit(event, ...args);
+  };
+}
+
+/**
  * Puts this project's rules in front of the local S3 (s3rver 3.7.1):
  * - requests whose key would leave the bucket's folder, or that it cannot store, get S3's XML error;
  * - a write that fails on disk gets S3's 500 instead of crashing the process;
+ * - multipart and copied objects get the ETags S3 gives them (reportAwsETags);
  * - s3rver emits its notification event *before* it answers the PUT; the answer now also waits for every
  *   promise the event's listener handed to holdResponseUntil (the event being durable in the async queue),
  *   and is a 500 InternalError when one rejects — so a 200 means the event will run.
  * The middleware is put first in s3rver's Koa chain and the chain recomposed into the server's handler.
  */
-export function guardLocalS3(s3rver: LocalS3Server): void {
+function guardLocalS3(s3rver: LocalS3Server): void {
   requireShape(s3rver);
   guardStoreWrites(s3rver.store);
+  reportAwsETags(s3rver, s3rver.store);
   s3rver.middleware.unshift(async (ctx, next) => {
     const held: Array<Promise<unknown>> = [];
     await eventsOfRequest.run(held, next);
@@ -269,5 +345,49 @@ export function guardLocalS3(s3rver: LocalS3Server): void {
       return;
     }
     handler(request, response);
+  });
+}
+
+const ADAPTER = 'The local S3 adapter (offline/adapters/local-s3.ts)';
+
+/**
+ * The s3rver that serverless-s3-local runs (its `client`, set once its offline:start:init hook has started it).
+ * Refuses another version of serverless-s3-local.
+ */
+export function localS3Of(plugins: readonly object[]): LocalS3Server {
+  requireVersion('serverless-s3-local', S3_LOCAL_WRITTEN_FOR, ADAPTER);
+  const plugin = plugins.find((candidate) => candidate.constructor.name === 'ServerlessS3Local');
+  if (plugin === undefined) {
+    throw new Error(
+      'offline-async: serverless-s3-local is not loaded, and the offline stack needs its local S3: list serverless-s3-local under plugins in serverless.yml.',
+    );
+  }
+  const { client } = plugin as { client?: unknown };
+  if (typeof client !== 'object' || client === null) {
+    throw new Error(
+      `offline-async: serverless-s3-local ${S3_LOCAL_WRITTEN_FOR} has no running S3 server (its client is ${client === null ? 'null' : typeof client}): it did not start, or it starts later than this stack expects.`,
+    );
+  }
+  return client as LocalS3Server;
+}
+
+/**
+ * Connects the local S3 to the async queue: this project's rules are put in front of it (guardLocalS3), and each
+ * notification it emits becomes the deliveries s3Deliveries makes for `routing`, each handed to `enqueue`. The
+ * request's answer waits for every enqueue: a 200 only once its events are durable. Refuses another s3rver than
+ * the one serverless-s3-local loads at the pinned version.
+ */
+export function connectLocalS3(
+  s3rver: LocalS3Server,
+  routing: S3Routing,
+  enqueue: (delivery: S3Delivery) => Promise<void>,
+): void {
+  const s3rverOfS3Local = installedVersion('s3rver', dirname(require.resolve('serverless-s3-local')));
+  requireVersion('s3rver', S3RVER_WRITTEN_FOR, ADAPTER, s3rverOfS3Local);
+  guardLocalS3(s3rver);
+  s3rver.on('event', (notification) => {
+    for (const delivery of s3Deliveries(notification as { Records: LocalS3Record[] }, routing)) {
+      holdResponseUntil(enqueue(delivery));
+    }
   });
 }
