@@ -160,7 +160,8 @@ export function s3Deliveries(
         source: {
           kind: 's3',
           bucket: subscription.bucket,
-          key: awsRecord.s3.object.key,
+          // The object's key, as the console and `npm run dlq` show a source (the record has it encoded).
+          key: record.s3.object.key,
           eventName: awsRecord.eventName,
         },
       };

@@ -1,3 +1,4 @@
+import { sourceOfPayload } from '../../offline/core/event-source';
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import {
@@ -349,12 +350,14 @@ describe('s3-notifications', () => {
       ]);
     });
 
-    it('names the source by bucket, the key as the record has it (encoded) and the event name', () => {
+    it("names the source by bucket, the object's key (as sourceOfPayload reads it from the record) and the event name", () => {
       const [delivery] = s3Deliveries({ Records: [s3rverRecord()] }, routing([subscription()]));
+      expect(delivery?.payload.Records[0].s3.object.key).to.equal(ENCODED_KEY);
+      expect(sourceOfPayload(delivery?.payload)).to.deep.equal(delivery?.source);
       expect(delivery?.source).to.deep.equal({
         kind: 's3',
         bucket: BUCKET,
-        key: ENCODED_KEY,
+        key: RAW_KEY,
         eventName: 'ObjectCreated:Put',
       });
     });
