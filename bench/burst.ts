@@ -62,7 +62,7 @@ export interface BurstResult {
   met: boolean;
 }
 
-/** Events the offline queue still holds (offline/plugin.ts keeps one file per event until it is done). */
+/** Events the offline queue still holds (the async queue keeps one file per event until it is done). */
 async function pendingEvents(stack: BenchStack): Promise<number> {
   const files = await readdir(join(stack.stack.stateDir, 'async', 'pending')).catch(() => []);
   return files.filter((file) => file.endsWith('.json') && !file.startsWith('.')).length;

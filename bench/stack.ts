@@ -1,5 +1,5 @@
 /**
- * The offline stack the bench measures: test/helpers/offline-stack.ts as the tests start it, plus a follower
+ * The offline stack the bench measures: support/offline-stack.ts as the tests start it, plus a follower
  * of its stdout (ProcessedLog) and a reader of its metrics endpoint.
  */
 import { PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
@@ -9,7 +9,7 @@ import { ProcessedLog } from './processed-log';
 
 export { BUCKET };
 
-/** One invocation as offline/metrics.ts records it (GET /recent.json). */
+/** One invocation as offline/observability/metrics-recorder.ts records it (GET /recent.json). */
 export interface RecentInvocation {
   functionKey: string;
   mode: 'sync' | 'async';

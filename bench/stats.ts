@@ -1,4 +1,4 @@
-/** Summaries of timing samples: nearest-rank percentiles, as CloudWatch and offline/metrics.ts compute them. */
+/** Summaries of timing samples: nearest-rank percentiles, as CloudWatch and offline/observability/metrics-recorder.ts computes them. */
 
 export interface Distribution {
   readonly n: number;

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Entry point serverless.yml loads. The emulation itself is TypeScript (offline/plugin.ts), compiled on the fly
+ * Entry point serverless.yml loads. The emulation itself is TypeScript (offline/plugin/), compiled on the fly
  * by tsx and only when an offline command runs, so `sls package` and `sls deploy` never load it.
  */
 class OfflineAsyncPlugin {

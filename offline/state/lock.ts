@@ -13,7 +13,7 @@ export interface LockHolder {
   readonly ports: Record<string, number | string>;
   /**
    * The process whose end stops the holder (npm start's launcher, or whoever spawned `sls offline start`): the
-   * stack stops itself when it goes (offline/plugin.ts), so a holder whose launcher is gone is on its way out.
+   * stack stops itself when it goes (offline/plugin/process-guard.ts), so a holder whose launcher is gone is on its way out.
    */
   readonly launcherPid?: number;
 }
@@ -34,7 +34,7 @@ export type StateDirUse =
 const STALE_MS = 10_000;
 /**
  * How long a start waits for a stopping stack to exit: a stop waits up to 10 s for the runs under way
- * (offline/plugin.ts), then closes its servers, which takes a second or two.
+ * (offline/plugin/emulation.ts), then closes its servers, which takes a second or two.
  */
 export const STOP_WAIT_MS = 20_000;
 const STOP_POLL_MS = 50;

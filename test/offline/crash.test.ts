@@ -1,7 +1,7 @@
 /**
  * Nothing acknowledged is lost or run twice: rounds of a burst of uploads stopped at a random moment — kill -9
  * of the whole process group, or a clean stop — each followed by a restart on the same state dir, then a full
- * accounting (test/helpers/crash-rounds.ts). The long version (10+ rounds) is `npm run bench` (bench/crash.ts).
+ * accounting (support/crash-rounds.ts). The long version (10+ rounds) is `npm run bench` (bench/crash.ts).
  */
 import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';

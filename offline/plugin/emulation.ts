@@ -1,0 +1,313 @@
+/**
+ * The composition root: builds the running emulation from serverless.yml and the settings — the execution
+ * environments and the runner, the durable async queue fed by the local S3, the schedules and the Invoke API, the
+ * Invoke API's server and the console — and stops it again. Every run of a function goes to the runner.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { connectLocalS3, type LocalS3Server } from '../adapters/local-s3';
+import { InvokeApi, type SyncOutcome, startInvokeApiServer } from '../api/invoke-api';
+import { startConsoleServer } from '../console/server';
+import { TestEvents } from '../console/test-events';
+import { AsyncInvoker } from '../core/async-invoker';
+import { sequencerFactory } from '../core/s3-records';
+import { Scheduler } from '../core/schedule/scheduler';
+import { asyncFunctions, functionName, functionSpecs, reservedConcurrency } from '../core/service-model';
+import { Concurrency } from '../environments/concurrency';
+import { FunctionRunner, syncOutcome } from '../environments/function-runner';
+import { EnvironmentPool } from '../environments/pool';
+import { processMemory } from '../environments/process-memory';
+import type { AsyncFunction, EventSource } from '../model/async-events';
+import {
+  LOCAL_ACCOUNT,
+  type S3Subscription,
+  type ScheduleRule,
+  type ServiceDefinition,
+} from '../model/service';
+import { EventJournal } from '../observability/event-journal';
+import { InvocationLogs } from '../observability/invocation-logs';
+import { MetricsRecorder } from '../observability/metrics-recorder';
+import { LocalDeadLetterQueue } from '../state/dead-letter-queue';
+import { stateLayout } from '../state/layout';
+import { LocalQueue } from '../state/local-queue';
+import { pendingDirectory, undeliverableDirectory } from '../state/queue-store';
+import { asyncRunResult, httpAnswer } from './run-outcomes';
+import { type CustomSettings, localEnvironment, type OfflineSettings } from './settings';
+
+/** How long a stop waits for the async runs and writes under way. */
+const STOP_DRAIN_MS = 10_000;
+
+/** The runtime each environment runs: the project's own. */
+const BOOTSTRAP = join(__dirname, '..', 'environments', 'bootstrap.cjs');
+
+export type EmulationLog = (level: 'info' | 'warn' | 'error', message: string) => void;
+
+export interface EmulationOptions {
+  readonly service: ServiceDefinition & { custom?: CustomSettings };
+  readonly servicePath: string;
+  readonly settings: OfflineSettings;
+  /** serverless.yml's `s3` and `schedule` events, read before the stock plugins were kept from them. */
+  readonly subscriptions: readonly S3Subscription[];
+  readonly schedules: readonly ScheduleRule[];
+  /** Where the Invoke API listens (the Lambda port). */
+  readonly lambdaEndpoint: { readonly host: string; readonly port: number };
+  /** The local S3 server serverless-s3-local runs. */
+  readonly localS3: LocalS3Server;
+  readonly log: EmulationLog;
+}
+
+/** What the environments take from this machine: where programs are (a bundle may spawn one). */
+function hostVariables(): Record<string, string> {
+  const variables: Record<string, string> = {};
+  for (const name of ['PATH', 'SystemRoot']) {
+    const value = process.env[name];
+    if (value !== undefined) variables[name] = value;
+  }
+  return variables;
+}
+
+function listeningPort(server: Server, fallback: number): number {
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : fallback;
+}
+
+export class Emulation {
+  readonly #pool: EnvironmentPool;
+  readonly #runner: FunctionRunner;
+  readonly #invoker: AsyncInvoker;
+  readonly #scheduler: Scheduler;
+  readonly #servers: Server[] = [];
+
+  private constructor(
+    private readonly options: EmulationOptions,
+    parts: { pool: EnvironmentPool; runner: FunctionRunner; invoker: AsyncInvoker; scheduler: Scheduler },
+  ) {
+    this.#pool = parts.pool;
+    this.#runner = parts.runner;
+    this.#invoker = parts.invoker;
+    this.#scheduler = parts.scheduler;
+  }
+
+  /** Starts everything; the local S3 and serverless-offline are already up. */
+  static async start(options: EmulationOptions): Promise<Emulation> {
+    const { service, servicePath, settings, log } = options;
+    const { stateDir, timeScale, idleMs, asyncPollers } = settings;
+    const metrics = new MetricsRecorder(Object.keys(service.functions));
+    const journal = new EventJournal();
+    const logs = new InvocationLogs();
+
+    // serverless-esbuild's build folder, which it gives serverless-offline as `location`.
+    const location = service.custom?.['serverless-offline']?.location;
+    const taskRoot = resolve(servicePath, typeof location === 'string' ? location : '');
+    const pool = new EnvironmentPool({
+      functions: functionSpecs(service, { taskRoot, local: localEnvironment(service.custom) }),
+      idleMs,
+      tmpRoot: stateLayout(stateDir).environments,
+      bootstrap: BOOTSTRAP,
+      hostVariables: hostVariables(),
+      memory: await processMemory(),
+      write: (stream, text) => process[stream].write(text),
+      log: (message) => log('info', message),
+      newId: randomUUID,
+      now: Date.now,
+    });
+    await pool.prepare();
+    const runner = new FunctionRunner({
+      pool,
+      concurrency: new Concurrency(reservedConcurrency(service)),
+      logs,
+      metrics,
+      write: (text) => process.stdout.write(text),
+      now: Date.now,
+    });
+
+    const functions = asyncFunctions(service, timeScale, asyncPollers);
+    const queues = new Map<string, LocalQueue>();
+    const stateLog = (level: 'warn' | 'error', message: string): void => log(level, message);
+    const invoker = new AsyncInvoker({
+      functions,
+      pending: pendingDirectory(stateDir, stateLog),
+      undeliverable: undeliverableDirectory(stateDir, stateLog),
+      run: async (functionKey, payload, info) => {
+        const { outcome } = await runner.run(functionKey, payload, {
+          requestId: info.requestId,
+          async: { attempt: info.attempt, eventAgeMs: info.eventAgeMs },
+        });
+        return asyncRunResult(outcome);
+      },
+      sendToQueue: async (queueName, body, deduplicationKey) => {
+        const queue = queues.get(queueName) ?? new LocalQueue(stateDir, queueName, Date.now, stateLog);
+        queues.set(queueName, queue);
+        await queue.send(body, deduplicationKey);
+      },
+      now: Date.now,
+      newId: randomUUID,
+      setTimer: (callback, ms) => setTimeout(callback, ms),
+      clearTimer: (timer) => clearTimeout(timer as NodeJS.Timeout),
+      log,
+      notify: (notice) => {
+        metrics.asyncNotice(notice);
+        journal.notice(notice);
+      },
+    });
+    /** Queues an event; resolves once it is durable, rejects (after a log line) if it is not. */
+    const enqueue = async (functionKey: string, payload: unknown, source: EventSource): Promise<void> => {
+      try {
+        await invoker.enqueue(functionKey, payload, { source });
+      } catch (error) {
+        log(
+          'error',
+          `could not queue an event for ${functionKey}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        throw error;
+      }
+    };
+    connectLocalS3(
+      options.localS3,
+      {
+        subscriptions: options.subscriptions,
+        region: service.provider.region,
+        functionName: (functionKey) => functionName(service, functionKey),
+        sequencer: sequencerFactory(),
+      },
+      (delivery) => enqueue(delivery.functionKey, delivery.payload, delivery.source),
+    );
+    const resume = await invoker.resume();
+    const scheduler = new Scheduler({
+      region: service.provider.region,
+      now: Date.now,
+      newId: randomUUID,
+      setTimer: (callback, ms) => setTimeout(callback, ms),
+      clearTimer: (timer) => clearTimeout(timer as NodeJS.Timeout),
+      fire: (functionKey, event, rule) => {
+        enqueue(functionKey, event, { kind: 'schedule', rule }).catch(() => undefined);
+      },
+      log: (message) => log('info', message),
+    });
+    scheduler.start(options.schedules);
+    log(
+      'info',
+      [...functions.values()]
+        .map(
+          (fn) =>
+            `${fn.key}: ${fn.policy.maximumRetryAttempts} retries, max age ${fn.policy.maximumEventAgeSeconds} s, on failure → ${fn.onFailure ? (fn.onFailure.kind === 'sqs' ? fn.onFailure.queueName : fn.onFailure.kind) : 'dropped'}`,
+        )
+        .join('; '),
+    );
+
+    const emulation = new Emulation(options, { pool, runner, invoker, scheduler });
+    const functionKeyByName = new Map(
+      Object.keys(service.functions).map((key) => [functionName(service, key), key]),
+    );
+    const invokeApi = new InvokeApi({
+      region: service.provider.region,
+      accountId: LOCAL_ACCOUNT,
+      functions: functionKeyByName,
+      newRequestId: randomUUID,
+      invoke: (functionKey, event, invokeOptions) => emulation.#invokeSync(functionKey, event, invokeOptions),
+      enqueue: (functionKey, payload, enqueueOptions) =>
+        invoker.enqueue(functionKey, payload, enqueueOptions),
+      log,
+    });
+    const { lambdaEndpoint } = options;
+    const invokeServer = await startInvokeApiServer(invokeApi, lambdaEndpoint, log);
+    emulation.#servers.push(invokeServer);
+    log(
+      'info',
+      `Lambda Invoke API: http://${lambdaEndpoint.host}:${listeningPort(invokeServer, lambdaEndpoint.port)} (aws lambda invoke --endpoint-url …)`,
+    );
+
+    emulation.#servers.push(
+      await startConsoleServer(
+        {
+          recorder: metrics,
+          journal,
+          functions: [...functionKeyByName].map(([name, key]) => ({ key, name })),
+          testEvents: new TestEvents(join(servicePath, 'events'), stateDir),
+          deadLetterQueues: deadLetterQueues(functions, stateDir),
+          // A redrive is an asynchronous Invoke of the function with the original event: straight to the queue.
+          redrive: async (name, payload) => {
+            const functionKey = functionKeyByName.get(name);
+            if (functionKey === undefined) throw new Error(`no function named ${name} in serverless.yml`);
+            await invoker.enqueue(functionKey, payload, { source: { kind: 'invoke' } });
+          },
+          invokeApi,
+          logs,
+          environments: { list: () => pool.list(), idleMs },
+        },
+        settings.metricsPort,
+      ),
+    );
+    log(
+      'info',
+      `console: http://localhost:${settings.metricsPort}/ (Test, Monitor, Async events, DLQ, Environments, Logs; npm run metrics)`,
+    );
+    log(
+      'info',
+      `queue ready: time scale ${timeScale} (a 1 minute retry delay waits ${(60 * timeScale).toFixed(timeScale < 1 / 60 ? 3 : 1)} s; an idle environment ends after ${(idleMs / 1000).toFixed(idleMs < 10_000 ? 1 : 0)} s), ${asyncPollers} queued events of a function at once, state in ${stateDir}, ${resume.resumed} pending event(s) resumed${resume.interrupted > 0 ? ` (${resume.interrupted} had a run under way at the last stop: they may run twice)` : ''}`,
+    );
+    return emulation;
+  }
+
+  /** A RequestResponse Invoke, answered as Lambda answers it. */
+  async #invokeSync(
+    functionKey: string,
+    event: unknown,
+    options: { requestId: string; clientContext: unknown; tail: boolean },
+  ): Promise<SyncOutcome> {
+    return syncOutcome(
+      await this.#runner.run(functionKey, event, {
+        requestId: options.requestId,
+        clientContext: options.clientContext,
+      }),
+    );
+  }
+
+  /** A request of serverless-offline's HTTP API: the result, or the function's error thrown for it to map. */
+  async runForHttp(functionKey: string, event: unknown, clientContext: unknown): Promise<unknown> {
+    const { outcome } = await this.#runner.run(functionKey, event, {
+      requestId: randomUUID(),
+      ...(clientContext === undefined || clientContext === null ? {} : { clientContext }),
+    });
+    return httpAnswer(outcome);
+  }
+
+  /**
+   * serverless-esbuild rebuilt the bundles after a code change: every environment is replaced (idle ones now,
+   * busy ones after their run), so that the next run loads the new code.
+   */
+  reload(): void {
+    this.#pool.reload();
+  }
+
+  /**
+   * Stops intake, waits (bounded) for the runs and writes under way, so that a clean stop leaves no finished run
+   * unrecorded; what is still queued stays on disk for the next start.
+   */
+  async stop(): Promise<void> {
+    this.#scheduler.stop();
+    const unfinished = await this.#invoker.stop(STOP_DRAIN_MS);
+    if (unfinished > 0) {
+      this.options.log(
+        'warn',
+        `${unfinished} async run(s) or write(s) still under way after ${STOP_DRAIN_MS / 1000} s; stopping anyway (they resume at the next start)`,
+      );
+    }
+    await this.#pool.stop().catch(() => undefined);
+    for (const server of this.#servers) server.close();
+  }
+}
+
+/** The local dead-letter queues: the SQS onFailure destinations of serverless.yml, by queue name. */
+function deadLetterQueues(
+  functions: ReadonlyMap<string, AsyncFunction>,
+  stateDir: string,
+): Map<string, LocalDeadLetterQueue> {
+  const queues = new Map<string, LocalDeadLetterQueue>();
+  for (const fn of functions.values()) {
+    if (fn.onFailure?.kind === 'sqs' && !queues.has(fn.onFailure.queueName))
+      queues.set(fn.onFailure.queueName, new LocalDeadLetterQueue(stateDir, fn.onFailure.queueName));
+  }
+  return queues;
+}
