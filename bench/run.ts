@@ -1,9 +1,10 @@
 /**
- * The benchmark: the offline trigger path, a burst of uploads, cold starts of the packaged functions, a large
- * object through the worker, and the developer loop — each beside its floor, in one run, as one table.
+ * The benchmark: the offline stack's memory and warm Invoke, environment starts, the trigger path, a burst of
+ * uploads, cold starts of the packaged functions, a large object through s3Upload, the developer loop and crash
+ * rounds — each beside its floor, in one run, as one table.
  *
- *   npm run bench                 full counts (a few minutes); the table on stdout
- *   npm run bench -- --quick      smaller counts, under a minute
+ *   npm run bench                 full counts (about 6 minutes on 2 cores); the table on stdout
+ *   npm run bench -- --quick      smaller counts (over a minute: the memory watch after the burst is not shortened)
  *   npm run --silent bench -- --json   the results JSON on stdout instead of the table
  *   npm run bench -- --baseline ../other-checkout   the stack's figures of another commit, measured alongside
  *

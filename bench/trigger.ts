@@ -36,7 +36,7 @@ export interface TriggerResult {
     /** Offline queue: from the local S3 event to the attempt (includes the durable write of the event). */
     queueMs: number | null;
     queueP99Ms: number | null;
-    /** serverless-offline's runHandler: worker thread round trip + the handler (GetObject, hash, log). */
+    /** The run's Duration: the event to the environment over the Runtime API, the handler (GetObject, hash, log), its answer. */
     handlerMs: number | null;
     handlerP99Ms: number | null;
     /** Median total minus put, queue and handler medians (0 when they overlap by more than the rest). */
