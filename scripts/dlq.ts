@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import {
   type AsyncInvoke,
+  type DeadLetter,
   functionNameOf,
   LocalDeadLetterQueue,
   NoSuchMessageError,
@@ -39,13 +40,6 @@ import {
   targetFrom,
   UsageError,
 } from './project';
-import type { DestinationRecord } from '../offline/model/outcomes';
-
-interface DeadLetter {
-  readonly messageId: string;
-  readonly sentAt: Date;
-  readonly body: string;
-}
 
 /** The two places a dead-letter queue can be. */
 interface DeadLetterQueue {
@@ -92,10 +86,12 @@ function sqsQueue(target: Target & { kind: 'aws' }): DeadLetterQueue {
         for (const m of fresh) {
           const messageId = m.MessageId as string;
           receipts.set(messageId, m.ReceiptHandle ?? '');
+          const body = m.Body ?? '';
           found.set(messageId, {
             messageId,
             sentAt: new Date(Number(m.Attributes?.SentTimestamp ?? 0)),
-            body: m.Body ?? '',
+            body,
+            record: parseBody(body),
           });
         }
       }
@@ -129,15 +125,8 @@ function sqsQueue(target: Target & { kind: 'aws' }): DeadLetterQueue {
   };
 }
 
-function parseRecord(letter: DeadLetter): DestinationRecord | undefined {
-  return parseBody(letter.body);
-}
-
-function summary(letter: DeadLetter, record: DestinationRecord | undefined): string {
-  const { functionName, condition, attempts, errorType, errorMessage, source } = summarize({
-    ...letter,
-    record,
-  });
+function summary(letter: DeadLetter): string {
+  const { functionName, condition, attempts, errorType, errorMessage, source } = summarize(letter);
   if (functionName === undefined)
     return `${letter.messageId}  ${letter.sentAt.toISOString()}  (not a Lambda destination record)`;
   return [
@@ -151,6 +140,27 @@ function summary(letter: DeadLetter, record: DestinationRecord | undefined): str
   ]
     .filter(Boolean)
     .join('  ');
+}
+
+/** `list`: a line per message, or with --json each destination record (a message that is not one as its body). */
+function printList(letters: readonly DeadLetter[], description: string, json: boolean): void {
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify(
+        letters.map((l) => l.record ?? l.body),
+        null,
+        2,
+      )}\n`,
+    );
+    return;
+  }
+  process.stdout.write(`${letters.length} message(s) in ${description}\n`);
+  for (const letter of letters) process.stdout.write(`${summary(letter)}\n`);
+}
+
+/** `show`: the message's destination record, or its body when it is not one. */
+function printLetter(letter: DeadLetter): void {
+  process.stdout.write(`${JSON.stringify(letter.record ?? letter.body, null, 2)}\n`);
 }
 
 /** Prints what a redrive did with one message. */
@@ -213,27 +223,13 @@ async function local(
   );
   try {
     switch (command) {
-      case 'list': {
-        const letters = await queue.list();
-        if (json) {
-          process.stdout.write(
-            `${JSON.stringify(
-              letters.map((l) => l.record ?? l.body),
-              null,
-              2,
-            )}\n`,
-          );
-        } else {
-          process.stdout.write(`${letters.length} message(s) in ${queue.description}\n`);
-          for (const l of letters) process.stdout.write(`${summary(l, l.record)}\n`);
-        }
+      case 'list':
+        printList(await queue.list(), queue.description, json);
         return;
-      }
       case 'show': {
         if (messageId === undefined)
           throw new UsageError('show needs a message id (see `npm run dlq -- list`).');
-        const l = await queue.show(messageId);
-        process.stdout.write(`${JSON.stringify(l.record ?? l.body, null, 2)}\n`);
+        printLetter(await queue.show(messageId));
         return;
       }
       case 'redrive': {
@@ -270,7 +266,7 @@ async function redrive(queue: DeadLetterQueue, target: Target, letters: DeadLett
   const invoke = asyncInvoke(target);
   let redriven = 0;
   for (const letter of letters) {
-    const record = parseRecord(letter);
+    const { record } = letter;
     if (!record) {
       report(skipped(letter.messageId, 'not-a-record'));
       continue;
@@ -311,25 +307,14 @@ async function main(): Promise<void> {
 
   switch (command) {
     case 'list':
-      if (values.json) {
-        process.stdout.write(
-          `${JSON.stringify(
-            letters.map((l) => parseRecord(l) ?? l.body),
-            null,
-            2,
-          )}\n`,
-        );
-      } else {
-        process.stdout.write(`${letters.length} message(s) in ${queue.description}\n`);
-        for (const letter of letters) process.stdout.write(`${summary(letter, parseRecord(letter))}\n`);
-      }
+      printList(letters, queue.description, values.json);
       await queue.release();
       return;
     case 'show': {
       if (messageId === undefined)
         throw new UsageError('show needs a message id (see `npm run dlq -- list`).');
       const [letter] = pick();
-      process.stdout.write(`${JSON.stringify(parseRecord(letter as DeadLetter) ?? letter?.body, null, 2)}\n`);
+      if (letter) printLetter(letter);
       await queue.release();
       return;
     }
