@@ -122,7 +122,6 @@ export class MetricsRecorder {
   readonly #counters = new Map<string, Counters>();
   readonly #records: InvocationRecord[] = [];
   readonly #asyncMarks: AsyncMark[] = [];
-  readonly #listeners = new Set<(record: InvocationRecord) => void>();
 
   constructor(
     functionKeys: readonly string[],
@@ -154,13 +153,6 @@ export class MetricsRecorder {
     this.#records.push(record);
     if (this.#records.length > RECENT_RECORDS * 2)
       this.#records.splice(0, this.#records.length - RECENT_RECORDS);
-    for (const listener of this.#listeners) listener(record);
-  }
-
-  /** Calls `listener` with every invocation record as it is made (throttles included); returns an unsubscribe. */
-  subscribe(listener: (record: InvocationRecord) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
   }
 
   /** Records an invocation once it is over, or a throttled one (outcome 'throttled', no duration). */

@@ -10,7 +10,7 @@ import { stateDirOf } from '../state/layout';
 const LOCAL_S3_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
 
 /** How long an idle execution environment is kept (AWS gives no figure; the notes see 10–20 minutes). */
-export const DEFAULT_IDLE_SECONDS = 600;
+const DEFAULT_IDLE_SECONDS = 600;
 
 /** serverless-offline's default Lambda port. */
 const DEFAULT_LAMBDA_PORT = 3002;
@@ -20,7 +20,7 @@ const DEFAULT_LAMBDA_PORT = 3002;
  * own; measured on 2 cores (bench/README.md), a 300-upload burst went 43 /s with 10 pollers, 61 /s with 4 and
  * 78 /s with 2, and each environment holds ~45 MB: more processes than cores only contend.
  */
-export function defaultPollers(): number {
+function defaultPollers(): number {
   return Math.max(2, availableParallelism());
 }
 
