@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, ScheduledEvent } from 'aws-lambda';
 import { InvalidEventError } from './errors';
+import { isObject } from './is-object';
 
 /** The console's hello-world test event (events/hello.json). */
 export interface HelloEvent {
@@ -12,10 +13,6 @@ export type HelloInput =
   | { kind: 'test-event'; event: HelloEvent }
   | { kind: 'http'; event: APIGatewayProxyEventV2 }
   | { kind: 'schedule'; event: ScheduledEvent };
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Tells the three ways hello is invoked apart: a direct invoke, an HTTP API request, a schedule. */
 export function classifyHelloEvent(event: unknown): HelloInput {

@@ -1,6 +1,7 @@
 import type { S3EventRecord } from 'aws-lambda';
 import { InvalidEventError } from './errors';
 import { decodeS3Key } from './s3-keys';
+import { isObject } from './is-object';
 
 /** What the upload path needs from one S3 notification record, key already decoded. */
 export interface ObjectCreated {
@@ -8,10 +9,6 @@ export interface ObjectCreated {
   readonly key: string;
   readonly eventName: string;
   readonly eventTime: string;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function describe(value: unknown): string {

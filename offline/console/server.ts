@@ -24,6 +24,7 @@ import {
 import type { EventJournal, EventStatus } from '../observability/event-journal';
 import type { GetResponse, PostResponse } from './contract';
 import { parseEventJson, TestEventError, type TestEvents } from './test-events';
+import { isObject } from '../../lib/is-object';
 
 /** What the Logs tab reads. */
 export interface InvocationLogSource {
@@ -96,10 +97,6 @@ class HttpError extends Error {
   ) {
     super(message);
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Host names this server answers to: the loopback names with its own port. */

@@ -4,10 +4,7 @@
  */
 import { decodeS3Key } from '../../lib/s3-keys';
 import type { EventSource } from '../model/async-events';
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isObject } from '../../lib/is-object';
 
 export function sourceOfPayload(payload: unknown): EventSource {
   if (isObject(payload) && Array.isArray(payload.Records)) {
