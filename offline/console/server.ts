@@ -1,6 +1,6 @@
 /**
- * The local Lambda console (http://localhost:3004/): Test, Monitor, Async events, Dead-letter queue and Logs on
- * one page, served by the offline process from files of the repository and node_modules only. It keeps serving
+ * The local Lambda console (http://localhost:3004/): Test, Monitor, Async events, Dead-letter queue, Environments
+ * and Logs on one page, served by the offline process from files of the repository and node_modules only. It keeps serving
  * `/metrics.json` (what `npm run metrics` prints), `/series.json` and `/recent.json` as before.
  *
  * It runs actions (invoke, redrive, purge), so it listens on localhost only, answers only requests addressed to
