@@ -1,6 +1,6 @@
 /**
  * environmentStart: what an offline cold start costs — for each packaged function, a new execution environment
- * (the project's runtime, offline/environments/bootstrap.cjs, loading the unzipped bundle) runs one event, against
+ * (the project's runtime, offline/runtime/bootstrap.cjs, loading the unzipped bundle) runs one event, against
  * a bare `node -e 0`, interleaved. Init Duration is the process start and the module load, until the runtime
  * first asks for an event, as on Lambda; `firstRunMs` adds the run and its answer.
  */
@@ -41,7 +41,7 @@ export async function measureEnvironmentStart(
   progress: (line: string) => void,
 ): Promise<EnvironmentStartResult> {
   const memory = await processMemory();
-  const bootstrap = join(PROJECT_DIR, 'offline', 'environments', 'bootstrap.cjs');
+  const bootstrap = join(PROJECT_DIR, 'offline', 'runtime', 'bootstrap.cjs');
   const event = await readFile(join(PROJECT_DIR, 'events', 'hello.json'), 'utf8');
   const tmpRoot = await mkdtemp(join(workDir, 'environments-'));
   const bare: number[] = [];

@@ -8,7 +8,7 @@
  * Shapes the server takes from its sources (metrics, journal, dead-letter queue, logs, environments) are those
  * sources' own types, re-exported here; JSON drops the properties whose value is `undefined`.
  */
-import type { EnvironmentState, EnvironmentView } from '../environments/environment';
+import type { EnvironmentState, EnvironmentView } from '../environments/environment-types';
 import type { AttemptStep, EventStatus, EventTimeline } from '../observability/event-journal';
 import type { InvocationLogEntry } from '../observability/invocation-logs';
 import type { FunctionMetrics, TimePoint, TimeSeries } from '../observability/metrics-recorder';

@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
-import type { EnvironmentView } from '../environments/environment';
+import type { EnvironmentView } from '../environments/environment-types';
 import type { InvocationLogEntry } from '../observability/invocation-logs';
 import type { MetricsRecorder } from '../observability/metrics-recorder';
 import type { ApiRequest, ApiResponse } from '../api/invoke-api';

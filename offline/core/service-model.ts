@@ -1,6 +1,6 @@
 import { asyncPolicy } from './async-policy';
 import type { AsyncFunction, Destination } from '../model/async-events';
-import type { FunctionSpec } from '../environments/environment';
+import type { FunctionSpec } from '../environments/environment-types';
 import {
   LOCAL_ACCOUNT,
   type S3Subscription,

@@ -12,10 +12,9 @@
  * its own time ("suppressed init": no Init Duration of its own). See the lifecycle page of the Lambda developer
  * guide (invoke phase failures) and LocalStack's recording test_lambda_invoke_timed_out_environment_reuse.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   exitPayload,
@@ -24,94 +23,21 @@ import {
   timeoutLogLine,
   timeoutPayload,
 } from './environment-errors';
-import type { ProcessMemory } from './process-memory';
+import type {
+  EnvironmentOptions,
+  EnvironmentState,
+  EnvironmentView,
+  FunctionSpec,
+  OutputSink,
+  RunRequest,
+  RunResult,
+} from './environment-types';
 import { RuntimeApi, type RuntimeAnswer, startRuntimeApiServer } from './runtime-api';
+import { spawnRuntime } from './runtime-process';
 import type { FunctionErrorPayload } from '../model/outcomes';
 
 /** Lambda's limit on the Init phase; past it, the init is tried once more within the first run's timeout. */
 export const INIT_LIMIT_MS = 10_000;
-
-/** What an environment runs: one function as serverless.yml defines it, offline. */
-export interface FunctionSpec {
-  readonly key: string;
-  /** The deployed name (lambda-notes-dev-hello). */
-  readonly name: string;
-  readonly arn: string;
-  /** `handlers/hello.handler`, relative to taskRoot. */
-  readonly handler: string;
-  /** The folder holding the bundles (serverless-esbuild's build folder). */
-  readonly taskRoot: string;
-  /** nodejs24.x */
-  readonly runtime: string;
-  readonly memorySizeMb: number;
-  readonly timeoutSeconds: number;
-  readonly region: string;
-  /** The function's variables: provider's, function's, and the local endpoints. */
-  readonly variables: Readonly<Record<string, string>>;
-}
-
-export type EnvironmentState = 'initializing' | 'idle' | 'busy' | 'ended';
-
-export interface EnvironmentView {
-  readonly id: string;
-  readonly functionKey: string;
-  readonly logStream: string;
-  /** The runtime process, while there is one (none after a reset, until the next run). */
-  readonly pid: number | undefined;
-  readonly state: EnvironmentState;
-  readonly startedAt: number;
-  readonly runs: number;
-  /** Runtimes ended by a failed run (timeout, exit, memory) and started again for the next. */
-  readonly resets: number;
-  readonly lastRunAt: number | undefined;
-  readonly initDurationMs: number | undefined;
-  readonly memorySizeMb: number;
-  readonly rssMb: number | undefined;
-  readonly maxMemoryUsedMb: number | undefined;
-  readonly endedAt: number | undefined;
-  readonly endReason: string | undefined;
-}
-
-/** Where a run's output goes while it runs (the invocation's log). */
-export interface OutputSink {
-  append(text: string): void;
-}
-
-export interface RunRequest {
-  readonly requestId: string;
-  readonly event: string;
-  readonly invokedFunctionArn: string;
-  readonly clientContext?: string;
-  readonly traceId: string;
-}
-
-/** How a run ended, and the REPORT figures Lambda gives for it. */
-export interface RunResult {
-  readonly outcome:
-    | { readonly ok: true; readonly body: string }
-    | { readonly ok: false; readonly error: FunctionErrorPayload };
-  /** REPORT's Status and Error Type, for runs that did not end in an answer of the runtime. */
-  readonly status?: 'timeout' | 'error';
-  readonly reportErrorType?: string;
-  readonly durationMs: number;
-  readonly initDurationMs?: number;
-  readonly maxMemoryUsedMb: number;
-}
-
-export interface EnvironmentOptions {
-  readonly id: string;
-  readonly logStream: string;
-  readonly tmpDir: string;
-  readonly bootstrap: string;
-  /** Variables of the host that the runtime needs (PATH). */
-  readonly hostVariables: Readonly<Record<string, string>>;
-  readonly memory: ProcessMemory;
-  /** Every chunk the process writes, for the offline terminal; `sink` is the run's log when one is under way. */
-  output(text: string, stream: 'stdout' | 'stderr', sink: OutputSink | undefined): void;
-  /** Called once, when the environment is over (for whatever reason). */
-  ended(environment: ExecutionEnvironment): void;
-  now(): number;
-}
 
 /** One runtime process and the Runtime API it talks to. */
 interface Runtime {
@@ -140,15 +66,6 @@ interface ActiveRun {
 }
 
 const round2 = (value: number): number => Math.round(value * 100) / 100;
-
-/** The heap flags of Lambda's Node.js runtime bootstrap for a memory size (new space a tenth, split in two). */
-export function heapFlags(memorySizeMb: number): string[] {
-  const newSpace = Math.floor(memorySizeMb / 10);
-  return [
-    `--max-semi-space-size=${Math.floor(newSpace / 2)}`,
-    `--max-old-space-size=${memorySizeMb - newSpace}`,
-  ];
-}
 
 /** `2026/12/04/[$LATEST]<32 hex>`: the log stream name Lambda gives an environment. */
 export function logStreamName(startedAt: Date, id: string): string {
@@ -230,31 +147,7 @@ export class ExecutionEnvironment {
     const server = await startRuntimeApiServer(api);
     const address = server.address();
     if (typeof address !== 'object' || address === null) throw new Error('the Runtime API has no address');
-    const child = spawn(process.execPath, [...heapFlags(spec.memorySizeMb), options.bootstrap], {
-      cwd: spec.taskRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...options.hostVariables,
-        ...spec.variables,
-        _HANDLER: spec.handler,
-        AWS_REGION: spec.region,
-        AWS_DEFAULT_REGION: spec.region,
-        AWS_EXECUTION_ENV: `AWS_Lambda_${spec.runtime}`,
-        AWS_LAMBDA_FUNCTION_NAME: spec.name,
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memorySizeMb),
-        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-        AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-        AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${spec.name}`,
-        AWS_LAMBDA_LOG_STREAM_NAME: options.logStream,
-        AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${address.port}`,
-        LAMBDA_TASK_ROOT: spec.taskRoot,
-        LAMBDA_RUNTIME_DIR: join(options.bootstrap, '..'),
-        LANG: 'en_US.UTF-8',
-        TZ: ':UTC',
-        TMPDIR: options.tmpDir,
-        IS_OFFLINE: 'true',
-      },
-    });
+    const child = spawnRuntime(spec, options, address.port);
     let markExited: () => void = () => undefined;
     const exited = new Promise<void>((done) => {
       markExited = done;

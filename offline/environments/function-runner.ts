@@ -8,7 +8,7 @@ import { type InvocationLogs, logTail } from '../observability/invocation-logs';
 import type { SyncOutcome } from '../api/invoke-api';
 import type { MetricsRecorder, Outcome } from '../observability/metrics-recorder';
 import type { Concurrency } from './concurrency';
-import type { RunResult } from './environment';
+import type { RunResult } from './environment-types';
 import type { EnvironmentPool } from './pool';
 import type { FunctionErrorPayload } from '../model/outcomes';
 

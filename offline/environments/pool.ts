@@ -6,13 +6,8 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  type EnvironmentView,
-  ExecutionEnvironment,
-  type FunctionSpec,
-  logStreamName,
-  type OutputSink,
-} from './environment';
+import { ExecutionEnvironment, logStreamName } from './environment';
+import type { EnvironmentView, FunctionSpec, OutputSink } from './environment-types';
 import type { ProcessMemory } from './process-memory';
 
 export interface PoolOptions {

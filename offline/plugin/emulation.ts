@@ -39,7 +39,7 @@ import { type CustomSettings, localEnvironment, type OfflineSettings } from './s
 const STOP_DRAIN_MS = 10_000;
 
 /** The runtime each environment runs: the project's own. */
-const BOOTSTRAP = join(__dirname, '..', 'environments', 'bootstrap.cjs');
+const BOOTSTRAP = join(__dirname, '..', 'runtime', 'bootstrap.cjs');
 
 export type EmulationLog = (level: 'info' | 'warn' | 'error', message: string) => void;
 

@@ -1,9 +1,9 @@
 /** The fixture functions of test/fixtures/runtime, as execution environments run them. */
 import { resolve } from 'node:path';
-import type { FunctionSpec } from '../../offline/environments/environment';
+import type { FunctionSpec } from '../../offline/environments/environment-types';
 
 export const RUNTIME_FIXTURES = resolve(__dirname, '..', 'fixtures', 'runtime');
-export const BOOTSTRAP = resolve(__dirname, '..', '..', 'offline', 'environments', 'bootstrap.cjs');
+export const BOOTSTRAP = resolve(__dirname, '..', '..', 'offline', 'runtime', 'bootstrap.cjs');
 
 /** A function whose handler is `handlers.<name>` (or another fixture file) of test/fixtures/runtime. */
 export function fixtureSpec(handler: string, overrides: Partial<FunctionSpec> = {}): FunctionSpec {

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
-import type { EnvironmentView } from '../../offline/environments/environment';
+import type { EnvironmentView } from '../../offline/environments/environment-types';
 import { deadLetters, recordKey } from '../../support/dead-letters';
 import { OfflineStack } from '../../support/offline-stack';
 import { waitFor } from '../../support/wait';

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Concurrency } from '../../offline/environments/concurrency';
-import type { FunctionSpec } from '../../offline/environments/environment';
+import type { FunctionSpec } from '../../offline/environments/environment-types';
 import { FunctionRunner, traceHeader } from '../../offline/environments/function-runner';
 import { EnvironmentPool } from '../../offline/environments/pool';
 import { processMemory } from '../../offline/environments/process-memory';

@@ -1,5 +1,5 @@
 /**
- * Execution environments with real processes: the project's runtime (offline/environments/bootstrap.cjs) runs the
+ * Execution environments with real processes: the project's runtime (offline/runtime/bootstrap.cjs) runs the
  * handlers of test/fixtures/runtime behind a Runtime API of its own. Every environment a test starts is ended in
  * afterEach, also when the test fails.
  */
@@ -9,14 +9,13 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type EnvironmentOptions,
-  type FunctionSpec,
-  ExecutionEnvironment,
-  heapFlags,
-  logStreamName,
-  type RunResult,
-} from '../../offline/environments/environment';
+import { ExecutionEnvironment, logStreamName } from '../../offline/environments/environment';
+import type {
+  EnvironmentOptions,
+  FunctionSpec,
+  RunResult,
+} from '../../offline/environments/environment-types';
+import { heapFlags } from '../../offline/environments/runtime-process';
 import { processMemory } from '../../offline/environments/process-memory';
 import { BOOTSTRAP, fixtureSpec } from '../helpers/runtime-fixtures';
 import { waitFor } from '../../support/wait';

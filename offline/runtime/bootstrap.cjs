@@ -1,0 +1,88 @@
+// @ts-check
+'use strict';
+/**
+ * The runtime inside an offline execution environment: what AWS's Node.js runtime does in a Lambda sandbox. It
+ * loads the handler named by _HANDLER under LAMBDA_TASK_ROOT (the Init phase), then asks Lambda's Runtime API for
+ * one event at a time and answers each with the handler's result or error
+ * (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html). Console output is formatted as the Node.js
+ * runtime formats it; a thrown error is logged as "Invoke Error" as it is there.
+ *
+ * The offline stack ends this process (idle, timeout, memory, stop): it ignores SIGINT and SIGTERM, which a
+ * terminal or a process-group stop also sends to it, so that the stack can drain a run under way first. If the
+ * stack itself is gone, the Runtime API stops answering and this process exits.
+ *
+ * Plain CommonJS with no dependency, type-checked through JSDoc: it must start as fast as a bare `node`.
+ */
+const api = require('./runtime-api-client.cjs');
+const { invocation, errorLine, patchConsole } = require('./console-log.cjs');
+const { errorPayload } = require('./errors.cjs');
+const { loadHandler } = require('./handler-loader.cjs');
+const { contextFor, runHandler } = require('./invoke.cjs');
+
+/** @typedef {import('./runtime-api-client.cjs').ErrorPayload} ErrorPayload */
+
+const env = process.env;
+patchConsole();
+
+/**
+ * The Node.js runtime's answer to an error that escapes every handler: logged, reported for the request under
+ * way (or as an init error), then the process exits with the runtime's codes (128, 129).
+ * @param {string} label
+ * @param {ErrorPayload} payload
+ * @param {number} exitCode
+ */
+function fatal(label, payload, exitCode) {
+  process.stderr.write(errorLine(label, payload));
+  const { requestId } = invocation;
+  const reported =
+    requestId === undefined ? api.postInitError(payload) : api.postInvocationError(requestId, payload);
+  reported.finally(() => process.exit(exitCode));
+}
+
+process.on('uncaughtException', (error) => fatal('Uncaught Exception', errorPayload(error), 129));
+process.on('unhandledRejection', (reason) =>
+  fatal(
+    'Unhandled Promise Rejection',
+    { ...errorPayload(reason), errorType: 'Runtime.UnhandledPromiseRejection', errorMessage: String(reason) },
+    128,
+  ),
+);
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) process.on(signal, () => undefined);
+
+// Should the stack die without ending this process, its parent changes: nobody is left to send events.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(1);
+}, 1000).unref();
+
+async function main() {
+  /** @type {Function} */
+  let handler;
+  try {
+    handler = await loadHandler(String(env._HANDLER), String(env.LAMBDA_TASK_ROOT));
+  } catch (error) {
+    const payload = errorPayload(error);
+    process.stderr.write(errorLine('Init Error', payload));
+    await api.postInitError(payload);
+    process.exit(1);
+  }
+  for (;;) {
+    const next = await api.nextInvocation();
+    const requestId = String(next.headers['lambda-runtime-aws-request-id']);
+    invocation.requestId = requestId;
+    const traceId = next.headers['lambda-runtime-trace-id'];
+    if (typeof traceId === 'string') env._X_AMZN_TRACE_ID = traceId;
+    else delete env._X_AMZN_TRACE_ID;
+    try {
+      const result = await runHandler(handler, JSON.parse(next.body), contextFor(requestId, next.headers));
+      await api.postResponse(requestId, JSON.stringify(result) ?? 'null');
+    } catch (error) {
+      const payload = errorPayload(error);
+      process.stderr.write(errorLine('Invoke Error', payload));
+      await api.postInvocationError(requestId, payload);
+    }
+    invocation.requestId = undefined;
+  }
+}
+
+void main();
