@@ -3,7 +3,16 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.esbuild*/', '.serverless/', '.offline/', 'bench/results*.json'] },
+  {
+    ignores: [
+      'node_modules/',
+      '.esbuild*/',
+      '.serverless/',
+      '.offline/',
+      'bench/results*.json',
+      'test/peer/runtime-client/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

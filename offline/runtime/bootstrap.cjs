@@ -17,7 +17,7 @@ const api = require('./runtime-api-client.cjs');
 const { invocation, errorLine, patchConsole } = require('./console-log.cjs');
 const { errorPayload } = require('./errors.cjs');
 const { loadHandler } = require('./handler-loader.cjs');
-const { contextFor, runHandler } = require('./invoke.cjs');
+const { contextFor, invoke } = require('./invoke.cjs');
 
 /** @typedef {import('./runtime-api-client.cjs').ErrorPayload} ErrorPayload */
 
@@ -74,8 +74,8 @@ async function main() {
     if (typeof traceId === 'string') env._X_AMZN_TRACE_ID = traceId;
     else delete env._X_AMZN_TRACE_ID;
     try {
-      const result = await runHandler(handler, JSON.parse(next.body), contextFor(requestId, next.headers));
-      await api.postResponse(requestId, JSON.stringify(result) ?? 'null');
+      const body = await invoke(handler, JSON.parse(next.body), contextFor(requestId, next.headers));
+      await api.postResponse(requestId, body);
     } catch (error) {
       const payload = errorPayload(error);
       process.stderr.write(errorLine('Invoke Error', payload));

@@ -138,9 +138,15 @@ describe('execution environments (real processes)', function () {
       );
     });
 
-    it('runs a callback-style handler', async () => {
-      const environment = await start(fixtureSpec('handlers.callback'));
+    it('runs a callback-style handler on nodejs22.x', async () => {
+      const environment = await start(fixtureSpec('handlers.callback', { runtime: 'nodejs22.x' }));
       expect((await run(environment, { value: 7 })).payload).to.deep.equal({ viaCallback: 7 });
+    });
+
+    it('refuses a callback-style handler at init on nodejs24.x (Runtime.CallbackHandlerDeprecated)', async () => {
+      const environment = await start(fixtureSpec('handlers.callback', { runtime: 'nodejs24.x' }));
+      const result = await run(environment, { value: 7 });
+      expect(result).to.include({ status: 'error', reportErrorType: 'Runtime.CallbackHandlerDeprecated' });
     });
 
     it("starts node with the heap flags Lambda's Node.js runtime derives from the memory size", () => {

@@ -1,0 +1,3 @@
+class RandomFooError extends Error {}
+
+throw new RandomFooError("Random Foo Error");
