@@ -37,6 +37,9 @@ interface PeerCase {
   /** What the v3 client (nodejs22.x) answers; `nodejs24` when the v4 client answers otherwise. */
   readonly expected: Expected;
   readonly nodejs24?: Expected;
+  /** What the run's log shows (or must not show) before the answer. */
+  readonly log?: RegExp;
+  readonly notLog?: RegExp;
 }
 
 const ECHO = 'This is a echo test';
@@ -345,6 +348,22 @@ const USER_FUNCTION_CASES: PeerCase[] = [
   },
 ];
 
+/** Rules both clients share, run on both runtimes. */
+const SHARED_CASES: PeerCase[] = [
+  {
+    // UserFunction.js / module-loader.ts: MODULE_NOT_FOUND while loading is Runtime.ImportModuleError, with the
+    // message of Node's error (the missing package, not the handler file).
+    source: 'UserFunction.js, module-loader.ts: a missing dependency of the handler module',
+    taskRoot: RUNTIME_FIXTURES,
+    handler: 'missing-dependency.handler',
+    expected: {
+      errorType: 'Runtime.ImportModuleError',
+      message: /^Error: Cannot find module 'a-package-that-is-not-installed'/,
+      atInit: true,
+    },
+  },
+];
+
 const CALLBACK_DEPRECATED =
   'ERROR: AWS Lambda has removed support for callback-based function handlers starting with Node.js 24. You need to modify this function to use a supported handler signature to use Node.js 24 or later. For more information see https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.';
 
@@ -431,6 +450,23 @@ const V4_CASES: PeerCase[] = [
 /** The v3 client's rules (nodejs22.x) that nodejs24.x no longer has. */
 const V3_CASES: PeerCase[] = [
   {
+    // CallbackContext.js: with callbackWaitsForEmptyEventLoop (the default) the result is sent once the loop is
+    // empty (beforeExit), after the runtime's own listener: the nextTick a function's beforeExit listener
+    // schedules runs before the answer; with the flag false, the answer goes before the loop ever empties.
+    source: 'CallbackContext.js: callbackWaitsForEmptyEventLoop true waits for the empty event loop',
+    taskRoot: HANDLERS,
+    handler: 'beforeExitBehaviour.callbackWithTrueFlag',
+    expected: { result: 'hello' },
+    log: /\tINFO\tfrom process\.nextTick\n/,
+  },
+  {
+    source: 'CallbackContext.js: callbackWaitsForEmptyEventLoop false answers at once',
+    taskRoot: HANDLERS,
+    handler: 'beforeExitBehaviour.callbackWithFalseFlag',
+    expected: { result: 'hello' },
+    notLog: /from process\.nextTick/,
+  },
+  {
     source:
       'IsAsyncTest.js: is async should be false since it is a callback (CallbackContext.js: the callback answers)',
     taskRoot: HANDLERS,
@@ -466,7 +502,9 @@ const V3_CASES: PeerCase[] = [
   },
 ];
 
-function expectAnswer(run: ObservedRun, expected: Expected): void {
+function expectAnswer(run: ObservedRun, expected: Expected, peerCase?: PeerCase): void {
+  if (peerCase?.log) expect(run.log).to.match(peerCase.log);
+  if (peerCase?.notLog) expect(run.log).not.to.match(peerCase.notLog);
   if ('result' in expected) {
     expect(run.outcome, run.log).to.deep.include({ ok: true });
     expect(run.payload).to.deep.equal(expected.result);
@@ -501,8 +539,8 @@ describe("peer: AWS's Node.js runtime client cases through the offline environme
   }
 
   for (const runtime of ['nodejs22.x', 'nodejs24.x']) {
-    describe(`${USER_FUNCTION} on ${runtime}`, () => {
-      for (const peerCase of USER_FUNCTION_CASES) {
+    describe(`${USER_FUNCTION} and shared rules on ${runtime}`, () => {
+      for (const peerCase of [...USER_FUNCTION_CASES, ...SHARED_CASES]) {
         it(peerCase.source, async () => {
           const expected =
             runtime === 'nodejs24.x' ? (peerCase.nodejs24 ?? peerCase.expected) : peerCase.expected;
@@ -520,7 +558,9 @@ describe("peer: AWS's Node.js runtime client cases through the offline environme
 
   describe('v3 client rules on nodejs22.x', () => {
     for (const peerCase of V3_CASES) {
-      it(peerCase.source, async () => expectAnswer(await runCase(peerCase, 'nodejs22.x'), peerCase.expected));
+      it(peerCase.source, async () =>
+        expectAnswer(await runCase(peerCase, 'nodejs22.x'), peerCase.expected, peerCase),
+      );
     }
   });
 });
