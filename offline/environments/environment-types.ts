@@ -78,6 +78,8 @@ export interface EnvironmentOptions {
   /** Variables of the host that the runtime needs (PATH). */
   readonly hostVariables: Readonly<Record<string, string>>;
   readonly memory: ProcessMemory;
+  /** Lambda's limit on an Init phase (10 s); tests shorten it. */
+  readonly initLimitMs?: number;
   /** Every chunk the process writes, for the offline terminal; `sink` is the run's log when one is under way. */
   output(text: string, stream: 'stdout' | 'stderr', sink: OutputSink | undefined): void;
   /** Called once, when the environment is over (for whatever reason). */

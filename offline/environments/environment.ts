@@ -183,10 +183,10 @@ export class ExecutionEnvironment {
       this.#runtimeGone(started, code, signal);
     });
     this.#watchMemory(started);
-    started.initTimer = setTimeout(
-      () => this.#initTimedOut(started),
-      INIT_LIMIT_MS + spec.timeoutSeconds * 1000,
-    );
+    // Lambda's 10 s apply to an Init phase of its own; one within a run (suppressed init) has the run's timeout.
+    if (this.#run?.startedAt === undefined) {
+      started.initTimer = setTimeout(() => this.#initTimedOut(started), options.initLimitMs ?? INIT_LIMIT_MS);
+    }
     return started;
   }
 
@@ -211,25 +211,29 @@ export class ExecutionEnvironment {
         this.#handOut(runtime, run);
       } else if (runtime === undefined) {
         // Reset by a failed run: the runtime starts again within this run's own time and timeout.
-        this.#state = 'busy';
-        this.#startClock(run);
-        this.#startRuntime().catch((error: unknown) =>
-          this.#finish(run, {
-            outcome: {
-              ok: false,
-              error: {
-                errorType: 'Runtime.Unknown',
-                errorMessage: `the runtime could not start: ${String(error)}`,
-              },
-            },
-            durationMs: 0,
-            status: 'error',
-            reportErrorType: 'Runtime.Unknown',
-          }),
-        );
+        this.#startWithin(run);
       }
       // A runtime still in its first Init phase takes the event when it first asks for one (#ready).
     });
+  }
+
+  #startWithin(run: ActiveRun): void {
+    this.#state = 'busy';
+    this.#startClock(run);
+    this.#startRuntime().catch((error: unknown) =>
+      this.#finish(run, {
+        outcome: {
+          ok: false,
+          error: {
+            errorType: 'Runtime.Unknown',
+            errorMessage: `the runtime could not start: ${String(error)}`,
+          },
+        },
+        durationMs: 0,
+        status: 'error',
+        reportErrorType: 'Runtime.Unknown',
+      }),
+    );
   }
 
   #startClock(run: ActiveRun): void {
@@ -311,19 +315,16 @@ export class ExecutionEnvironment {
     this.#reset(`a run reached its timeout (${this.spec.timeoutSeconds} s)`);
   }
 
+  /**
+   * Lambda's suppressed init: an Init phase past its limit ends, and the init is tried again within the first run,
+   * under the function's timeout; that run's Duration holds it, its REPORT has no Init Duration.
+   */
   #initTimedOut(runtime: Runtime): void {
     if (runtime.ready || runtime !== this.#runtime) return;
+    this.#initReported = true;
+    this.#reset(`its Init phase did not end within ${(this.options.initLimitMs ?? INIT_LIMIT_MS) / 1000} s`);
     const run = this.#run;
-    if (run) {
-      const elapsedMs = performance.now() - (run.startedAt ?? runtime.spawnedAt);
-      run.sink.append(`${timeoutLogLine(run.request.requestId, elapsedMs, new Date(this.options.now()))}\n`);
-      void this.#finish(run, {
-        outcome: { ok: false, error: timeoutPayload(run.request.requestId, this.spec.timeoutSeconds) },
-        durationMs: elapsedMs,
-        status: 'timeout',
-      });
-    }
-    this.#reset(`its Init phase did not end within ${INIT_LIMIT_MS / 1000} s + the timeout`);
+    if (run) this.#startWithin(run);
   }
 
   async #finish(run: ActiveRun, result: Omit<RunResult, 'maxMemoryUsedMb'>): Promise<void> {
