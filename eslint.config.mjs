@@ -25,6 +25,11 @@ export default tseslint.config(
     },
   },
   {
+    // Handler fixtures written as ES modules run in Node, as the runtime loads them.
+    files: ['test/fixtures/**/*.mjs'],
+    languageOptions: { sourceType: 'module', globals: globals.node },
+  },
+  {
     // The local console's page: browser ES modules, served as they are.
     files: ['offline/console/page/*.js'],
     languageOptions: { sourceType: 'module', globals: globals.browser },

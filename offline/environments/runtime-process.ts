@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { EnvironmentOptions, FunctionSpec } from './environment-types';
+import { runtimeNode } from './runtime-node';
 
 /** The heap flags of Lambda's Node.js runtime bootstrap for a memory size (new space a tenth, split in two). */
 export function heapFlags(memorySizeMb: number): string[] {
@@ -18,7 +19,7 @@ export function heapFlags(memorySizeMb: number): string[] {
 
 /** Starts the runtime of `spec`, talking to the Runtime API on 127.0.0.1:`apiPort`. */
 export function spawnRuntime(spec: FunctionSpec, options: EnvironmentOptions, apiPort: number): ChildProcess {
-  return spawn(process.execPath, [...heapFlags(spec.memorySizeMb), options.bootstrap], {
+  return spawn(runtimeNode(spec.runtime).path, [...heapFlags(spec.memorySizeMb), options.bootstrap], {
     cwd: spec.taskRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {

@@ -27,6 +27,7 @@ import {
 } from '../model/service';
 import { EventJournal } from '../observability/event-journal';
 import { InvocationLogs } from '../observability/invocation-logs';
+import { runtimeNode } from '../environments/runtime-node';
 import { MetricsRecorder } from '../observability/metrics-recorder';
 import { LocalDeadLetterQueue } from '../state/dead-letter-queue';
 import { stateLayout } from '../state/layout';
@@ -112,6 +113,10 @@ export class Emulation {
       newId: randomUUID,
       now: Date.now,
     });
+    for (const runtime of new Set([...pool.functions.values()].map((spec) => spec.runtime))) {
+      const { fallback } = runtimeNode(runtime);
+      if (fallback) log('warn', fallback);
+    }
     await pool.prepare();
     const runner = new FunctionRunner({
       pool,
