@@ -14,10 +14,11 @@
  * Plain CommonJS with no dependency, type-checked through JSDoc: it must start as fast as a bare `node`.
  */
 const api = require('./runtime-api-client.cjs');
-const { invocation, errorLine, patchConsole } = require('./console-log.cjs');
+const { invocation, logError, patchConsole } = require('./console-log.cjs');
 const { errorPayload } = require('./errors.cjs');
 const { loadHandler } = require('./handler-loader.cjs');
 const { contextFor, invoke } = require('./invoke.cjs');
+const { callbackClient } = require('./runtime-generation.cjs');
 
 /** @typedef {import('./runtime-api-client.cjs').ErrorPayload} ErrorPayload */
 
@@ -28,25 +29,26 @@ patchConsole();
  * The Node.js runtime's answer to an error that escapes every handler: logged, reported for the request under
  * way (or as an init error), then the process exits with the runtime's codes (128, 129).
  * @param {string} label
+ * @param {unknown} error
  * @param {ErrorPayload} payload
  * @param {number} exitCode
  */
-function fatal(label, payload, exitCode) {
-  process.stderr.write(errorLine(label, payload));
+function fatal(label, error, payload, exitCode) {
+  logError(label, error);
   const { requestId } = invocation;
   const reported =
     requestId === undefined ? api.postInitError(payload) : api.postInvocationError(requestId, payload);
   reported.finally(() => process.exit(exitCode));
 }
 
-process.on('uncaughtException', (error) => fatal('Uncaught Exception', errorPayload(error), 129));
-process.on('unhandledRejection', (reason) =>
-  fatal(
-    'Unhandled Promise Rejection',
-    { ...errorPayload(reason), errorType: 'Runtime.UnhandledPromiseRejection', errorMessage: String(reason) },
-    128,
-  ),
-);
+process.on('uncaughtException', (error) => fatal('Uncaught Exception', error, errorPayload(error), 129));
+process.on('unhandledRejection', (reason) => {
+  const error = Object.assign(new Error(String(reason)), {
+    name: 'Runtime.UnhandledPromiseRejection',
+    reason,
+  });
+  fatal('Unhandled Promise Rejection', error, { ...errorPayload(error), errorMessage: String(reason) }, 128);
+});
 for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) process.on(signal, () => undefined);
 
 // Should the stack die without ending this process, its parent changes: nobody is left to send events.
@@ -61,9 +63,8 @@ async function main() {
   try {
     handler = await loadHandler(String(env._HANDLER), String(env.LAMBDA_TASK_ROOT));
   } catch (error) {
-    const payload = errorPayload(error);
-    process.stderr.write(errorLine('Init Error', payload));
-    await api.postInitError(payload);
+    logError('Init Error', error);
+    await api.postInitError(errorPayload(error));
     process.exit(1);
   }
   for (;;) {
@@ -77,11 +78,11 @@ async function main() {
       const body = await invoke(handler, JSON.parse(next.body), contextFor(requestId, next.headers));
       await api.postResponse(requestId, body);
     } catch (error) {
-      const payload = errorPayload(error);
-      process.stderr.write(errorLine('Invoke Error', payload));
-      await api.postInvocationError(requestId, payload);
+      logError('Invoke Error', error);
+      await api.postInvocationError(requestId, errorPayload(error));
     }
-    invocation.requestId = undefined;
+    // The v3 client keeps the last request id for lines written between invocations; the v4 client has none.
+    if (!callbackClient) invocation.requestId = undefined;
   }
 }
 
