@@ -1,6 +1,7 @@
 import { asyncPolicy } from './async-policy';
 import type { AsyncFunction, Destination } from '../model/async-events';
 import type { FunctionSpec } from '../environments/environment-types';
+import { loggingConfig } from '../environments/logging-config';
 import {
   LOCAL_ACCOUNT,
   type S3Subscription,
@@ -174,6 +175,7 @@ export function functionSpecs(
       timeoutSeconds: positive(definition.timeout ?? provider.timeout, 6),
       region: provider.region,
       variables: variables(provider.environment, definition.environment, options.local),
+      logging: loggingConfig(definition.logs, provider.logs),
     });
   }
   return specs;

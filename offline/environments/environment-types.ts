@@ -2,6 +2,7 @@
 import type { ProcessMemory } from './process-memory';
 import type { FunctionErrorPayload } from '../model/outcomes';
 import type { ExecutionEnvironment } from './environment';
+import type { LoggingConfig } from './logging-config';
 
 /** What an environment runs: one function as serverless.yml defines it, offline. */
 export interface FunctionSpec {
@@ -20,6 +21,8 @@ export interface FunctionSpec {
   readonly region: string;
   /** The function's variables: provider's, function's, and the local endpoints. */
   readonly variables: Readonly<Record<string, string>>;
+  /** serverless.yml's logs settings (Lambda's LoggingConfig); Text format when absent. */
+  readonly logging?: LoggingConfig;
 }
 
 export type EnvironmentState = 'initializing' | 'idle' | 'busy' | 'ended';

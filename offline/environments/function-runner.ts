@@ -91,8 +91,20 @@ export class FunctionRunner {
     try {
       const environment = await pool.acquire(functionKey);
       try {
-        capture = logs.begin(functionKey, options.requestId, this.deps.now(), environment.options.logStream);
-        this.deps.write(`${capture.entry.lines[0]}\n`);
+        const system = spec.logging
+          ? {
+              format: spec.logging.format,
+              ...(spec.logging.systemLogLevel ? { level: spec.logging.systemLogLevel } : {}),
+            }
+          : undefined;
+        capture = logs.begin(
+          functionKey,
+          options.requestId,
+          this.deps.now(),
+          environment.options.logStream,
+          system,
+        );
+        this.deps.write(capture.entry.lines.map((line) => `${line}\n`).join(''));
         result = await environment.run(
           {
             requestId: options.requestId,

@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { EnvironmentOptions, FunctionSpec } from './environment-types';
+import { loggingVariables } from './logging-config';
 import { runtimeNode } from './runtime-node';
 
 /** The heap flags of Lambda's Node.js runtime bootstrap for a memory size (new space a tenth, split in two). */
@@ -33,7 +34,6 @@ export function spawnRuntime(spec: FunctionSpec, options: EnvironmentOptions, ap
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memorySizeMb),
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${spec.name}`,
       AWS_LAMBDA_LOG_STREAM_NAME: options.logStream,
       AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${apiPort}`,
       LAMBDA_TASK_ROOT: spec.taskRoot,
@@ -42,6 +42,7 @@ export function spawnRuntime(spec: FunctionSpec, options: EnvironmentOptions, ap
       TZ: ':UTC',
       TMPDIR: options.tmpDir,
       IS_OFFLINE: 'true',
+      ...loggingVariables(spec.logging, spec.name),
     },
   });
 }

@@ -13,6 +13,8 @@ export interface FunctionDefinition {
   maximumEventAge?: unknown;
   reservedConcurrency?: unknown;
   destinations?: { onSuccess?: unknown; onFailure?: unknown };
+  /** Lambda's LoggingConfig (logFormat, applicationLogLevel, systemLogLevel, logGroup). */
+  logs?: unknown;
 }
 
 export interface ServiceDefinition {
@@ -25,6 +27,8 @@ export interface ServiceDefinition {
     timeout?: unknown;
     environment?: Record<string, unknown>;
     s3?: Record<string, { name?: string }>;
+    /** `logs.lambda` is the functions' LoggingConfig. */
+    logs?: unknown;
   };
   functions: Record<string, FunctionDefinition>;
   resources?: { Resources?: Record<string, { Type?: string; Properties?: Record<string, unknown> }> };

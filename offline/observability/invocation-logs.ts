@@ -4,6 +4,8 @@
  * bounded, for `LogType: Tail` and for whoever shows logs; each line is also written to the offline output.
  */
 
+import { jsonEnd, jsonStart, type SystemLog } from './platform-records';
+
 export interface InvocationLogEntry {
   functionKey: string;
   requestId: string;
@@ -76,8 +78,12 @@ export class InvocationCapture {
     startedAt: number,
     logStream: string,
     private readonly maxBytes: number,
+    /** The function's log format and system log level: JSON turns START, END and REPORT into platform events. */
+    private readonly system: SystemLog = { format: 'Text' },
   ) {
-    this.entry = { functionKey, requestId, startedAt, logStream, lines: [startLine(requestId)] };
+    const opening =
+      system.format === 'JSON' ? jsonStart(system, requestId, startedAt) : [startLine(requestId)];
+    this.entry = { functionKey, requestId, startedAt, logStream, lines: opening };
   }
 
   /** A chunk of the function's stdout or stderr; split into lines, the last partial line kept until more comes. */
@@ -107,7 +113,10 @@ export class InvocationCapture {
       this.entry.lines.push(this.#partial);
       this.#partial = '';
     }
-    added.push(endLine(this.entry.requestId), reportLine(this.entry.requestId, figures), ...after);
+    const { requestId } = this.entry;
+    if (this.system.format === 'JSON') added.push(...jsonEnd(this.system, requestId, Date.now(), figures));
+    else added.push(endLine(requestId), reportLine(requestId, figures));
+    added.push(...after);
     this.entry.lines.push(...added);
     return added;
   }
@@ -124,13 +133,20 @@ export class InvocationLogs {
     },
   ) {}
 
-  begin(functionKey: string, requestId: string, startedAt: number, logStream: string): InvocationCapture {
+  begin(
+    functionKey: string,
+    requestId: string,
+    startedAt: number,
+    logStream: string,
+    system?: SystemLog,
+  ): InvocationCapture {
     const capture = new InvocationCapture(
       functionKey,
       requestId,
       startedAt,
       logStream,
       this.limits.maxBytesPerEntry,
+      system,
     );
     this.#entries.unshift(capture.entry);
     if (this.#entries.length > this.limits.maxEntries) this.#entries.length = this.limits.maxEntries;

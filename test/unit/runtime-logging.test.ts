@@ -44,6 +44,17 @@ describe("the runtime's console (logging as Lambda writes it)", function () {
     expect(levels).to.deep.equal(['INFO', 'INFO', 'INFO', 'WARN', 'ERROR', 'FATAL']);
   });
 
+  it("applies the function's logging settings (serverless.yml logs: JSON format, application log level WARN)", async () => {
+    const environment = await environments.start(
+      fixtureSpec('logging.levels', {
+        logging: { format: 'JSON', applicationLogLevel: 'WARN', systemLogLevel: 'INFO' },
+      }),
+    );
+    const run = await environments.run(environment);
+    const levels = lines(run).map((line) => (JSON.parse(line) as { level: string }).level);
+    expect(levels).to.deep.equal(['WARN', 'ERROR', 'FATAL']);
+  });
+
   it('writes JSON records with AWS_LAMBDA_LOG_FORMAT=JSON, an Error argument as errorType, errorMessage, stackTrace', async () => {
     const run = await runOnce('levels', { AWS_LAMBDA_LOG_FORMAT: 'JSON' });
     const records = lines(run).map((line) => JSON.parse(line) as Record<string, unknown>);
