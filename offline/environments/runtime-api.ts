@@ -79,6 +79,8 @@ export class RuntimeApi {
   #queued: Invocation | undefined;
   /** Handed to the runtime, not answered yet. */
   #current: string | undefined;
+  /** The runtime has asked for an event at least once (its Init phase is over). */
+  #asked = false;
 
   constructor(private readonly listener: RuntimeApiListener) {}
 
@@ -112,6 +114,15 @@ export class RuntimeApi {
     if (!match)
       return reply(404, { errorMessage: `No route ${method} ${path}`, errorType: 'InvalidRequest' });
     const [, requestId, kind] = match;
+    // An answer with no invocation under way (twice, before any event, while waiting) is a state transition the
+    // runtime may not make: rapid's 403, the state it is in named (lambda/rapi/handler/invocationresponse.go).
+    if (this.#current === undefined) {
+      const to = kind === 'error' ? 'InvocationErrorResponse' : 'InvocationResponse';
+      return reply(403, {
+        errorMessage: `State transition from ${this.#stateName()} to ${to} failed for runtime. Error: State transition is not allowed`,
+        errorType: 'InvalidStateTransition',
+      });
+    }
     if (requestId === undefined || requestId !== this.#current) {
       return reply(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
     }
@@ -134,6 +145,12 @@ export class RuntimeApi {
     return ACCEPTED;
   }
 
+  /** rapid's name of the runtime's state (lambda/core/states.go), when no invocation is under way. */
+  #stateName(): string {
+    if (this.#waiting !== undefined) return 'Ready';
+    return this.#asked ? 'RuntimeResponseSentState' : 'Started';
+  }
+
   #next(): Promise<ApiReply> | ApiReply {
     if (this.#current !== undefined || this.#waiting !== undefined) {
       return reply(403, {
@@ -142,6 +159,7 @@ export class RuntimeApi {
         errorType: 'InvalidStateTransition',
       });
     }
+    this.#asked = true;
     this.listener.ready();
     const queued = this.#queued;
     if (queued) {

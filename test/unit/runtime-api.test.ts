@@ -88,6 +88,39 @@ describe('Runtime API', () => {
     expect(answers).to.deep.equal([]);
   });
 
+  it('refuses a second answer to the same request: 403 InvalidStateTransition (rapid), the first one stands', async () => {
+    const { runtime, answers } = api();
+    runtime.assign(INVOCATION);
+    await runtime.handle('GET', NEXT, '', {});
+    await post(runtime, `/invocation/${INVOCATION.requestId}/response`, '"first"');
+    const again = await post(runtime, `/invocation/${INVOCATION.requestId}/error`, '{}');
+    expect(again.status).to.equal(403);
+    expect(JSON.parse(again.body)).to.deep.equal({
+      errorType: 'InvalidStateTransition',
+      errorMessage:
+        'State transition from RuntimeResponseSentState to InvocationErrorResponse failed for runtime. Error: State transition is not allowed',
+    });
+    expect(answers).to.deep.equal([[INVOCATION.requestId, { kind: 'response', body: '"first"' }]]);
+  });
+
+  it('refuses an answer before any event (Started) and while the runtime waits for one (Ready)', async () => {
+    const { runtime, answers } = api();
+    const early = await post(runtime, `/invocation/${INVOCATION.requestId}/response`, '{}');
+    expect(JSON.parse(early.body)).to.include({ errorType: 'InvalidStateTransition' });
+    expect(JSON.parse(early.body).errorMessage).to.match(
+      /^State transition from Started to InvocationResponse /,
+    );
+    const next = runtime.handle('GET', NEXT, '', {});
+    const waiting = await post(runtime, `/invocation/${INVOCATION.requestId}/response`, '{}');
+    expect(waiting.status).to.equal(403);
+    expect(JSON.parse(waiting.body).errorMessage).to.match(
+      /^State transition from Ready to InvocationResponse /,
+    );
+    runtime.assign(INVOCATION);
+    expect((await next).body).to.equal(INVOCATION.event);
+    expect(answers).to.deep.equal([]);
+  });
+
   it("takes the runtime's error as it is sent (Node.js fields kept)", async () => {
     const { runtime, answers } = api();
     runtime.assign(INVOCATION);
