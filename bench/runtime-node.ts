@@ -4,7 +4,10 @@
  * environment running hello (bundled with esbuild as serverless-esbuild bundles it) for one event — its Init
  * Duration and the time from start to answer — interleaved, medians over the rounds.
  *
- *   npx tsx bench/runtime-node.ts [--runs 15]
+ *   npx tsx bench/runtime-node.ts [--runs 15] [--before <another checkout's offline/runtime/bootstrap.cjs>]
+ *
+ * `--before` adds a row: that runtime on the host's Node (what every function ran on before runtimes had a Node
+ * of their own).
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -20,8 +23,26 @@ import { median, round } from './stats';
 
 const runsFlag = process.argv.indexOf('--runs');
 const RUNS = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 15;
+const beforeFlag = process.argv.indexOf('--before');
 const HOST_RUNTIME = `nodejs${process.versions.node.split('.')[0]}.x`;
-const RUNTIMES = [HOST_RUNTIME, 'nodejs22.x', 'nodejs24.x'];
+const BOOTSTRAP = join(PROJECT_DIR, 'offline', 'runtime', 'bootstrap.cjs');
+
+interface Row {
+  readonly label: string;
+  readonly runtime: string;
+  readonly bootstrap: string;
+}
+
+const ROWS: Row[] = [
+  ...(beforeFlag > 0
+    ? [{ label: 'before', runtime: HOST_RUNTIME, bootstrap: String(process.argv[beforeFlag + 1]) }]
+    : []),
+  ...[HOST_RUNTIME, 'nodejs22.x', 'nodejs24.x'].map((runtime) => ({
+    label: runtime,
+    runtime,
+    bootstrap: BOOTSTRAP,
+  })),
+];
 
 async function main(): Promise<void> {
   const workDir = await mkdtemp(join(tmpdir(), 'lambda-notes-runtime-node-'));
@@ -38,10 +59,12 @@ async function main(): Promise<void> {
     });
     const event = await readFile(join(PROJECT_DIR, 'events', 'hello.json'), 'utf8');
     const memory = await processMemory();
-    const samples = new Map(RUNTIMES.map((runtime) => [runtime, { bare: [0], init: [0], first: [0] }]));
-    for (const entry of samples.values()) for (const list of Object.values(entry)) list.length = 0;
+    const samples = new Map(
+      ROWS.map((row) => [row, { bare: [] as number[], init: [] as number[], first: [] as number[] }]),
+    );
     for (let round = 0; round <= RUNS; round += 1) {
-      for (const runtime of RUNTIMES) {
+      for (const row of ROWS) {
+        const { runtime } = row;
         const node = runtimeNode(runtime).path;
         const bareStart = performance.now();
         spawnSync(node, ['-e', '0']);
@@ -65,7 +88,7 @@ async function main(): Promise<void> {
             id,
             logStream: logStreamName(new Date(), id),
             tmpDir: join(workDir, id),
-            bootstrap: join(PROJECT_DIR, 'offline', 'runtime', 'bootstrap.cjs'),
+            bootstrap: row.bootstrap,
             hostVariables: { PATH: process.env.PATH ?? '' },
             memory,
             output: () => undefined,
@@ -75,13 +98,18 @@ async function main(): Promise<void> {
         );
         try {
           const result = await environment.run(
-            { requestId: randomUUID(), event, invokedFunctionArn: environment.spec.arn, traceId: 'Root=1-0-0' },
+            {
+              requestId: randomUUID(),
+              event,
+              invokedFunctionArn: environment.spec.arn,
+              traceId: 'Root=1-0-0',
+            },
             { append: () => undefined },
           );
           if (!result.outcome.ok) throw new Error(`${runtime}: ${JSON.stringify(result.outcome.error)}`);
           // The first round warms the file system cache for each binary: not counted.
           if (round === 0) continue;
-          const entry = samples.get(runtime);
+          const entry = samples.get(row);
           entry?.bare.push(bareMs);
           entry?.init.push(result.initDurationMs ?? Number.NaN);
           entry?.first.push(performance.now() - started);
@@ -91,12 +119,12 @@ async function main(): Promise<void> {
       }
     }
     console.log(`runtimeNode (hello, n=${RUNS}, medians in ms)`);
-    console.log('runtime     node       bare -e 0  Init Duration  start→answer');
-    for (const [runtime, entry] of samples) {
-      const version = spawnSync(runtimeNode(runtime).path, ['--version']).stdout.toString().trim();
+    console.log('row         node       bare -e 0  Init Duration  start→answer');
+    for (const [row, entry] of samples) {
+      const version = spawnSync(runtimeNode(row.runtime).path, ['--version']).stdout.toString().trim();
       console.log(
         [
-          runtime.padEnd(11),
+          row.label.padEnd(11),
           version.padEnd(10),
           String(round(median(entry.bare))).padStart(9),
           String(round(median(entry.init))).padStart(14),
