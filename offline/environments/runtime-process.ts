@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { EnvironmentOptions, FunctionSpec } from './environment-types';
+import { SANDBOX_VARIABLE } from './process-tree';
 
 /** The heap flags of Lambda's Node.js runtime bootstrap for a memory size (new space a tenth, split in two). */
 export function heapFlags(memorySizeMb: number): string[] {
@@ -21,6 +22,8 @@ export function spawnRuntime(spec: FunctionSpec, options: EnvironmentOptions, ap
   return spawn(process.execPath, [...heapFlags(spec.memorySizeMb), options.bootstrap], {
     cwd: spec.taskRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // The leader of a process group of its own: what the function starts is counted, frozen and ended with it.
+    detached: true,
     env: {
       ...options.hostVariables,
       ...spec.variables,
@@ -41,6 +44,7 @@ export function spawnRuntime(spec: FunctionSpec, options: EnvironmentOptions, ap
       TZ: ':UTC',
       TMPDIR: options.tmpDir,
       IS_OFFLINE: 'true',
+      ...(options.sandboxMark === undefined ? {} : { [SANDBOX_VARIABLE]: options.sandboxMark }),
     },
   });
 }
