@@ -34,9 +34,16 @@ async function main(): Promise<void> {
         : await startBenchStack(cleanup, { projectDir: values.baseline });
     const times: number[] = [];
     const before: number[] = [];
+    // Which side goes first alternates too: the stack measured second in a block ran faster here, whichever it was.
     for (let block = 0; block < blocks; block += 1) {
-      times.push(...(await warmInvokeTimes(stack, invokes / blocks, block === 0)));
-      if (baseline) before.push(...(await warmInvokeTimes(baseline, invokes / blocks, block === 0)));
+      const sides = [
+        async () => times.push(...(await warmInvokeTimes(stack, invokes / blocks, block === 0))),
+        async () => {
+          if (baseline) before.push(...(await warmInvokeTimes(baseline, invokes / blocks, block === 0)));
+        },
+      ];
+      if (block % 2 === 1) sides.reverse();
+      for (const side of sides) await side();
     }
     const show = (what: string, figures: WarmInvoke): string =>
       `${what}: median ${figures.medianMs} ms, p99 ${figures.p99Ms} ms (n=${figures.invokes})`;

@@ -9,7 +9,7 @@
  * changing process.env does not change it). A process is ended only when its own environ holds that variable
  * with the environments' folder of this state dir (`tmpRoot`), and then with its whole process group, which the
  * kernel keeps from being reused while any process of it lives. Two sweeps use the mark:
- * - a guard process per stack (`/bin/sh`, about 1 MB) waits for the stack's end (its stdin closes, even on
+ * - a guard process per stack (`/bin/sh` alone, about 1 MB) waits for the stack's end (its stdin closes, even on
  *   kill -9) and ends the groups marked with that stack's id: frozen environments run no watch of their own;
  * - the next stack on the same state dir, at start (it holds the state dir's lock, so no live stack uses that
  *   folder), ends every group marked with the folder, whatever stack marked it.
@@ -75,7 +75,7 @@ export function markedGroups(matches: (mark: string) => boolean): Map<number, nu
  * /proc/<pid>/stat may hold spaces, so the fields are taken after its last ')'. dash's kill takes no `--`.
  */
 const GUARD_SCRIPT = `
-cat >/dev/null
+while read -r _; do :; done
 for environ in /proc/[0-9]*/environ; do
   if grep -qzxF "${SANDBOX_VARIABLE}=$1" "$environ" 2>/dev/null; then
     pid=\${environ#/proc/}; pid=\${pid%/environ}
@@ -100,8 +100,10 @@ export class StackSandboxes {
 
   /** Ends the process groups an earlier stack left on this state dir; how many there were. */
   endLeftovers(): number {
-    const suffix = ` ${this.tmpRoot}`;
-    const groups = markedGroups((mark) => mark.endsWith(suffix) && mark !== this.mark);
+    // The stack id is a UUID: the folder is what follows its first space.
+    const groups = markedGroups(
+      (mark) => mark.slice(mark.indexOf(' ') + 1) === this.tmpRoot && mark !== this.mark,
+    );
     for (const pgid of groups.keys()) signalGroup(pgid, 'SIGKILL');
     return groups.size;
   }
