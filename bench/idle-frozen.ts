@@ -67,7 +67,9 @@ async function idleCpu(count: number, seconds: number, freeze: boolean, root: st
       );
     }
     await waitFor('every environment idle', () =>
-      environments.every((environment) => environment.state === 'idle' && environment.view().frozen === freeze),
+      environments.every(
+        (environment) => environment.state === 'idle' && environment.view().frozen === freeze,
+      ),
     );
     const leaders = environments.map((environment) => environment.view().pid as number);
     const [ownBefore, groupsBefore] = [ownCpuMs(), groupsCpuMs(leaders)];

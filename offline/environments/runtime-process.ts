@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { EnvironmentOptions, FunctionSpec } from './environment-types';
-import { SANDBOX_VARIABLE } from './process-tree';
+import { inOwnGroup, SANDBOX_VARIABLE } from './process-tree';
 
 /** The heap flags of Lambda's Node.js runtime bootstrap for a memory size (new space a tenth, split in two). */
 export function heapFlags(memorySizeMb: number): string[] {
@@ -19,12 +19,14 @@ export function heapFlags(memorySizeMb: number): string[] {
 
 /** Starts the runtime of `spec`, talking to the Runtime API on 127.0.0.1:`apiPort`. */
 export function spawnRuntime(spec: FunctionSpec, options: EnvironmentOptions, apiPort: number): ChildProcess {
-  return spawn(process.execPath, [...heapFlags(spec.memorySizeMb), options.bootstrap], {
+  // The leader of a process group of its own: what the function starts is counted, frozen and ended with it.
+  const group = inOwnGroup(process.execPath, [...heapFlags(spec.memorySizeMb), options.bootstrap]);
+  return spawn(group.command, group.args, {
     cwd: spec.taskRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
-    // The leader of a process group of its own: what the function starts is counted, frozen and ended with it.
-    detached: true,
+    detached: group.detached,
     env: {
+      ...group.variables,
       ...options.hostVariables,
       ...spec.variables,
       _HANDLER: spec.handler,
