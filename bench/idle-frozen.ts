@@ -89,7 +89,8 @@ async function main(): Promise<void> {
   const seconds = Number(process.argv[3] ?? 20);
   const root = await mkdtemp(join(tmpdir(), 'lambda-notes-idle-frozen-'));
   try {
-    for (const freeze of [true, false]) {
+    // Twice each, alternating: the first window of a process carries what its start left (JIT, GC).
+    for (const freeze of [true, false, true, false]) {
       const figures = await idleCpu(count, seconds, freeze, root);
       process.stdout.write(
         `${count} idle environments, ${freeze ? 'frozen' : 'not frozen'}, ${seconds} s: stack ` +
