@@ -50,12 +50,7 @@ interface Runtime {
   readonly spawnedAt: number;
   readonly exited: Promise<void>;
   ready: boolean;
-  killedForMemory: boolean;
-  killedForProcesses: boolean;
-  memoryTimer: NodeJS.Timeout | undefined;
   initTimer: NodeJS.Timeout | undefined;
-  rssMb: number | undefined;
-  peakMb: number;
 }
 
 interface ActiveRun {
@@ -132,10 +127,10 @@ export class ExecutionEnvironment {
       lastRunAt: this.#lastRunAt,
       initDurationMs: this.#initDurationMs === undefined ? undefined : round2(this.#initDurationMs),
       memorySizeMb: this.spec.memorySizeMb,
-      rssMb: runtime?.rssMb === undefined ? undefined : Math.round(runtime.rssMb),
+      rssMb: runtime?.group.rssMb === undefined ? undefined : Math.round(runtime.group.rssMb),
       processes: runtime?.group.last?.processes,
       frozen: runtime?.group.frozen ?? false,
-      maxMemoryUsedMb: runtime && runtime.peakMb > 0 ? Math.round(runtime.peakMb) : undefined,
+      maxMemoryUsedMb: runtime && runtime.group.peakMb > 0 ? Math.round(runtime.group.peakMb) : undefined,
       endedAt: this.#endedAt,
       endReason: this.#endReason,
     };
@@ -167,12 +162,7 @@ export class ExecutionEnvironment {
       spawnedAt: performance.now(),
       exited,
       ready: false,
-      killedForMemory: false,
-      killedForProcesses: false,
-      memoryTimer: undefined,
       initTimer: undefined,
-      rssMb: undefined,
-      peakMb: 0,
     };
     served.runtime = started;
     this.#runtime = started;
@@ -348,7 +338,7 @@ export class ExecutionEnvironment {
     this.#runs += 1;
     this.#lastRunAt = this.options.now();
     const runtime = run.runtime ?? this.#runtime;
-    if (runtime) await this.#sample(runtime);
+    if (runtime) await runtime.group.sample();
     // Answered, the runtime asks for the next event: the environment is idle (a failed run has reset it).
     if (this.#state === 'busy') {
       this.#state = 'idle';
@@ -356,7 +346,9 @@ export class ExecutionEnvironment {
     }
     // Killed at the limit, the sandbox reports the limit: the sample that caught it may be a little past it.
     const maxMemoryUsedMb =
-      result.reportErrorType === 'Runtime.OutOfMemory' ? this.spec.memorySizeMb : (runtime?.peakMb ?? 0);
+      result.reportErrorType === 'Runtime.OutOfMemory'
+        ? this.spec.memorySizeMb
+        : (runtime?.group.peakMb ?? 0);
     const initDurationMs = this.#initReported ? undefined : this.#initDurationMs;
     this.#initReported = true;
     run.settle({
@@ -367,39 +359,17 @@ export class ExecutionEnvironment {
     });
   }
 
-  async #sample(runtime: Runtime): Promise<void> {
-    const reading = await runtime.group.read();
-    if (!reading) return;
-    runtime.rssMb = reading.rssMb;
-    runtime.peakMb = Math.max(runtime.peakMb, reading.peakMb, reading.rssMb);
-  }
-
   /**
-   * Samples the group's resident set while the runtime starts or runs (a frozen one allocates nothing); past the
-   * memory size, or past Lambda's process and thread quota (which Lambda enforces by failing the fork, offline
-   * by ending the runtime), the whole group is killed.
+   * Samples the group while the runtime starts or runs (a frozen one allocates nothing); past the memory size, or
+   * past Lambda's process and thread quota (which Lambda enforces by failing the fork, offline by ending the
+   * runtime), the whole group is killed.
    */
   #watchMemory(runtime: Runtime): void {
-    if (runtime.memoryTimer !== undefined) return;
-    const tick = async (): Promise<void> => {
-      await this.#sample(runtime);
-      if (runtime.rssMb !== undefined && runtime.rssMb > this.spec.memorySizeMb && !runtime.killedForMemory) {
-        runtime.killedForMemory = true;
-        runtime.group.kill();
-      }
-      const threads = runtime.group.last?.threads ?? 0;
-      if (threads > (this.options.processLimit ?? PROCESS_LIMIT) && !runtime.killedForProcesses) {
-        runtime.killedForProcesses = true;
-        runtime.group.kill();
-      }
-    };
-    runtime.memoryTimer = setInterval(() => void tick(), this.options.memory.sampleEveryMs);
-    runtime.memoryTimer.unref();
+    runtime.group.watch(this.spec.memorySizeMb, this.options.processLimit ?? PROCESS_LIMIT);
   }
 
   #stopMemoryWatch(runtime: Runtime): void {
-    clearInterval(runtime.memoryTimer);
-    runtime.memoryTimer = undefined;
+    runtime.group.stopWatch();
   }
 
   /** The runtime process ended: the run under way fails as Lambda reports it, and the environment is reset. */
@@ -416,7 +386,7 @@ export class ExecutionEnvironment {
       setImmediate(() => {
         void this.#finish(
           run,
-          runtime.killedForMemory
+          runtime.group.killedFor === 'memory'
             ? {
                 outcome: { ok: false, error: outOfMemoryPayload(requestId) },
                 durationMs,
@@ -433,13 +403,14 @@ export class ExecutionEnvironment {
       });
     }
     if (runtime !== this.#runtime || this.#state === 'ended') return;
-    const why = runtime.killedForMemory
-      ? `its runtime went past ${this.spec.memorySizeMb} MB and was killed`
-      : runtime.killedForProcesses
-        ? `its processes and threads went past ${this.options.processLimit ?? PROCESS_LIMIT} and were killed`
-        : error !== undefined
-          ? `its runtime could not run (${error})`
-          : exitReason(code, signal);
+    const why =
+      runtime.group.killedFor === 'memory'
+        ? `its runtime went past ${this.spec.memorySizeMb} MB and was killed`
+        : runtime.group.killedFor === 'processes'
+          ? `its processes and threads went past ${this.options.processLimit ?? PROCESS_LIMIT} and were killed`
+          : error !== undefined
+            ? `its runtime could not run (${error})`
+            : exitReason(code, signal);
     this.#reset(why);
   }
 

@@ -2,7 +2,7 @@
  * The process group of one runtime (process-tree.ts): what the environment does to all of it at once — stop it
  * between runs and let it go on (SIGSTOP, SIGCONT: "Lambda freezes the execution environment when the runtime
  * and each extension have completed and there are no pending events", Lambda developer guide, execution
- * environment lifecycle), kill it, and read its memory and size.
+ * environment lifecycle), kill it, and watch its memory and size (killed past the memory size or the quota).
  */
 import type { ChildProcess } from 'node:child_process';
 import type { GroupMemory, MemoryReading, ProcessMemory } from './process-memory';
@@ -14,12 +14,19 @@ export const PROCESS_LIMIT = 1024;
 export class RuntimeGroup {
   #frozen = false;
   readonly #memory: GroupMemory | undefined;
+  #watch: NodeJS.Timeout | undefined;
   /** The last reading, for the console. */
   last: MemoryReading | undefined;
+  /** Resident set of the group at the last sample, MiB. */
+  rssMb: number | undefined;
+  /** The highest resident set seen (REPORT's Max Memory Used), MiB. */
+  peakMb = 0;
+  /** Why the group was killed by its watch, if it was. */
+  killedFor: 'memory' | 'processes' | undefined;
 
   constructor(
     private readonly child: ChildProcess,
-    memory: ProcessMemory,
+    private readonly memory: ProcessMemory,
   ) {
     this.#memory = child.pid === undefined ? undefined : memory.group(child.pid);
   }
@@ -55,11 +62,32 @@ export class RuntimeGroup {
     this.#frozen = false;
   }
 
-  /** The group's memory and size now; undefined once the runtime is gone. */
-  async read(): Promise<MemoryReading | undefined> {
-    if (!this.#memory || !this.#leaderRunning) return undefined;
+  /** Reads the group's memory and size now (nothing once the runtime is gone). */
+  async sample(): Promise<void> {
+    if (!this.#memory || !this.#leaderRunning) return;
     const reading = await this.#memory.read();
-    if (reading) this.last = reading;
-    return reading;
+    if (!reading) return;
+    this.last = reading;
+    this.rssMb = reading.rssMb;
+    this.peakMb = Math.max(this.peakMb, reading.peakMb, reading.rssMb);
+  }
+
+  /** Samples every `sampleEveryMs` until stopped; kills the group past `memorySizeMb` or `processLimit`. */
+  watch(memorySizeMb: number, processLimit: number): void {
+    if (this.#watch !== undefined) return;
+    const tick = async (): Promise<void> => {
+      await this.sample();
+      if (this.killedFor !== undefined) return;
+      if (this.rssMb !== undefined && this.rssMb > memorySizeMb) this.killedFor = 'memory';
+      else if ((this.last?.threads ?? 0) > processLimit) this.killedFor = 'processes';
+      if (this.killedFor !== undefined) this.kill();
+    };
+    this.#watch = setInterval(() => void tick(), this.memory.sampleEveryMs);
+    this.#watch.unref();
+  }
+
+  stopWatch(): void {
+    clearInterval(this.#watch);
+    this.#watch = undefined;
   }
 }
