@@ -19,8 +19,13 @@ import type {
   RunResult,
 } from '../../offline/environments/environment-types';
 import { EnvironmentPool } from '../../offline/environments/pool';
-import { processMemory, scanGroup } from '../../offline/environments/process-memory';
-import { SANDBOX_VARIABLE } from '../../offline/environments/process-tree';
+import {
+  parseProcStat,
+  processMemory,
+  scanGroup,
+  sumPsGroup,
+} from '../../offline/environments/process-memory';
+import { markOf, SANDBOX_VARIABLE } from '../../offline/environments/process-tree';
 import { BOOTSTRAP, fixtureSpec } from '../helpers/runtime-fixtures';
 import { waitFor } from '../../support/wait';
 
@@ -46,6 +51,31 @@ function processState(pid: number): string {
 }
 
 const gone = (pids: number[]) => () => pids.every((pid) => !running(pid));
+
+describe('the sandbox: what it reads', () => {
+  it('reads pgid, threads and rss pages after the last ")" of /proc/<pid>/stat (a command name may hold both)', () => {
+    const stat =
+      '4242 (my (odd) cmd) S 4200 4242 4100 0 -1 4194304 100 0 0 0 5 3 0 0 20 0 7 0 1234 567890 2560 ' +
+      '18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0';
+    expect(parseProcStat(stat)).to.deep.equal({ pgid: 4242, threads: 7, rssPages: 2560 });
+    expect(parseProcStat('garbage')).to.equal(undefined);
+  });
+
+  it("finds the mark in an environ file, and nothing in another's", () => {
+    const environ = ['PATH=/usr/bin', `${SANDBOX_VARIABLE}=stack-1 /state/environments`, 'TZ=:UTC', ''].join(
+      '\0',
+    );
+    expect(markOf(environ)).to.equal('stack-1 /state/environments');
+    expect(markOf(`PATH=/usr/bin\0X${SANDBOX_VARIABLE}=not-it\0`)).to.equal(undefined);
+  });
+
+  it("sums a group's resident sets from ps (macOS), ignoring other groups", () => {
+    expect(sumPsGroup('  501  1024\n  77 99999\n 501   2048\n', 501)).to.deep.equal({
+      rssKib: 3072,
+      processes: 2,
+    });
+  });
+});
 
 describe('an environment is a sandbox (real processes)', function () {
   this.timeout(30_000);
