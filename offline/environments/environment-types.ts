@@ -41,7 +41,12 @@ export interface EnvironmentView {
   readonly lastRunAt: number | undefined;
   readonly initDurationMs: number | undefined;
   readonly memorySizeMb: number;
+  /** Resident set of every process of the environment (the runtime and what it started), at the last sample. */
   readonly rssMb: number | undefined;
+  /** Processes of the environment at the last sample. */
+  readonly processes: number | undefined;
+  /** Stopped between runs, as Lambda freezes an environment that waits for its next event. */
+  readonly frozen: boolean;
   readonly maxMemoryUsedMb: number | undefined;
   readonly endedAt: number | undefined;
   readonly endReason: string | undefined;
@@ -83,6 +88,12 @@ export interface EnvironmentOptions {
   readonly memory: ProcessMemory;
   /** Lambda's limit on an Init phase (10 s); tests shorten it. */
   readonly initLimitMs?: number;
+  /** Stop the environment's processes between runs (default true); an environment under a debugger is not. */
+  readonly freeze?: boolean;
+  /** Processes and threads past which the environment is ended (default: Lambda's quota, 1,024). */
+  readonly processLimit?: number;
+  /** LAMBDA_OFFLINE_SANDBOX's value: what finds this environment's processes if its stack dies (process-tree.ts). */
+  readonly sandboxMark?: string;
   /** Every chunk the process writes, for the offline terminal; `sink` is the run's log when one is under way. */
   output(text: string, stream: 'stdout' | 'stderr', sink: OutputSink | undefined): void;
   /** Called once, when the environment is over (for whatever reason). */

@@ -33,6 +33,7 @@ import type {
   RunResult,
 } from './environment-types';
 import { RuntimeApi, type RuntimeAnswer, startRuntimeApiServer } from './runtime-api';
+import { PROCESS_LIMIT, RuntimeGroup } from './runtime-group';
 import { spawnRuntime } from './runtime-process';
 import type { FunctionErrorPayload } from '../model/outcomes';
 
@@ -42,16 +43,14 @@ export const INIT_LIMIT_MS = 10_000;
 /** One runtime process and the Runtime API it talks to. */
 interface Runtime {
   readonly child: ChildProcess;
+  /** The runtime's process group: everything the function starts, frozen, counted and killed together. */
+  readonly group: RuntimeGroup;
   readonly server: Server;
   readonly api: RuntimeApi;
   readonly spawnedAt: number;
   readonly exited: Promise<void>;
   ready: boolean;
-  killedForMemory: boolean;
-  memoryTimer: NodeJS.Timeout | undefined;
   initTimer: NodeJS.Timeout | undefined;
-  rssMb: number | undefined;
-  peakMb: number;
 }
 
 interface ActiveRun {
@@ -128,8 +127,10 @@ export class ExecutionEnvironment {
       lastRunAt: this.#lastRunAt,
       initDurationMs: this.#initDurationMs === undefined ? undefined : round2(this.#initDurationMs),
       memorySizeMb: this.spec.memorySizeMb,
-      rssMb: runtime?.rssMb === undefined ? undefined : Math.round(runtime.rssMb),
-      maxMemoryUsedMb: runtime && runtime.peakMb > 0 ? Math.round(runtime.peakMb) : undefined,
+      rssMb: runtime?.group.rssMb === undefined ? undefined : Math.round(runtime.group.rssMb),
+      processes: runtime?.group.last?.processes,
+      frozen: runtime?.group.frozen ?? false,
+      maxMemoryUsedMb: runtime && runtime.group.peakMb > 0 ? Math.round(runtime.group.peakMb) : undefined,
       endedAt: this.#endedAt,
       endReason: this.#endReason,
     };
@@ -143,6 +144,7 @@ export class ExecutionEnvironment {
       ready: () => served.runtime && this.#ready(served.runtime),
       answered: (requestId, answer) => served.runtime && this.#answered(served.runtime, requestId, answer),
       initFailed: (payload) => served.runtime && this.#initFailed(served.runtime, payload),
+      waiting: () => served.runtime && this.#waiting(served.runtime),
     });
     const server = await startRuntimeApiServer(api);
     const address = server.address();
@@ -154,16 +156,13 @@ export class ExecutionEnvironment {
     });
     const started: Runtime = {
       child,
+      group: new RuntimeGroup(child, options.memory),
       server,
       api,
       spawnedAt: performance.now(),
       exited,
       ready: false,
-      killedForMemory: false,
-      memoryTimer: undefined,
       initTimer: undefined,
-      rssMb: undefined,
-      peakMb: 0,
     };
     served.runtime = started;
     this.#runtime = started;
@@ -249,6 +248,7 @@ export class ExecutionEnvironment {
     this.#watchMemory(runtime);
     const { request } = run;
     const elapsedMs = performance.now() - (run.startedAt ?? performance.now());
+    runtime.group.thaw();
     runtime.api.assign({
       requestId: request.requestId,
       event: request.event,
@@ -269,6 +269,11 @@ export class ExecutionEnvironment {
     const run = this.#run;
     if (run) this.#handOut(runtime, run);
     else this.#stopMemoryWatch(runtime);
+  }
+
+  /** The runtime asks for an event and none is there: it has answered (or started), so Lambda freezes it. */
+  #waiting(runtime: Runtime): void {
+    if (runtime === this.#runtime && this.options.freeze !== false) runtime.group.freeze();
   }
 
   #answered(runtime: Runtime, requestId: string, answer: RuntimeAnswer): void {
@@ -334,7 +339,7 @@ export class ExecutionEnvironment {
     this.#runs += 1;
     this.#lastRunAt = this.options.now();
     const runtime = run.runtime ?? this.#runtime;
-    if (runtime) await this.#sample(runtime);
+    if (runtime) await runtime.group.sample();
     // Answered, the runtime asks for the next event: the environment is idle (a failed run has reset it).
     if (this.#state === 'busy') {
       this.#state = 'idle';
@@ -342,7 +347,9 @@ export class ExecutionEnvironment {
     }
     // Killed at the limit, the sandbox reports the limit: the sample that caught it may be a little past it.
     const maxMemoryUsedMb =
-      result.reportErrorType === 'Runtime.OutOfMemory' ? this.spec.memorySizeMb : (runtime?.peakMb ?? 0);
+      result.reportErrorType === 'Runtime.OutOfMemory'
+        ? this.spec.memorySizeMb
+        : (runtime?.group.peakMb ?? 0);
     const initDurationMs = this.#initReported ? undefined : this.#initDurationMs;
     this.#initReported = true;
     run.settle({
@@ -353,32 +360,17 @@ export class ExecutionEnvironment {
     });
   }
 
-  async #sample(runtime: Runtime): Promise<void> {
-    const pid = runtime.child.pid;
-    if (pid === undefined || runtime.child.exitCode !== null || runtime.child.signalCode !== null) return;
-    const reading = await this.options.memory.read(pid);
-    if (!reading) return;
-    runtime.rssMb = reading.rssMb;
-    runtime.peakMb = Math.max(runtime.peakMb, reading.peakMb, reading.rssMb);
-  }
-
-  /** Samples the resident set while the runtime starts or runs (an idle one allocates nothing on its own). */
+  /**
+   * Samples the group while the runtime starts or runs (a frozen one allocates nothing); past the memory size, or
+   * past Lambda's process and thread quota (which Lambda enforces by failing the fork, offline by ending the
+   * runtime), the whole group is killed.
+   */
   #watchMemory(runtime: Runtime): void {
-    if (runtime.memoryTimer !== undefined) return;
-    const tick = async (): Promise<void> => {
-      await this.#sample(runtime);
-      if (runtime.rssMb !== undefined && runtime.rssMb > this.spec.memorySizeMb && !runtime.killedForMemory) {
-        runtime.killedForMemory = true;
-        runtime.child.kill('SIGKILL');
-      }
-    };
-    runtime.memoryTimer = setInterval(() => void tick(), this.options.memory.sampleEveryMs);
-    runtime.memoryTimer.unref();
+    runtime.group.watch(this.spec.memorySizeMb, this.options.processLimit ?? PROCESS_LIMIT);
   }
 
   #stopMemoryWatch(runtime: Runtime): void {
-    clearInterval(runtime.memoryTimer);
-    runtime.memoryTimer = undefined;
+    runtime.group.stopWatch();
   }
 
   /** The runtime process ended: the run under way fails as Lambda reports it, and the environment is reset. */
@@ -395,7 +387,7 @@ export class ExecutionEnvironment {
       setImmediate(() => {
         void this.#finish(
           run,
-          runtime.killedForMemory
+          runtime.group.killedFor === 'memory'
             ? {
                 outcome: { ok: false, error: outOfMemoryPayload(requestId) },
                 durationMs,
@@ -412,11 +404,14 @@ export class ExecutionEnvironment {
       });
     }
     if (runtime !== this.#runtime || this.#state === 'ended') return;
-    const why = runtime.killedForMemory
-      ? `its runtime went past ${this.spec.memorySizeMb} MB and was killed`
-      : error !== undefined
-        ? `its runtime could not run (${error})`
-        : exitReason(code, signal);
+    const why =
+      runtime.group.killedFor === 'memory'
+        ? `its runtime went past ${this.spec.memorySizeMb} MB and was killed`
+        : runtime.group.killedFor === 'processes'
+          ? `its processes and threads went past ${this.options.processLimit ?? PROCESS_LIMIT} and were killed`
+          : error !== undefined
+            ? `its runtime could not run (${error})`
+            : exitReason(code, signal);
     this.#reset(why);
   }
 
@@ -427,7 +422,7 @@ export class ExecutionEnvironment {
     this.#runtime = undefined;
     this.#resets += 1;
     this.#endReason = `reset: ${reason}`;
-    if (runtime.child.exitCode === null && runtime.child.signalCode === null) runtime.child.kill('SIGKILL');
+    runtime.group.kill();
     if (this.#state === 'initializing') this.#state = 'idle';
   }
 
@@ -441,7 +436,7 @@ export class ExecutionEnvironment {
     if (runtime) {
       clearTimeout(runtime.initTimer);
       this.#stopMemoryWatch(runtime);
-      if (runtime.child.exitCode === null && runtime.child.signalCode === null) runtime.child.kill('SIGKILL');
+      runtime.group.kill();
       await runtime.exited;
     }
     await rm(this.options.tmpDir, { recursive: true, force: true }).catch(() => undefined);

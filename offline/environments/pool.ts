@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ExecutionEnvironment, logStreamName } from './environment';
 import type { EnvironmentView, FunctionSpec, OutputSink } from './environment-types';
 import type { ProcessMemory } from './process-memory';
+import { StackSandboxes } from './process-tree';
 
 export interface PoolOptions {
   readonly functions: ReadonlyMap<string, FunctionSpec>;
@@ -60,11 +61,17 @@ export class EnvironmentPool {
   readonly #stale = new Set<ExecutionEnvironment>();
   readonly #ended: EnvironmentView[] = [];
   #stopped = false;
+  readonly #sandboxes: StackSandboxes;
 
-  constructor(private readonly options: PoolOptions) {}
+  constructor(private readonly options: PoolOptions) {
+    this.#sandboxes = new StackSandboxes(options.tmpRoot);
+  }
 
-  /** Removes what a previous stack left of its environments' TMPDIRs. */
+  /** Ends the processes and removes the TMPDIRs a previous stack left of its environments. */
   async prepare(): Promise<void> {
+    const left = this.#sandboxes.endLeftovers();
+    if (left > 0) this.options.log(`λ ended ${left} environment process group(s) a stopped stack left`);
+    this.#sandboxes.guard();
     await rm(this.options.tmpRoot, { recursive: true, force: true });
   }
 
@@ -130,6 +137,7 @@ export class EnvironmentPool {
   async stop(): Promise<void> {
     this.#stopped = true;
     await Promise.all(this.#all().map((environment) => environment.end('the offline stack stopped')));
+    this.#sandboxes.release();
   }
 
   #all(): ExecutionEnvironment[] {
@@ -158,6 +166,7 @@ export class EnvironmentPool {
       bootstrap: this.options.bootstrap,
       hostVariables: this.options.hostVariables,
       memory: this.options.memory,
+      sandboxMark: this.#sandboxes.mark,
       now: this.options.now,
       output: (text: string, stream: 'stdout' | 'stderr', sink: OutputSink | undefined) => {
         buffers[stream].push(text);

@@ -36,6 +36,8 @@ export interface RuntimeApiListener {
   ready(): void;
   answered(requestId: string, answer: RuntimeAnswer): void;
   initFailed(payload: FunctionErrorPayload): void;
+  /** The runtime's `next` waits: no event is there for it. */
+  waiting?(): void;
 }
 
 export interface ApiReply {
@@ -169,6 +171,7 @@ export class RuntimeApi {
     }
     return new Promise((handOut) => {
       this.#waiting = (invocation) => handOut(nextReply(invocation));
+      this.listener.waiting?.();
     });
   }
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { EnvironmentOptions, FunctionSpec } from './environment-types';
 import { loggingVariables } from './logging-config';
 import { runtimeNode } from './runtime-node';
+import { inOwnGroup, SANDBOX_VARIABLE } from './process-tree';
 
 /** The heap flags of Lambda's Node.js runtime bootstrap for a memory size (new space a tenth, split in two). */
 export function heapFlags(memorySizeMb: number): string[] {
@@ -20,10 +21,17 @@ export function heapFlags(memorySizeMb: number): string[] {
 
 /** Starts the runtime of `spec`, talking to the Runtime API on 127.0.0.1:`apiPort`. */
 export function spawnRuntime(spec: FunctionSpec, options: EnvironmentOptions, apiPort: number): ChildProcess {
-  return spawn(runtimeNode(spec.runtime).path, [...heapFlags(spec.memorySizeMb), options.bootstrap], {
+  // The leader of a process group of its own: what the function starts is counted, frozen and ended with it.
+  const group = inOwnGroup(runtimeNode(spec.runtime).path, [
+    ...heapFlags(spec.memorySizeMb),
+    options.bootstrap,
+  ]);
+  return spawn(group.command, group.args, {
     cwd: spec.taskRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: group.detached,
     env: {
+      ...group.variables,
       ...options.hostVariables,
       ...spec.variables,
       _HANDLER: spec.handler,
@@ -43,6 +51,7 @@ export function spawnRuntime(spec: FunctionSpec, options: EnvironmentOptions, ap
       TMPDIR: options.tmpDir,
       IS_OFFLINE: 'true',
       ...loggingVariables(spec.logging, spec.name),
+      ...(options.sandboxMark === undefined ? {} : { [SANDBOX_VARIABLE]: options.sandboxMark }),
     },
   });
 }

@@ -54,7 +54,7 @@ for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) process.on(si
 // Should the stack die without ending this process, its parent changes: nobody is left to send events.
 const parent = process.ppid;
 setInterval(() => {
-  if (process.ppid !== parent) process.exit(1);
+  if (process.ppid !== parent) process.kill(-process.pid, 'SIGKILL'); // its environment's group: children too
 }, 1000).unref();
 
 async function main() {

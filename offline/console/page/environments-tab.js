@@ -1,7 +1,7 @@
 // @ts-check
 /**
- * Environments: the execution environments, live then recently ended — state, runs, memory, Init Duration and
- * why each ended. An environment's log stream opens the Logs tab on that stream alone.
+ * Environments: the execution environments, live then recently ended — state (frozen between runs), runs, the
+ * memory and the processes of each one's whole process tree, Init Duration and why each ended. An environment's log stream opens the Logs tab on that stream alone.
  */
 import { $, apiGet, h, seconds, utc } from './dom.js';
 import { showStreamLogs } from './logs-tab.js';
@@ -50,7 +50,13 @@ function environmentRow(environment) {
         streamLabel(environment.logStream),
       ),
     ),
-    h('td', {}, ENVIRONMENT_STATES[environment.state] ?? environment.state),
+    h(
+      'td',
+      {},
+      environment.frozen && environment.state === 'idle'
+        ? 'idle (warm, frozen)'
+        : (ENVIRONMENT_STATES[environment.state] ?? environment.state),
+    ),
     h('td', {}, utc(environment.startedAt)),
     h('td', {}, String(environment.runs), environment.resets > 0 ? ` (${environment.resets} reset)` : ''),
     h('td', {}, utc(environment.lastRunAt)),
@@ -59,6 +65,7 @@ function environmentRow(environment) {
       {},
       `${megabytes(environment.rssMb)} / ${megabytes(environment.maxMemoryUsedMb)} / ${environment.memorySizeMb}`,
     ),
+    h('td', {}, environment.state === 'ended' ? '–' : megabytes(environment.processes)),
     h(
       'td',
       {},
