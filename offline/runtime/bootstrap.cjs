@@ -18,6 +18,7 @@ const { invocation, errorLine, patchConsole } = require('./console-log.cjs');
 const { errorPayload } = require('./errors.cjs');
 const { loadHandler } = require('./handler-loader.cjs');
 const { contextFor, runHandler } = require('./invoke.cjs');
+const { installAwsLambdaGlobal, isStreamingHandler, runStreamingHandler } = require('./response-stream.cjs');
 
 /** @typedef {import('./runtime-api-client.cjs').ErrorPayload} ErrorPayload */
 
@@ -58,8 +59,11 @@ setInterval(() => {
 async function main() {
   /** @type {Function} */
   let handler;
+  let streaming = false;
   try {
+    installAwsLambdaGlobal();
     handler = await loadHandler(String(env._HANDLER), String(env.LAMBDA_TASK_ROOT));
+    streaming = isStreamingHandler(handler);
   } catch (error) {
     const payload = errorPayload(error);
     process.stderr.write(errorLine('Init Error', payload));
@@ -73,6 +77,19 @@ async function main() {
     const traceId = next.headers['lambda-runtime-trace-id'];
     if (typeof traceId === 'string') env._X_AMZN_TRACE_ID = traceId;
     else delete env._X_AMZN_TRACE_ID;
+    if (streaming) {
+      const logError = (/** @type {unknown} */ error) =>
+        process.stderr.write(errorLine('Invoke Error', errorPayload(error)));
+      await runStreamingHandler(
+        handler,
+        JSON.parse(next.body),
+        contextFor(requestId, next.headers),
+        requestId,
+        logError,
+      );
+      invocation.requestId = undefined;
+      continue;
+    }
     try {
       const result = await runHandler(handler, JSON.parse(next.body), contextFor(requestId, next.headers));
       await api.postResponse(requestId, JSON.stringify(result) ?? 'null');
