@@ -171,6 +171,7 @@ export class RuntimeApi {
     this.#current = undefined;
     if (end.cut) {
       this.listener.answered(requestId, { kind: 'error', payload: end.cut });
+      await response.finished();
       return end.cut.errorType === 'Function.ResponseSizeTooLarge'
         ? reply(413, { errorMessage: end.cut.errorMessage, errorType: 'RequestEntityTooLarge' })
         : reply(400, {

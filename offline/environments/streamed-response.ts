@@ -74,7 +74,10 @@ export class StreamedResponse {
     } catch {
       // the connection broke (the runtime was killed): cut
     } finally {
-      if (cut !== undefined) this.source.destroy();
+      // Past the limit the runtime may go on writing: the rest is read and dropped (its request then gets its
+      // 413). A reader that stops early, or a broken connection, ends the request.
+      if (cut?.errorType === 'Function.ResponseSizeTooLarge') this.source.resume();
+      else if (cut !== undefined) this.source.destroy();
       const errorType = this.source.trailers['lambda-runtime-function-error-type'];
       const errorBody = this.source.trailers['lambda-runtime-function-error-body'] ?? '';
       this.#settle({
@@ -100,6 +103,14 @@ export class StreamedResponse {
       kept.push(chunk);
     }
     return { body: Buffer.concat(kept).toString('utf8') };
+  }
+
+  /** Resolves once the runtime's request is over (read to its end, or closed). */
+  finished(): Promise<void> {
+    if (this.source.complete || this.source.destroyed) return Promise.resolve();
+    return new Promise((done) => {
+      this.source.once('end', done).once('close', done);
+    });
   }
 
   /** Reads and drops the response (nobody is waiting for it any more). */
