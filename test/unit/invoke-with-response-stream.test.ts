@@ -18,12 +18,14 @@ import { fromUtf8, toUtf8 } from '@smithy/core/serde';
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { createServer, get as httpGet, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { invokeComplete, payloadChunk } from '../../offline/api/event-stream';
 import { InvokeApi, type SyncOutcome, startInvokeApiServer } from '../../offline/api/invoke-api';
+import type { StreamLine } from '../../offline/console/contract';
+import { streamInvoke } from '../../offline/console/invoke-stream';
 import { ExecutionEnvironment, logStreamName } from '../../offline/environments/environment';
 import { processMemory } from '../../offline/environments/process-memory';
 import { BOOTSTRAP, fixtureSpec } from '../helpers/runtime-fixtures';
@@ -77,6 +79,7 @@ describe('InvokeWithResponseStream (SDK → Invoke API → real environments)', 
   let tmpRoot: string;
   let server: Server;
   let client: LambdaClient;
+  let api: InvokeApi;
   const environments = new Map<string, ExecutionEnvironment>();
   const gates: Gate[] = [];
   /** Request ids of the runs that are over. */
@@ -104,7 +107,7 @@ describe('InvokeWithResponseStream (SDK → Invoke API → real environments)', 
         ),
       );
     }
-    const api = new InvokeApi({
+    api = new InvokeApi({
       region: 'ap-northeast-1',
       accountId: '000000000000',
       functions: new Map(Object.keys(FUNCTIONS).map((name) => [name, name])),
@@ -263,5 +266,44 @@ describe('InvokeWithResponseStream (SDK → Invoke API → real environments)', 
     expect(error).to.be.instanceOf(Error);
     expect((error as Error).name).to.equal('ValidationException');
     expect((error as Error).message).to.include('[RequestResponse, DryRun]');
+  });
+
+  it("the console's streamed Test passes chunk 1 on before the run ends, then how it ended (first-chunk time, log)", async () => {
+    const gate = await startGate();
+    gates.push(gate);
+    const consoleServer = createServer((_request, response) => {
+      void streamInvoke(api, 'notes-gated', JSON.stringify({ releaseUrl: gate.url }), response);
+    });
+    await new Promise<void>((resolve) => consoleServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const lines = await new Promise<StreamLine[]>((resolve, reject) => {
+        const port = (consoleServer.address() as AddressInfo).port;
+        httpGet(`http://127.0.0.1:${port}/`, (response) => {
+          const seen: StreamLine[] = [];
+          let pending = '';
+          response.setEncoding('utf8').on('data', (text: string) => {
+            pending += text;
+            const complete = pending.split('\n');
+            pending = complete.pop() ?? '';
+            for (const line of complete) {
+              seen.push(JSON.parse(line) as StreamLine);
+              if (seen.length === 1) gate.open();
+            }
+          });
+          response.on('end', () => resolve(seen));
+        }).on('error', reject);
+      });
+      expect(lines[0]).to.deep.equal({ kind: 'chunk', text: 'first;' });
+      expect(lines[1]).to.deep.equal({ kind: 'chunk', text: 'second' });
+      const end = lines[2];
+      expect(end).to.deep.include({ kind: 'end', statusCode: 200 });
+      if (end?.kind !== 'end') return;
+      expect(end.firstChunkMs).to.be.a('number').and.to.be.at.most(end.roundTripMs);
+      expect(end.errorCode).to.equal(undefined);
+      expect(end.log).to.be.a('string');
+    } finally {
+      consoleServer.closeAllConnections();
+      await new Promise((resolve) => consoleServer.close(resolve));
+    }
   });
 });
