@@ -23,10 +23,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { invokeComplete, payloadChunk } from '../../offline/api/event-stream';
-import { InvokeApi, type SyncOutcome, startInvokeApiServer } from '../../offline/api/invoke-api';
+import { InvokeApi, startInvokeApiServer } from '../../offline/api/invoke-api';
 import type { StreamLine } from '../../offline/console/contract';
 import { streamInvoke } from '../../offline/console/invoke-stream';
-import { ExecutionEnvironment, logStreamName } from '../../offline/environments/environment';
+import { Concurrency } from '../../offline/environments/concurrency';
+import { FunctionRunner, syncOutcome } from '../../offline/environments/function-runner';
+import { EnvironmentPool } from '../../offline/environments/pool';
+import { InvocationLogs } from '../../offline/observability/invocation-logs';
+import { MetricsRecorder } from '../../offline/observability/metrics-recorder';
 import { processMemory } from '../../offline/environments/process-memory';
 import { BOOTSTRAP, fixtureSpec } from '../helpers/runtime-fixtures';
 import { type Gate, startGate } from '../helpers/gate';
@@ -80,64 +84,61 @@ describe('InvokeWithResponseStream (SDK → Invoke API → real environments)', 
   let server: Server;
   let client: LambdaClient;
   let api: InvokeApi;
-  const environments = new Map<string, ExecutionEnvironment>();
+  let pool: EnvironmentPool;
+  /** START, END and REPORT lines the runner wrote. */
+  let lambdaLines = '';
   const gates: Gate[] = [];
   /** Request ids of the runs that are over. */
   const finished = new Set<string>();
 
   before(async () => {
     tmpRoot = await mkdtemp(join(tmpdir(), 'lambda-notes-stream-invoke-'));
-    for (const [name, fixture] of Object.entries(FUNCTIONS)) {
-      const id = randomUUID().replaceAll('-', '');
-      environments.set(
+    const specs = Object.entries(FUNCTIONS).map(([name, fixture]) =>
+      fixtureSpec(fixture.handler, {
+        key: name,
         name,
-        await ExecutionEnvironment.start(
-          fixtureSpec(fixture.handler, { name, timeoutSeconds: fixture.timeoutSeconds ?? 5 }),
-          {
-            id,
-            logStream: logStreamName(new Date(), id),
-            tmpDir: join(tmpRoot, id),
-            bootstrap: BOOTSTRAP,
-            hostVariables: { PATH: process.env.PATH ?? '' },
-            memory: await processMemory(),
-            output: (text, _stream, sink) => sink?.append(text),
-            ended: () => undefined,
-            now: Date.now,
-          },
-        ),
-      );
-    }
+        arn: `arn:aws:lambda:ap-northeast-1:000000000000:function:${name}`,
+        timeoutSeconds: fixture.timeoutSeconds ?? 5,
+      }),
+    );
+    pool = new EnvironmentPool({
+      functions: new Map(specs.map((spec) => [spec.key, spec])),
+      idleMs: 600_000,
+      tmpRoot,
+      bootstrap: BOOTSTRAP,
+      hostVariables: { PATH: process.env.PATH ?? '' },
+      memory: await processMemory(),
+      write: () => undefined,
+      log: () => undefined,
+      newId: randomUUID,
+      now: Date.now,
+    });
+    const runner = new FunctionRunner({
+      pool,
+      concurrency: new Concurrency(new Map()),
+      logs: new InvocationLogs(),
+      metrics: new MetricsRecorder(specs.map((spec) => spec.key)),
+      write: (text) => {
+        lambdaLines += text;
+      },
+      now: Date.now,
+    });
+    // As the stack's composition root (emulation.ts) calls the runner for an Invoke.
     api = new InvokeApi({
       region: 'ap-northeast-1',
       accountId: '000000000000',
-      functions: new Map(Object.keys(FUNCTIONS).map((name) => [name, name])),
+      functions: new Map(specs.map((spec) => [spec.name, spec.key])),
       newRequestId: randomUUID,
-      invoke: async (functionKey, event, options): Promise<SyncOutcome> => {
-        const environment = environments.get(functionKey);
-        if (!environment) throw new Error(`no environment for ${functionKey}`);
-        let log = '';
-        const result = await environment.run(
-          {
+      invoke: async (functionKey, event, options) => {
+        const outcome = syncOutcome(
+          await runner.run(functionKey, event, {
             requestId: options.requestId,
-            event: JSON.stringify(event),
-            invokedFunctionArn: environment.spec.arn,
-            traceId: 'Root=1-6750a1b2-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=0',
+            clientContext: options.clientContext,
             ...(options.onStream ? { onStream: options.onStream } : {}),
-          },
-          { append: (text) => (log += text) },
+          }),
         );
         finished.add(options.requestId);
-        const logTail = Buffer.from(log).toString('base64');
-        const { outcome } = result;
-        if (!outcome.ok) return { kind: 'function-error', payload: outcome.error, logTail };
-        return outcome.streamed
-          ? {
-              kind: 'result',
-              payload: outcome.body,
-              raw: { body: outcome.body, contentType: outcome.streamed.contentType },
-              logTail,
-            }
-          : { kind: 'result', payload: JSON.parse(outcome.body) as unknown, logTail };
+        return outcome;
       },
       enqueue: () => Promise.reject(new Error('not queued here')),
       log: () => undefined,
@@ -159,7 +160,7 @@ describe('InvokeWithResponseStream (SDK → Invoke API → real environments)', 
     client?.destroy();
     server?.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve));
-    await Promise.all([...environments.values()].map((environment) => environment.end('test over')));
+    await pool?.stop();
     await rm(tmpRoot, { recursive: true, force: true });
   });
 
@@ -211,6 +212,8 @@ describe('InvokeWithResponseStream (SDK → Invoke API → real environments)', 
     expect(events.join('')).to.equal('first;second');
     expect(complete).to.deep.equal({});
     expect(finished.has(requestId)).to.equal(true);
+    // The run lasts until the stream ends: its REPORT is written then, once.
+    expect(lambdaLines.match(new RegExp(`REPORT RequestId: ${requestId}\t`, 'g'))).to.have.length(1);
   });
 
   it('an error mid-stream: the chunks before it, then InvokeComplete with the error type and message', async () => {
@@ -220,8 +223,12 @@ describe('InvokeWithResponseStream (SDK → Invoke API → real environments)', 
   });
 
   it('LogType Tail: InvokeComplete carries LogResult (base64 of the log)', async () => {
-    const { complete } = await streamed('notes-fails', {}, 'Tail');
-    expect(Buffer.from(complete?.LogResult ?? '', 'base64').toString('utf8')).to.include('Invoke Error');
+    const { answer, complete } = await streamed('notes-fails', {}, 'Tail');
+    const log = Buffer.from(complete?.LogResult ?? '', 'base64').toString('utf8');
+    const requestId = answer.$metadata.requestId ?? '';
+    expect(log).to.include(`START RequestId: ${requestId} Version: $LATEST`);
+    expect(log).to.include('Invoke Error');
+    expect(log).to.match(new RegExp(`REPORT RequestId: ${requestId}\\tDuration: [\\d.]+ ms`));
   });
 
   it('a handler that streams forever: its chunks, then InvokeComplete Sandbox.Timedout at the timeout', async () => {
