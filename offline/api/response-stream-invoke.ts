@@ -27,6 +27,8 @@ export async function responseStreamAnswer(
     begin = resolve;
   });
   const outcome = run((response) => begin(response));
+  // Read by the events below; a client that goes away before the end leaves it unread.
+  outcome.catch(() => undefined);
   const first = await Promise.race([started, outcome.then(() => undefined)]);
   if (first === undefined && (await outcome).kind === 'throttled') return { throttled: true };
   return {
@@ -47,7 +49,17 @@ async function* events(
   tail: boolean,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   if (response) for await (const chunk of response.chunks()) yield payloadChunk(chunk);
-  const result = await outcome;
+  let result: SyncOutcome;
+  try {
+    result = await outcome;
+  } catch {
+    // The headers are gone already: the failure can only be told in the last event.
+    yield invokeComplete({
+      ErrorCode: 'ServiceException',
+      ErrorDetails: 'The Lambda service encountered an internal error.',
+    });
+    return;
+  }
   if (response === undefined && result.kind === 'result') {
     const body = result.raw?.body ?? JSON.stringify(result.payload === undefined ? null : result.payload);
     yield payloadChunk(Buffer.from(body ?? 'null'));

@@ -55,14 +55,20 @@ export class StreamedResponse {
     });
   }
 
-  /** The chunks as the runtime sends them (one reader only); past the limit the response is cut. */
+  /**
+   * The chunks as the runtime sends them (one reader only). Past the limit the response is cut: the caller learns
+   * it at once, the rest is read and dropped (the runtime's request then gets its 413). A reader that stops early
+   * (its client went away) leaves the runtime to finish: the rest is dropped, and the response is over when the
+   * runtime ends it, as the function runs on until it returns or times out.
+   */
   async *chunks(): AsyncGenerator<Buffer, void, undefined> {
     if (this.#taken) throw new Error('a streamed response is read once');
     this.#taken = true;
     let bytes = 0;
-    let cut: FunctionErrorPayload | undefined = TRUNCATED;
+    let cut: FunctionErrorPayload | undefined;
+    let readToEnd = false;
     try {
-      for await (const chunk of this.source as AsyncIterable<Buffer>) {
+      for await (const chunk of this.source.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
         bytes += chunk.length;
         if (bytes > this.limit) {
           cut = responseSizeTooLarge(this.limit);
@@ -70,21 +76,28 @@ export class StreamedResponse {
         }
         yield chunk;
       }
-      cut = undefined;
+      readToEnd = true;
     } catch {
-      // the connection broke (the runtime was killed): cut
+      // the connection broke (the runtime was killed)
+      cut = TRUNCATED;
     } finally {
-      // Past the limit the runtime may go on writing: the rest is read and dropped (its request then gets its
-      // 413). A reader that stops early, or a broken connection, ends the request.
-      if (cut?.errorType === 'Function.ResponseSizeTooLarge') this.source.resume();
-      else if (cut !== undefined) this.source.destroy();
-      const errorType = this.source.trailers['lambda-runtime-function-error-type'];
-      const errorBody = this.source.trailers['lambda-runtime-function-error-body'] ?? '';
-      this.#settle({
-        bytes,
-        ...(cut === undefined ? {} : { cut }),
-        ...(cut === undefined && errorType ? { trailers: { errorType, errorBody } } : {}),
-      });
+      const settle = (): void => {
+        const errorType = this.source.trailers['lambda-runtime-function-error-type'];
+        const errorBody = this.source.trailers['lambda-runtime-function-error-body'] ?? '';
+        const broken = cut === undefined && !this.source.complete;
+        this.#settle({
+          bytes,
+          ...(cut === undefined ? {} : { cut }),
+          ...(broken ? { cut: TRUNCATED } : {}),
+          ...(cut === undefined && !broken && errorType ? { trailers: { errorType, errorBody } } : {}),
+        });
+      };
+      if (readToEnd || cut === TRUNCATED) settle();
+      else {
+        this.source.resume();
+        if (cut) settle();
+        else void this.finished().then(settle);
+      }
     }
   }
 

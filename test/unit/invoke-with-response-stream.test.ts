@@ -18,7 +18,7 @@ import { fromUtf8, toUtf8 } from '@smithy/core/serde';
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, get as httpGet, type Server } from 'node:http';
+import { createServer, get as httpGet, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,7 @@ import { MetricsRecorder } from '../../offline/observability/metrics-recorder';
 import { processMemory } from '../../offline/environments/process-memory';
 import { BOOTSTRAP, fixtureSpec } from '../helpers/runtime-fixtures';
 import { type Gate, startGate } from '../helpers/gate';
+import { waitFor } from '../../support/wait';
 
 /** Deployed name → fixture handler (and its timeout). */
 const FUNCTIONS: Record<string, { handler: string; timeoutSeconds?: number }> = {
@@ -214,6 +215,41 @@ describe('InvokeWithResponseStream (SDK → Invoke API → real environments)', 
     expect(finished.has(requestId)).to.equal(true);
     // The run lasts until the stream ends: its REPORT is written then, once.
     expect(lambdaLines.match(new RegExp(`REPORT RequestId: ${requestId}\t`, 'g'))).to.have.length(1);
+  });
+
+  it('a client that goes away mid-stream: the function runs on to its end, and the environment takes the next invoke', async () => {
+    const gate = await startGate();
+    gates.push(gate);
+    const port = (server.address() as AddressInfo).port;
+    const requestId = await new Promise<string>((resolve, reject) => {
+      const call = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/2021-11-15/functions/notes-gated/response-streaming-invocations',
+        },
+        (response) => {
+          response.once('data', () => {
+            call.destroy();
+            resolve(String(response.headers['x-amzn-requestid']));
+          });
+        },
+      );
+      call.on('error', () => undefined);
+      call.on('close', () => reject(new Error('closed before the first chunk')));
+      call.end(JSON.stringify({ releaseUrl: gate.url }));
+    });
+    expect(finished.has(requestId), 'the run goes on after its client left').to.equal(false);
+    gate.open();
+    await waitFor('the abandoned run to end', () => finished.has(requestId));
+    const { chunks, complete } = await streamed('notes-gated', { releaseUrl: gate.url });
+    expect(chunks.join('')).to.equal('first;second');
+    expect(complete).to.deep.equal({});
+    const report = lambdaLines.split('\n').find((line) => line.startsWith(`REPORT RequestId: ${requestId}`));
+    expect(report, 'the abandoned run was reported as a normal end')
+      .to.be.a('string')
+      .and.not.match(/Status:/);
   });
 
   it('an error mid-stream: the chunks before it, then InvokeComplete with the error type and message', async () => {
