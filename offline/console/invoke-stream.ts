@@ -58,6 +58,8 @@ export async function streamInvoke(
     return;
   }
   let firstChunkMs: number | undefined;
+  // A chunk may end inside a character: the text is decoded across chunks.
+  const text = new TextDecoder('utf-8');
   try {
     await writeEvents();
   } catch (error) {
@@ -77,7 +79,7 @@ export async function streamInvoke(
       const eventType = message.headers[':event-type']?.value;
       if (eventType === 'PayloadChunk') {
         firstChunkMs ??= round2(performance.now() - startedAt);
-        write({ kind: 'chunk', text: toUtf8(message.body) });
+        write({ kind: 'chunk', text: text.decode(message.body, { stream: true }) });
       } else if (eventType === 'InvokeComplete') {
         const complete = JSON.parse(toUtf8(message.body)) as InvokeComplete;
         write({

@@ -349,4 +349,33 @@ describe('InvokeWithResponseStream (SDK → Invoke API → real environments)', 
       await new Promise((resolve) => consoleServer.close(resolve));
     }
   });
+
+  it("the console's streamed Test decodes a character split across two chunks", async () => {
+    const consoleServer = createServer((_request, response) => {
+      // "é" is C3 A9 in UTF-8: one byte a chunk, 50 ms apart so that they arrive apart.
+      const event = { chunks: ['ww==', 'qQ=='], base64: true, gapMs: 50 };
+      void streamInvoke(api, 'notes-chunks', JSON.stringify(event), response);
+    });
+    await new Promise<void>((resolve) => consoleServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        const port = (consoleServer.address() as AddressInfo).port;
+        httpGet(`http://127.0.0.1:${port}/`, (response) => {
+          let text = '';
+          response.setEncoding('utf8').on('data', (part: string) => (text += part));
+          response.on('end', () => resolve(text));
+        }).on('error', reject);
+      });
+      const lines = body
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as StreamLine);
+      const chunks = lines.flatMap((line) => (line.kind === 'chunk' ? [line.text] : []));
+      expect(chunks, 'two chunks').to.have.length(2);
+      expect(chunks.join('')).to.equal('é');
+    } finally {
+      consoleServer.closeAllConnections();
+      await new Promise((resolve) => consoleServer.close(resolve));
+    }
+  });
 });
