@@ -175,6 +175,16 @@ describe('response streaming (real execution environments)', function () {
     expect((await next.result).status).to.equal('timeout');
   });
 
+  it("a handler that returns without ending the stream waits for its end as AWS's client does (v4 waitForStreamClosure): the timeout", async () => {
+    const environment = await start(fixtureSpec('streaming.neverEnds', { timeoutSeconds: 0.5 }));
+    const run = streamRun(environment, {});
+    const result = await run.result;
+    await run.read;
+    expect(run.chunks.join('')).to.equal('open');
+    expect(result.status).to.equal('timeout');
+    expect(environment.view()).to.include({ resets: 1 });
+  });
+
   it('a write after the end: what was written before the end is the answer, and the environment runs the next event', async () => {
     const environment = await start(fixtureSpec('streaming.writeAfterEnd'));
     const run = streamRun(environment, {});
