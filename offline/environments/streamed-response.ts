@@ -59,7 +59,8 @@ export class StreamedResponse {
    * The chunks as the runtime sends them (one reader only). Past the limit the response is cut: the caller learns
    * it at once, the rest is read and dropped (the runtime's request then gets its 413). A reader that stops early
    * (its client went away) leaves the runtime to finish: the rest is dropped, and the response is over when the
-   * runtime ends it, as the function runs on until it returns or times out.
+   * runtime ends it ("streamed responses are not interrupted or stopped when the invoking client connection is
+   * broken", Lambda developer guide, Response streaming for Lambda functions).
    */
   async *chunks(): AsyncGenerator<Buffer, void, undefined> {
     if (this.#taken) throw new Error('a streamed response is read once');

@@ -217,6 +217,8 @@ describe('InvokeWithResponseStream (SDK → Invoke API → real environments)', 
     expect(lambdaLines.match(new RegExp(`REPORT RequestId: ${requestId}\t`, 'g'))).to.have.length(1);
   });
 
+  // "Streamed responses are not interrupted or stopped when the invoking client connection is broken" (Lambda
+  // developer guide, Response streaming for Lambda functions).
   it('a client that goes away mid-stream: the function runs on to its end, and the environment takes the next invoke', async () => {
     const gate = await startGate();
     gates.push(gate);
