@@ -147,7 +147,7 @@ export class RuntimeApi {
   async handleStream(path: string, mode: string, response: StreamedResponse): Promise<ApiReply> {
     const match = INVOCATION.exec(path);
     const requestId = match?.[1];
-    if (!match || match[2] !== 'response' || requestId === undefined || requestId !== this.#current) {
+    if (!match || requestId === undefined || requestId !== this.#current) {
       void response.discard();
       return match
         ? reply(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' })
@@ -255,7 +255,8 @@ export function startRuntimeApiServer(api: RuntimeApi, streamLimit?: number): Pr
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     void (async () => {
       const mode = request.headers['lambda-runtime-function-response-mode'];
-      if (request.method === 'POST' && typeof mode === 'string') {
+      // Only a response streams: an error (`/error`) is one JSON body whatever the runtime says.
+      if (request.method === 'POST' && typeof mode === 'string' && request.url?.endsWith('/response')) {
         const answer = await api.handleStream(
           request.url ?? '/',
           mode,
