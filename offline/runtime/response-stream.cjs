@@ -32,6 +32,14 @@ const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
 const HIGH_WATER_MARK = Symbol.for('aws.lambda.runtime.handler.streaming.highWaterMark');
 const STREAM_RESPONSE = 'response';
 
+/** What the handler's stream exposes of the request: a Writable's methods and an EventEmitter's, as AWS's does. */
+const STREAM_METHODS = [
+  ...['cork', 'uncork', 'destroy', 'end'],
+  ...['on', 'once', 'off', 'emit', 'addListener', 'prependListener', 'prependOnceListener'],
+  ...['removeListener', 'removeAllListeners', 'listeners', 'rawListeners', 'listenerCount', 'eventNames'],
+  ...['setMaxListeners', 'getMaxListeners'],
+];
+
 const HTTP_INTEGRATION_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
 /** Eight NUL bytes end the JSON prelude of an HTTP integration response. */
 const PRELUDE_DELIMITER_BYTES = 8;
@@ -125,11 +133,11 @@ function openResponseStream(requestId, highWaterMark) {
       }),
   });
   /** @type {Promise<void>} settles when the Runtime API has answered the whole request */
-  const answered = new Promise((done, fail) => {
+  const answered = new Promise((resolve, reject) => {
     request.on('response', (response) => {
       response.resume();
-      response.on('end', () => done());
-      response.on('aborted', () => fail(new Error('the Runtime API aborted the response')));
+      response.on('end', () => resolve());
+      response.on('aborted', () => reject(new Error('the Runtime API aborted the response')));
     });
     request.on('error', (error) => {
       // A write after the handler ended the stream fails that write alone (its callback gets the error): the
@@ -140,7 +148,7 @@ function openResponseStream(requestId, highWaterMark) {
         /** @type {{ code?: string }} */ (error).code === 'ERR_STREAM_WRITE_AFTER_END'
       )
         return;
-      fail(error);
+      reject(error);
       request.destroy(error);
     });
   });
@@ -150,19 +158,10 @@ function openResponseStream(requestId, highWaterMark) {
   const rawWrite = request.write.bind(request);
   /** @type {ResponseStream} */
   const stream = /** @type {ResponseStream} */ ({});
-  for (const method of ['cork', 'uncork', 'destroy', 'end', 'on', 'once', 'off', 'emit', 'addListener']) {
+  for (const method of STREAM_METHODS) {
     const bound = /** @type {Record<string, Function>} */ (/** @type {unknown} */ (request))[method];
     stream[method] = bound?.bind(request);
   }
-  for (const method of ['prependListener', 'prependOnceListener', 'removeListener', 'removeAllListeners']) {
-    const bound = /** @type {Record<string, Function>} */ (/** @type {unknown} */ (request))[method];
-    stream[method] = bound?.bind(request);
-  }
-  for (const name of ['listeners', 'rawListeners', 'listenerCount', 'eventNames', 'setMaxListeners']) {
-    const bound = /** @type {Record<string, Function>} */ (/** @type {unknown} */ (request))[name];
-    stream[name] = bound?.bind(request);
-  }
-  stream.getMaxListeners = request.getMaxListeners.bind(request);
   stream._onBeforeFirstWrite = undefined;
   stream.setContentType = (contentType) => {
     if (written) {
