@@ -8,13 +8,20 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { FunctionErrorPayload } from '../model/outcomes';
+import { responseStreamAnswer, type StartedStream } from './response-stream-invoke';
 
 /** Request payload limits of the Invoke API (Lambda quotas; 6 MB sync, 1 MB async). */
 export const SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024;
 export const ASYNC_PAYLOAD_LIMIT = 1024 * 1024;
 
 export type SyncOutcome =
-  | { readonly kind: 'result'; readonly payload: unknown; readonly logTail?: string }
+  | {
+      readonly kind: 'result';
+      readonly payload: unknown;
+      readonly logTail?: string;
+      /** A streamed response answered whole: its bytes as they came, not JSON. */
+      readonly raw?: { readonly body: string; readonly contentType: string };
+    }
   | {
       readonly kind: 'function-error';
       readonly payload: FunctionErrorPayload | Record<string, unknown>;
@@ -32,7 +39,13 @@ export interface InvokeApiDeps {
   invoke(
     functionKey: string,
     event: unknown,
-    options: { requestId: string; clientContext: unknown; tail: boolean },
+    options: {
+      requestId: string;
+      clientContext: unknown;
+      tail: boolean;
+      /** InvokeWithResponseStream: the function's streamed response, as it starts. */
+      onStream?: (response: StartedStream) => void;
+    },
   ): Promise<SyncOutcome>;
   /** The async queue: resolves once the event is durable, with the request id every attempt carries. */
   enqueue(
@@ -57,10 +70,13 @@ export interface ApiResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly body: string;
+  /** A body written as it comes (InvokeWithResponseStream's events), instead of `body`. */
+  readonly stream?: AsyncIterable<Uint8Array>;
 }
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/;
 const INVOKE_ASYNC_PATH = /^\/2014-11-13\/functions\/([^/]+)\/invoke-async\/?$/;
+const RESPONSE_STREAM_PATH = /^\/2021-11-15\/functions\/([^/]+)\/response-streaming-invocations\/?$/;
 
 /** Lambda's FunctionName pattern (name, partial ARN, full ARN; optional qualifier). */
 const FUNCTION_NAME =
@@ -111,7 +127,8 @@ export class InvokeApi {
 
   async handle(request: ApiRequest): Promise<ApiResponse> {
     const url = new URL(request.url, 'http://offline');
-    const invoke = INVOKE_PATH.exec(url.pathname);
+    const responseStream = RESPONSE_STREAM_PATH.exec(url.pathname);
+    const invoke = INVOKE_PATH.exec(url.pathname) ?? responseStream;
     const invokeAsync = invoke ? null : INVOKE_ASYNC_PATH.exec(url.pathname);
     const requestId = this.deps.newRequestId();
     if ((!invoke && !invokeAsync) || request.method !== 'POST') {
@@ -132,12 +149,14 @@ export class InvokeApi {
     }
 
     const invocationType = request.headers['x-amz-invocation-type'] ?? 'RequestResponse';
-    if (!(INVOCATION_TYPES as readonly string[]).includes(invocationType)) {
+    // InvokeWithResponseStream knows RequestResponse and DryRun only (ResponseStreamingInvocationType).
+    const types = responseStream ? INVOCATION_TYPES.filter((type) => type !== 'Event') : INVOCATION_TYPES;
+    if (!(types as readonly string[]).includes(invocationType)) {
       return validationError(
         requestId,
         invocationType,
         'invocationType',
-        `Member must satisfy enum value set: [${INVOCATION_TYPES.join(', ')}]`,
+        `Member must satisfy enum value set: [${types.join(', ')}]`,
       );
     }
     const logType = request.headers['x-amz-log-type'] ?? 'None';
@@ -152,7 +171,7 @@ export class InvokeApi {
     const type = invocationType as InvocationType;
     if (type === 'DryRun') return { status: 204, headers: { 'x-amzn-RequestId': requestId }, body: '' };
     if (type === 'Event') return this.#event(target.functionKey, request, requestId);
-    return this.#sync(target.functionKey, request, requestId, logType === 'Tail');
+    return this.#sync(target.functionKey, request, requestId, logType === 'Tail', responseStream !== null);
   }
 
   /** FunctionName (+ Qualifier) → the function, or Lambda's error for it. */
@@ -263,19 +282,25 @@ export class InvokeApi {
     request: ApiRequest,
     requestId: string,
     tail: boolean,
+    streamed = false,
   ): Promise<ApiResponse> {
     const parsed = this.#payload(request, 'RequestResponse', requestId);
     if ('status' in parsed) return parsed;
     const clientContext = this.#clientContext(request.headers['x-amz-client-context'], requestId);
     if (clientContext !== undefined && 'status' in clientContext) return clientContext;
+    const options = { requestId, clientContext: clientContext?.value, tail };
 
     let outcome: SyncOutcome;
     try {
-      outcome = await this.deps.invoke(functionKey, parsed.event, {
-        requestId,
-        clientContext: clientContext?.value,
-        tail,
-      });
+      if (streamed) {
+        const answer = await responseStreamAnswer(
+          (onStream) => this.deps.invoke(functionKey, parsed.event, { ...options, onStream }),
+          requestId,
+          tail,
+        );
+        if (!('throttled' in answer)) return answer;
+        outcome = { kind: 'throttled' };
+      } else outcome = await this.deps.invoke(functionKey, parsed.event, options);
     } catch (error) {
       this.deps.log('error', `Invoke of ${functionKey} failed in the offline runner: ${String(error)}`);
       return serviceError(500, 'ServiceException', requestId, {
@@ -304,6 +329,13 @@ export class InvokeApi {
       };
     }
     // A result over Lambda's limit never gets here: the Runtime API refuses it (Function.ResponseSizeTooLarge).
+    if (outcome.raw) {
+      return {
+        status: 200,
+        headers: { ...headers, 'Content-Type': outcome.raw.contentType },
+        body: outcome.raw.body,
+      };
+    }
     const body = JSON.stringify(outcome.payload === undefined ? null : outcome.payload) ?? 'null';
     return { status: 200, headers, body };
   }
@@ -355,6 +387,17 @@ function headerMap(request: IncomingMessage): Record<string, string | undefined>
   return headers;
 }
 
+/** An answer whose body is written as it comes, chunked; a caller that goes away stops the reading. */
+async function writeStream(response: ServerResponse, answer: ApiResponse): Promise<void> {
+  response.writeHead(answer.status, answer.headers);
+  for await (const bytes of answer.stream ?? []) {
+    if (response.destroyed) break;
+    if (!response.write(bytes))
+      await new Promise((drained) => response.once('drain', drained).once('close', drained));
+  }
+  response.end();
+}
+
 /** The HTTP edge: one server on the Lambda port, every answer from InvokeApi.handle. */
 export async function startInvokeApiServer(
   api: InvokeApi,
@@ -372,7 +415,8 @@ export async function startInvokeApiServer(
           bodyBytes: bytes,
         }),
       )
-      .then((answer) => {
+      .then(async (answer) => {
+        if (answer.stream) return writeStream(response, answer);
         response.writeHead(answer.status, {
           ...answer.headers,
           'Content-Length': String(Buffer.byteLength(answer.body)),

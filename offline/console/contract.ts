@@ -82,6 +82,27 @@ export interface InvokeRequest {
   event: string;
 }
 
+/**
+ * One line of a streamed Test (`POST /api/invoke-stream`, body `{functionKey, event}`, answered as ndjson): a chunk
+ * of the response as the function wrote it, then how the run ended.
+ */
+export type StreamLine =
+  | { kind: 'chunk'; text: string }
+  | {
+      kind: 'end';
+      statusCode: number;
+      requestId?: string;
+      /** InvokeComplete's ErrorCode and ErrorDetails, for a run that failed. */
+      errorCode?: string;
+      errorDetails?: string;
+      log?: string;
+      /** From the call to the first chunk, and to the end. */
+      firstChunkMs?: number;
+      roundTripMs: number;
+      /** Lambda's error, for a call refused before the function ran. */
+      error?: string;
+    };
+
 /** The GET routes: a query of strings, as form controls hold them (empty means "not set"). */
 export interface GetRoutes {
   '/api/overview': { query: Record<string, never>; response: Overview };

@@ -24,6 +24,7 @@ import {
 import type { EventJournal, EventStatus } from '../observability/event-journal';
 import type { GetResponse, PostResponse } from './contract';
 import { parseEventJson, TestEventError, type TestEvents } from './test-events';
+import { streamInvoke } from './invoke-stream';
 import { isObject } from '../../lib/is-object';
 
 /** What the Logs tab reads. */
@@ -406,6 +407,14 @@ export function startConsoleServer(
           send(response, 200, await getJson(sources, url.pathname, url.searchParams));
         } else if (request.method === 'POST') {
           checkAction(request, hostHeader);
+          if (url.pathname === '/api/invoke-stream') {
+            const body = await readJsonBody(request);
+            const fn = sources.functions.find((f) => f.key === body.functionKey);
+            if (!fn) throw new HttpError(400, 'Choose a function.');
+            if (typeof body.event !== 'string') throw new HttpError(400, 'The event must be sent as text.');
+            await streamInvoke(sources.invokeApi, fn.name, body.event, response);
+            return;
+          }
           send(response, 200, await postJson(sources, url.pathname, await readJsonBody(request)));
         } else {
           response.writeHead(405, { allow: 'GET, POST' }).end();

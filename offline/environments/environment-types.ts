@@ -3,6 +3,7 @@ import type { ProcessMemory } from './process-memory';
 import type { FunctionErrorPayload } from '../model/outcomes';
 import type { ExecutionEnvironment } from './environment';
 import type { LoggingConfig } from './logging-config';
+import type { StreamedResponse } from './streamed-response';
 
 /** What an environment runs: one function as serverless.yml defines it, offline. */
 export interface FunctionSpec {
@@ -63,12 +64,22 @@ export interface RunRequest {
   readonly invokedFunctionArn: string;
   readonly clientContext?: string;
   readonly traceId: string;
+  /**
+   * The caller reads a streamed response as it arrives (InvokeWithResponseStream); without it, a streamed response
+   * is buffered under the buffered limit and answered as one body, as Lambda answers a plain Invoke.
+   */
+  readonly onStream?: (response: StreamedResponse) => void;
 }
 
 /** How a run ended, and the REPORT figures Lambda gives for it. */
 export interface RunResult {
   readonly outcome:
-    | { readonly ok: true; readonly body: string }
+    | {
+        readonly ok: true;
+        readonly body: string;
+        /** The body came as a stream (read by the caller, or buffered here): not JSON, of this type. */
+        readonly streamed?: { readonly contentType: string };
+      }
     | { readonly ok: false; readonly error: FunctionErrorPayload };
   /** REPORT's Status and Error Type, for runs that did not end in an answer of the runtime. */
   readonly status?: 'timeout' | 'error';

@@ -35,6 +35,7 @@ import type {
 import { RuntimeApi, type RuntimeAnswer, startRuntimeApiServer } from './runtime-api';
 import { PROCESS_LIMIT, RuntimeGroup } from './runtime-group';
 import { spawnRuntime } from './runtime-process';
+import { readStream, type StreamedRun, streamedOutcome } from './streamed-run';
 import type { FunctionErrorPayload } from '../model/outcomes';
 
 /** Lambda's limit on the Init phase; past it, the init is tried once more within the first run's timeout. */
@@ -62,6 +63,8 @@ interface ActiveRun {
   timer: NodeJS.Timeout | undefined;
   /** The runtime the event went to (its memory is the run's Max Memory Used). */
   runtime: Runtime | undefined;
+  /** A response the runtime streams, while it is read. */
+  streamed?: StreamedRun;
 }
 
 const round2 = (value: number): number => Math.round(value * 100) / 100;
@@ -145,6 +148,12 @@ export class ExecutionEnvironment {
       answered: (requestId, answer) => served.runtime && this.#answered(served.runtime, requestId, answer),
       initFailed: (payload) => served.runtime && this.#initFailed(served.runtime, payload),
       waiting: () => served.runtime && this.#waiting(served.runtime),
+      streamStarted: (requestId, response) => {
+        const run = this.#run;
+        if (run?.request.requestId === requestId && served.runtime === this.#runtime)
+          run.streamed = readStream(run.request, response);
+        else void response.discard();
+      },
     });
     const server = await startRuntimeApiServer(api);
     const address = server.address();
@@ -284,11 +293,15 @@ export class ExecutionEnvironment {
     // The runtime flushed its output before it answered; what is still in the pipe is read in this turn of the
     // event loop, so the run's log is complete once it has passed.
     setImmediate(() => {
-      void this.#finish(run, {
-        outcome:
-          answer.kind === 'response' ? { ok: true, body: answer.body } : { ok: false, error: answer.payload },
-        durationMs,
-      });
+      void (async () =>
+        this.#finish(run, {
+          outcome: run.streamed
+            ? await streamedOutcome(run.streamed, answer)
+            : answer.kind === 'error'
+              ? { ok: false, error: answer.payload }
+              : { ok: true, body: answer.kind === 'response' ? answer.body : '' },
+          durationMs,
+        }))();
     });
   }
 

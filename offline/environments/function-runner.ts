@@ -8,12 +8,17 @@ import { type InvocationLogs, logTail } from '../observability/invocation-logs';
 import type { SyncOutcome } from '../api/invoke-api';
 import type { MetricsRecorder, Outcome } from '../observability/metrics-recorder';
 import type { Concurrency } from './concurrency';
-import type { RunResult } from './environment-types';
+import type { RunRequest, RunResult } from './environment-types';
 import type { EnvironmentPool } from './pool';
 import type { FunctionErrorPayload } from '../model/outcomes';
 
 export type RunOutcome =
-  | { readonly kind: 'result'; readonly payload: unknown }
+  | {
+      readonly kind: 'result';
+      readonly payload: unknown;
+      /** A streamed response answered whole (a plain Invoke of a streaming function): its bytes, not JSON. */
+      readonly raw?: { readonly body: string; readonly contentType: string };
+    }
   | { readonly kind: 'function-error'; readonly payload: FunctionErrorPayload }
   | { readonly kind: 'throttled' };
 
@@ -22,6 +27,8 @@ export interface RunOptions {
   readonly clientContext?: unknown;
   /** An attempt of a queued (asynchronous) event. */
   readonly async?: { readonly attempt: number; readonly eventAgeMs: number };
+  /** The caller reads a streamed response as it arrives (InvokeWithResponseStream). */
+  readonly onStream?: RunRequest['onStream'];
 }
 
 export interface RunnerDeps {
@@ -114,6 +121,7 @@ export class FunctionRunner {
             ...(options.clientContext === undefined
               ? {}
               : { clientContext: JSON.stringify(options.clientContext) }),
+            ...(options.onStream === undefined ? {} : { onStream: options.onStream }),
           },
           capture,
         );
@@ -147,7 +155,13 @@ export class FunctionRunner {
     });
     return {
       outcome: outcome.ok
-        ? { kind: 'result', payload: parseBody(outcome.body) }
+        ? {
+            kind: 'result',
+            payload: parseBody(outcome.body),
+            ...(outcome.streamed
+              ? { raw: { body: outcome.body, contentType: outcome.streamed.contentType } }
+              : {}),
+          }
         : { kind: 'function-error', payload: outcome.error },
       logTail: logTail(capture.entry.lines),
     };

@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { FunctionErrorPayload } from '../model/outcomes';
+import { StreamedResponse } from './streamed-response';
 
 /** Lambda's limit on what a function returns (its error message names this figure). */
 export const RESPONSE_PAYLOAD_LIMIT = 6_291_556;
@@ -29,12 +30,16 @@ export interface Invocation {
 /** How the runtime answered an invocation. */
 export type RuntimeAnswer =
   | { readonly kind: 'response'; readonly body: string }
+  /** A streamed response, over and complete: its chunks went to whoever read the StreamedResponse. */
+  | { readonly kind: 'streamed' }
   | { readonly kind: 'error'; readonly payload: FunctionErrorPayload };
 
 export interface RuntimeApiListener {
   /** The runtime asked for an event: the first time, its Init phase is over. */
   ready(): void;
   answered(requestId: string, answer: RuntimeAnswer): void;
+  /** The runtime started a streamed response: the listener must read it (its end is then `answered`). */
+  streamStarted?(requestId: string, response: StreamedResponse): void;
   initFailed(payload: FunctionErrorPayload): void;
   /** The runtime's `next` waits: no event is there for it. */
   waiting?(): void;
@@ -153,6 +158,61 @@ export class RuntimeApi {
     return this.#asked ? 'RuntimeResponseSentState' : 'Started';
   }
 
+  /**
+   * A response the runtime streams (`Lambda-Runtime-Function-Response-Mode` set): handed to the listener as it
+   * starts; the invocation is answered when it ends, with the error of its trailers if it has one. A mode other
+   * than `streaming` is refused as the runtime interface emulator refuses it (rapi/handler/invocationresponse.go).
+   */
+  async handleStream(path: string, mode: string, response: StreamedResponse): Promise<ApiReply> {
+    const match = INVOCATION.exec(path);
+    const requestId = match?.[1];
+    if (!match || requestId === undefined || requestId !== this.#current) {
+      void response.discard();
+      return match
+        ? reply(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' })
+        : reply(404, { errorMessage: `No route POST ${path}`, errorType: 'InvalidRequest' });
+    }
+    if (mode !== 'streaming') {
+      void response.discard();
+      this.#current = undefined;
+      this.listener.answered(requestId, {
+        kind: 'error',
+        payload: { errorType: 'Runtime.InvalidResponseModeHeader', errorMessage: '' },
+      });
+      return reply(400, {
+        errorMessage: 'Invalid function response mode',
+        errorType: 'InvalidFunctionResponseMode',
+      });
+    }
+    if (this.listener.streamStarted) this.listener.streamStarted(requestId, response);
+    else void response.discard();
+    const end = await response.ended;
+    this.#current = undefined;
+    if (end.cut) {
+      this.listener.answered(requestId, { kind: 'error', payload: end.cut });
+      await response.finished();
+      return end.cut.errorType === 'Function.ResponseSizeTooLarge'
+        ? reply(413, { errorMessage: end.cut.errorMessage, errorType: 'RequestEntityTooLarge' })
+        : reply(400, {
+            errorMessage: 'HTTP request detected as truncated',
+            errorType: 'TruncatedHTTPRequest',
+          });
+    }
+    this.listener.answered(
+      requestId,
+      end.trailers
+        ? {
+            kind: 'error',
+            payload: runtimeErrorPayload(
+              Buffer.from(end.trailers.errorBody, 'base64').toString('utf8'),
+              end.trailers.errorType,
+            ),
+          }
+        : { kind: 'streamed' },
+    );
+    return ACCEPTED;
+  }
+
   #next(): Promise<ApiReply> | ApiReply {
     if (this.#current !== undefined || this.#waiting !== undefined) {
       return reply(403, {
@@ -212,9 +272,20 @@ async function readBody(request: IncomingMessage, limit: number): Promise<string
 }
 
 /** The Runtime API on 127.0.0.1 and a free port (the environment's AWS_LAMBDA_RUNTIME_API). */
-export function startRuntimeApiServer(api: RuntimeApi): Promise<Server> {
+export function startRuntimeApiServer(api: RuntimeApi, streamLimit?: number): Promise<Server> {
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     void (async () => {
+      const mode = request.headers['lambda-runtime-function-response-mode'];
+      // Only a response streams: an error (`/error`) is one JSON body whatever the runtime says.
+      if (request.method === 'POST' && typeof mode === 'string' && request.url?.endsWith('/response')) {
+        const answer = await api.handleStream(
+          request.url ?? '/',
+          mode,
+          new StreamedResponse(request, streamLimit),
+        );
+        if (!response.destroyed) response.writeHead(answer.status, answer.headers).end(answer.body);
+        return;
+      }
       const body = await readBody(request, RESPONSE_PAYLOAD_LIMIT);
       const headers: Record<string, string | undefined> = {};
       for (const [name, value] of Object.entries(request.headers))

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { connectLocalS3, type LocalS3Server } from '../adapters/local-s3';
-import { InvokeApi, type SyncOutcome, startInvokeApiServer } from '../api/invoke-api';
+import { InvokeApi, type InvokeApiDeps, type SyncOutcome, startInvokeApiServer } from '../api/invoke-api';
 import { startConsoleServer } from '../console/server';
 import { TestEvents } from '../console/test-events';
 import { AsyncInvoker } from '../core/async-invoker';
@@ -259,12 +259,13 @@ export class Emulation {
   async #invokeSync(
     functionKey: string,
     event: unknown,
-    options: { requestId: string; clientContext: unknown; tail: boolean },
+    options: Parameters<InvokeApiDeps['invoke']>[2],
   ): Promise<SyncOutcome> {
     return syncOutcome(
       await this.#runner.run(functionKey, event, {
         requestId: options.requestId,
         clientContext: options.clientContext,
+        ...(options.onStream ? { onStream: options.onStream } : {}),
       }),
     );
   }

@@ -19,6 +19,7 @@ const { errorPayload } = require('./errors.cjs');
 const { loadHandler } = require('./handler-loader.cjs');
 const { contextFor, invoke } = require('./invoke.cjs');
 const { callbackClient } = require('./runtime-generation.cjs');
+const { installAwsLambdaGlobal, isStreamingHandler, runStreamingHandler } = require('./response-stream.cjs');
 
 /** @typedef {import('./runtime-api-client.cjs').ErrorPayload} ErrorPayload */
 
@@ -60,8 +61,11 @@ setInterval(() => {
 async function main() {
   /** @type {Function} */
   let handler;
+  let streaming = false;
   try {
+    installAwsLambdaGlobal();
     handler = await loadHandler(String(env._HANDLER), String(env.LAMBDA_TASK_ROOT));
+    streaming = isStreamingHandler(handler);
   } catch (error) {
     logError('Init Error', error);
     await api.postInitError(errorPayload(error));
@@ -74,12 +78,22 @@ async function main() {
     const traceId = next.headers['lambda-runtime-trace-id'];
     if (typeof traceId === 'string') env._X_AMZN_TRACE_ID = traceId;
     else delete env._X_AMZN_TRACE_ID;
-    try {
-      const body = await invoke(handler, JSON.parse(next.body), contextFor(requestId, next.headers));
-      await api.postResponse(requestId, body);
-    } catch (error) {
-      logError('Invoke Error', error);
-      await api.postInvocationError(requestId, errorPayload(error));
+    if (streaming) {
+      await runStreamingHandler(
+        handler,
+        JSON.parse(next.body),
+        contextFor(requestId, next.headers),
+        requestId,
+        (/** @type {unknown} */ error) => logError('Invoke Error', error),
+      );
+    } else {
+      try {
+        const body = await invoke(handler, JSON.parse(next.body), contextFor(requestId, next.headers));
+        await api.postResponse(requestId, body);
+      } catch (error) {
+        logError('Invoke Error', error);
+        await api.postInvocationError(requestId, errorPayload(error));
+      }
     }
     // The v3 client keeps the last request id for lines written between invocations; the v4 client has none.
     if (!callbackClient) invocation.requestId = undefined;

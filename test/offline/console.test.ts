@@ -129,6 +129,25 @@ describe('local Lambda console (headless Chromium)', function () {
     }
   });
 
+  it('runs an event as Streamed (InvokeWithResponseStream): the answer, the first-chunk time and the log', async () => {
+    await page.selectOption('#test-function', 'hello');
+    await page.fill('#test-editor', '{"key1": "value1"}');
+    await page.check('input[name="invocationType"][value="Stream"]');
+    try {
+      await page.click('#test-run');
+      // The result of this run: the earlier tests' results also say "succeeded", but have no first-chunk time.
+      await page
+        .locator('#test-result[data-status="succeeded"]', { hasText: 'First chunk' })
+        .waitFor({ timeout: 15_000 });
+      // hello does not stream: its JSON result comes as one chunk.
+      expect(await page.textContent('#test-payload')).to.equal('"value1"');
+      expect(await page.textContent('#test-result dl.summary')).to.match(/First chunk[\d.]+ ms/);
+      expect(await page.textContent('#test-log')).to.match(/REPORT RequestId: [\w-]+\tDuration/);
+    } finally {
+      await page.check('input[name="invocationType"][value="RequestResponse"]');
+    }
+  });
+
   it('saves an edited event under a valid name only, in the state dir and never in events/', async () => {
     const before = await readdir(join(PROJECT_DIR, 'events'));
     await page.fill('#test-editor', '{"key1": "saved value"}');

@@ -14,7 +14,7 @@ import {
   CreateMultipartUploadCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { InvokeCommand, LogType } from '@aws-sdk/client-lambda';
+import { InvokeCommand, InvokeWithResponseStreamCommand, LogType } from '@aws-sdk/client-lambda';
 import { expect } from 'chai';
 import { BUCKET, OfflineStack, PROJECT_DIR } from '../../support/offline-stack';
 import { waitFor } from '../../support/wait';
@@ -117,6 +117,91 @@ describe('offline Lambda endpoint with real clients', function () {
     expect(out.indexOf(`START RequestId: ${requestId}`)).to.be.lessThan(
       out.indexOf(`END RequestId: ${requestId}`),
     );
+  });
+
+  it('SDK: InvokeWithResponseStream of hello (a function that does not stream): its JSON as one PayloadChunk, then InvokeComplete with LogResult', async () => {
+    const answer = await stack.lambdaClient().send(
+      new InvokeWithResponseStreamCommand({
+        FunctionName: HELLO,
+        LogType: LogType.Tail,
+        Payload: await readFile(join(PROJECT_DIR, 'events', 'hello.json')),
+      }),
+    );
+    expect(answer.StatusCode).to.equal(200);
+    expect(answer.ExecutedVersion).to.equal('$LATEST');
+    const chunks: string[] = [];
+    let logResult: string | undefined;
+    for await (const event of answer.EventStream ?? []) {
+      if (event.PayloadChunk?.Payload) chunks.push(Buffer.from(event.PayloadChunk.Payload).toString('utf8'));
+      if (event.InvokeComplete) {
+        expect(event.InvokeComplete.ErrorCode).to.equal(undefined);
+        logResult = event.InvokeComplete.LogResult;
+      }
+    }
+    expect(chunks).to.deep.equal(['"value1"']);
+    expect(decodedLog(logResult)[0]).to.equal(
+      `START RequestId: ${answer.$metadata.requestId} Version: $LATEST`,
+    );
+  });
+
+  it('CLI: `aws lambda invoke-with-response-stream` where the CLI has it (AWS CLI v2 ≥ 2.11; v1 has no event-stream commands)', async function () {
+    requireCli(this);
+    const help = await run('aws', ['lambda', 'invoke-with-response-stream', 'help'], { env: CLI_ENV }).then(
+      () => true,
+      () => false,
+    );
+    if (!help) {
+      console.log('      (skipped: this `aws` has no invoke-with-response-stream command)');
+      this.skip();
+    }
+    const out = join(scratch, 'stream.json');
+    await run(
+      'aws',
+      [
+        'lambda',
+        'invoke-with-response-stream',
+        '--endpoint-url',
+        `http://localhost:${stack.ports.lambda}`,
+        '--function-name',
+        HELLO,
+        '--cli-binary-format',
+        'raw-in-base64-out',
+        '--payload',
+        '{"key1":"value1"}',
+        out,
+      ],
+      { env: CLI_ENV },
+    );
+    expect(await readFile(out, 'utf8')).to.equal('"value1"');
+  });
+
+  it("botocore (the AWS CLI's library): invoke_with_response_stream reads the PayloadChunk and InvokeComplete events", async function () {
+    const script = [
+      'import json, sys, botocore.session',
+      "c = botocore.session.get_session().create_client('lambda', region_name='ap-northeast-1', endpoint_url=sys.argv[1], aws_access_key_id='x', aws_secret_access_key='x')",
+      "r = c.invoke_with_response_stream(FunctionName=sys.argv[2], Payload=open(sys.argv[3], 'rb').read())",
+      "events = [{k: (v['Payload'].decode() if k == 'PayloadChunk' else v) for k, v in e.items()} for e in r['EventStream']]",
+      "print(json.dumps({'StatusCode': r['StatusCode'], 'ExecutedVersion': r['ExecutedVersion'], 'events': events}))",
+    ].join('\n');
+    const answer = await run('python3', [
+      '-c',
+      script,
+      `http://localhost:${stack.ports.lambda}`,
+      HELLO,
+      join(PROJECT_DIR, 'events', 'hello.json'),
+    ]).catch((error: unknown) => error);
+    if (answer instanceof Error) {
+      if (/No module named|ENOENT/.test(String(answer))) {
+        console.log('      (skipped: no python3 with botocore here)');
+        this.skip();
+      }
+      throw answer;
+    }
+    expect(JSON.parse((answer as { stdout: string }).stdout)).to.deep.equal({
+      StatusCode: 200,
+      ExecutedVersion: '$LATEST',
+      events: [{ PayloadChunk: '"value1"' }, { InvokeComplete: {} }],
+    });
   });
 
   it('SDK: an Event invoke runs under the request id of its 202 (context.awsRequestId, START … REPORT)', async () => {

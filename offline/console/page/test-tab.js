@@ -7,6 +7,7 @@ import { $, apiGet, apiPost, describeError, fill, h } from './dom.js';
 
 /** @typedef {import('../contract').InvokeView} InvokeView */
 /** @typedef {import('../contract').TestEventEntry} TestEventEntry */
+/** @typedef {import('../contract').StreamLine} StreamLine */
 
 /**
  * Lists events/ and the saved events in the event picker, and picks one (`fixture:hello.json`, `saved:name`).
@@ -129,6 +130,84 @@ function renderResult(result) {
   );
 }
 
+/**
+ * A streamed Test: the response grows in the result as the function writes it (one ndjson line an event), then
+ * the summary and the log once the run is over.
+ * @param {string} functionKey
+ * @param {string} event
+ */
+async function streamTest(functionKey, event) {
+  const answer = await fetch('/api/invoke-stream', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ functionKey, event }),
+  });
+  if (!answer.ok || !answer.body) {
+    const refusal = /** @type {{ message?: string }} */ (await answer.json().catch(() => ({})));
+    throw new Error(refusal.message ?? `HTTP ${answer.status}`);
+  }
+  const section = $('#test-result');
+  section.hidden = false;
+  section.dataset.status = 'streaming';
+  const banner = h(
+    'div',
+    { class: 'banner', role: 'status' },
+    h('strong', {}, 'Executing function: streaming…'),
+  );
+  const output = h('pre', { id: 'test-payload', tabindex: 0 }, '');
+  const details = h('div', {});
+  fill(section, banner, h('h3', {}, 'Response stream'), output, details);
+  const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
+  let pending = '';
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    pending += read.value;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const text of lines.filter(Boolean)) {
+      const line = /** @type {StreamLine} */ (JSON.parse(text));
+      if (line.kind === 'chunk') output.append(line.text);
+      else renderStreamEnd(section, banner, details, functionKey, line);
+    }
+  }
+}
+
+/**
+ * @param {HTMLElement} section
+ * @param {HTMLElement} banner
+ * @param {HTMLElement} details
+ * @param {string} functionKey
+ * @param {Extract<StreamLine, { kind: 'end' }>} end
+ */
+function renderStreamEnd(section, banner, details, functionKey, end) {
+  const failed = Boolean(end.errorCode ?? end.error) || end.statusCode >= 300;
+  section.dataset.status = failed ? 'failed' : 'succeeded';
+  banner.className = `banner${failed ? ' failed' : ''}`;
+  fill(banner, h('strong', {}, failed ? 'Executing function: failed' : 'Executing function: succeeded'));
+  fill(
+    details,
+    failed
+      ? summaryList([
+          ['ErrorCode', end.errorCode],
+          ['ErrorDetails', end.errorDetails ?? end.error],
+        ])
+      : null,
+    h('h3', {}, 'Summary'),
+    summaryList([
+      ['Function', functionKey],
+      ['Status code', String(end.statusCode)],
+      ['First chunk', end.firstChunkMs === undefined ? undefined : `${end.firstChunkMs} ms`],
+      ['Round trip', `${end.roundTripMs} ms`],
+      ['Request id', end.requestId],
+    ]),
+    h('h3', {}, 'Log output'),
+    h(
+      'pre',
+      { id: 'test-log', tabindex: 0 },
+      end.log ?? 'The Invoke API returned no log for this invocation.',
+    ),
+  );
+}
+
 export function setUpTestTab() {
   $('#test-event').addEventListener('change', () =>
     loadEvent().catch((e) => testMessage(describeError(e), true)),
@@ -154,10 +233,18 @@ export function setUpTestTab() {
     run.disabled = true;
     testMessage('Executing…');
     try {
+      const type = new FormData(form).get('invocationType');
+      const functionKey = $('#test-function', HTMLSelectElement).value;
+      const event = $('#test-editor', HTMLTextAreaElement).value;
+      if (type === 'Stream') {
+        testMessage('');
+        await streamTest(functionKey, event);
+        return;
+      }
       const result = await apiPost('/api/invoke', {
-        functionKey: $('#test-function', HTMLSelectElement).value,
-        invocationType: new FormData(form).get('invocationType') === 'Event' ? 'Event' : 'RequestResponse',
-        event: $('#test-editor', HTMLTextAreaElement).value,
+        functionKey,
+        invocationType: type === 'Event' ? 'Event' : 'RequestResponse',
+        event,
       });
       renderResult(result);
       testMessage('');
