@@ -76,7 +76,9 @@ export class FunctionRunner {
       requestId: options.requestId,
       ...(options.async ? { attempt: options.async.attempt, eventAgeMs: options.async.eventAgeMs } : {}),
     };
-    const slot = concurrency.acquire(functionKey);
+    const slot = concurrency.inTurns(functionKey)
+      ? await concurrency.inTurn(functionKey)
+      : concurrency.acquire(functionKey);
     if (!slot) {
       metrics.record({
         ...observed,

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { debugProcess } from './debugging';
 import type { EnvironmentOptions, FunctionSpec } from './environment-types';
 
 /** The heap flags of Lambda's Node.js runtime bootstrap for a memory size (new space a tenth, split in two). */
@@ -18,12 +19,15 @@ export function heapFlags(memorySizeMb: number): string[] {
 
 /** Starts the runtime of `spec`, talking to the Runtime API on 127.0.0.1:`apiPort`. */
 export function spawnRuntime(spec: FunctionSpec, options: EnvironmentOptions, apiPort: number): ChildProcess {
-  return spawn(process.execPath, [...heapFlags(spec.memorySizeMb), options.bootstrap], {
+  // LAMBDA_DEBUG: the inspector and the debugger's inherited hooks, for a debugged function only.
+  const debug = debugProcess(spec, process.env);
+  return spawn(process.execPath, [...heapFlags(spec.memorySizeMb), ...debug.flags, options.bootstrap], {
     cwd: spec.taskRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...options.hostVariables,
       ...spec.variables,
+      ...debug.variables,
       _HANDLER: spec.handler,
       AWS_REGION: spec.region,
       AWS_DEFAULT_REGION: spec.region,

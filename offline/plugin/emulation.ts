@@ -15,6 +15,7 @@ import { sequencerFactory } from '../core/s3-records';
 import { Scheduler } from '../core/schedule/scheduler';
 import { asyncFunctions, functionName, functionSpecs, reservedConcurrency } from '../core/service-model';
 import { Concurrency } from '../environments/concurrency';
+import { debugBanner, debuggedSpecs } from '../environments/debugging';
 import { FunctionRunner, syncOutcome } from '../environments/function-runner';
 import { EnvironmentPool } from '../environments/pool';
 import { processMemory } from '../environments/process-memory';
@@ -100,8 +101,16 @@ export class Emulation {
     // serverless-esbuild's build folder, which it gives serverless-offline as `location`.
     const location = service.custom?.['serverless-offline']?.location;
     const taskRoot = resolve(servicePath, typeof location === 'string' ? location : '');
+    // LAMBDA_DEBUG: the debugged functions get an inspector port, and their timeout is lifted (debugging.ts).
+    const specs = debuggedSpecs(
+      functionSpecs(service, { taskRoot, local: localEnvironment(service.custom) }),
+      settings.debug,
+    );
+    const debugged = new Set(
+      [...specs.values()].filter((spec) => spec.debugPort !== undefined).map((spec) => spec.key),
+    );
     const pool = new EnvironmentPool({
-      functions: functionSpecs(service, { taskRoot, local: localEnvironment(service.custom) }),
+      functions: specs,
       idleMs,
       tmpRoot: stateLayout(stateDir).environments,
       bootstrap: BOOTSTRAP,
@@ -115,7 +124,7 @@ export class Emulation {
     await pool.prepare();
     const runner = new FunctionRunner({
       pool,
-      concurrency: new Concurrency(reservedConcurrency(service)),
+      concurrency: new Concurrency(reservedConcurrency(service), debugged),
       logs,
       metrics,
       write: (text) => process.stdout.write(text),
@@ -173,6 +182,11 @@ export class Emulation {
       },
       (delivery) => enqueue(delivery.functionKey, delivery.payload, delivery.source),
     );
+    for (const key of debugged) {
+      const spec = specs.get(key);
+      if (spec) log('info', debugBanner(spec));
+      await pool.prestart(key);
+    }
     const resume = await invoker.resume();
     const scheduler = new Scheduler({
       region: service.provider.region,

@@ -1,7 +1,7 @@
 // @ts-check
 /**
- * Environments: the execution environments, live then recently ended — state, runs, memory, Init Duration and
- * why each ended. An environment's log stream opens the Logs tab on that stream alone.
+ * Environments: the execution environments, live then recently ended — state, runs, memory, Init Duration,
+ * why each ended, and a debugged function's inspector port. An environment's log stream opens the Logs tab on that stream alone.
  */
 import { $, apiGet, h, seconds, utc } from './dom.js';
 import { showStreamLogs } from './logs-tab.js';
@@ -35,7 +35,18 @@ function environmentRow(environment) {
   return h(
     'tr',
     { 'data-environment': environment.id, 'data-state': environment.state },
-    h('td', {}, environment.functionKey),
+    h(
+      'td',
+      {},
+      environment.functionKey,
+      environment.debugPort === undefined || environment.debugPort === null
+        ? ''
+        : h(
+            'span',
+            { class: 'muted', title: 'LAMBDA_DEBUG: attach a debugger here (README, Debugging a handler)' },
+            ` debugger 127.0.0.1:${environment.debugPort}`,
+          ),
+    ),
     h(
       'td',
       {},
