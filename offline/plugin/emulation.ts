@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
+import { listenToBuilds } from '../adapters/esbuild-builds';
 import { connectLocalS3, type LocalS3Server } from '../adapters/local-s3';
 import { InvokeApi, type SyncOutcome, startInvokeApiServer } from '../api/invoke-api';
 import { startConsoleServer } from '../console/server';
@@ -14,6 +15,7 @@ import { AsyncInvoker } from '../core/async-invoker';
 import { sequencerFactory } from '../core/s3-records';
 import { Scheduler } from '../core/schedule/scheduler';
 import { asyncFunctions, functionName, functionSpecs, reservedConcurrency } from '../core/service-model';
+import { BuildStatus } from '../environments/build-status';
 import { Concurrency } from '../environments/concurrency';
 import { debugBanner, debuggedSpecs } from '../environments/debugging';
 import { FunctionRunner, syncOutcome } from '../environments/function-runner';
@@ -79,6 +81,7 @@ export class Emulation {
   readonly #invoker: AsyncInvoker;
   readonly #scheduler: Scheduler;
   readonly #servers: Server[] = [];
+  #stopListening: () => void = () => undefined;
 
   private constructor(
     private readonly options: EmulationOptions,
@@ -122,7 +125,12 @@ export class Emulation {
       now: Date.now,
     });
     await pool.prepare();
+    const builds = new BuildStatus(specs.values());
+    const stopListening = listenToBuilds((report) =>
+      builds.record(report.entryPoints, report.errors, report.endedAt),
+    );
     const runner = new FunctionRunner({
+      buildFailure: (functionKey) => builds.failure(functionKey),
       pool,
       concurrency: new Concurrency(reservedConcurrency(service), debugged),
       logs,
@@ -211,6 +219,7 @@ export class Emulation {
     );
 
     const emulation = new Emulation(options, { pool, runner, invoker, scheduler });
+    emulation.#stopListening = stopListening;
     const functionKeyByName = new Map(
       Object.keys(service.functions).map((key) => [functionName(service, key), key]),
     );
@@ -248,7 +257,7 @@ export class Emulation {
           },
           invokeApi,
           logs,
-          environments: { list: () => pool.list(), idleMs },
+          environments: { list: () => pool.list(), idleMs, buildFailures: () => builds.list() },
         },
         settings.metricsPort,
       ),
@@ -301,6 +310,7 @@ export class Emulation {
    */
   async stop(): Promise<void> {
     this.#scheduler.stop();
+    this.#stopListening();
     const unfinished = await this.#invoker.stop(STOP_DRAIN_MS);
     if (unfinished > 0) {
       this.options.log(

@@ -1,13 +1,14 @@
 // @ts-check
 /**
  * Environments: the execution environments, live then recently ended — state, runs, memory, Init Duration,
- * why each ended, and a debugged function's inspector port. An environment's log stream opens the Logs tab on that stream alone.
+ * why each ended, a debugged function's inspector port, and the functions whose last build failed. An environment's log stream opens the Logs tab on that stream alone.
  */
 import { $, apiGet, h, seconds, utc } from './dom.js';
 import { showStreamLogs } from './logs-tab.js';
 
 /** @typedef {import('../contract').EnvironmentState} EnvironmentState */
 /** @typedef {import('../contract').EnvironmentView} EnvironmentView */
+/** @typedef {import('../contract').BuildFailure} BuildFailure */
 
 /** @type {Record<EnvironmentState, string>} */
 const ENVIRONMENT_STATES = {
@@ -94,6 +95,16 @@ export async function refreshEnvironments() {
   const idle = result.idleMs === null ? '' : ` An idle environment ends after ${seconds(result.idleMs)}.`;
   $('#environments-summary').textContent =
     `${live.length} environment(s) alive: ${count('busy')} running, ${count('idle')} idle, ${count('initializing')} starting.${idle}`;
+  // A failed build is shown first: until it is fixed, every run of the function fails with this error.
+  $('#environments-build-failures').replaceChildren(
+    ...result.buildFailures.map((failure) =>
+      h(
+        'p',
+        { class: 'error', 'data-build-failure': failure.functionKey },
+        `${failure.functionKey}: its last build failed (${utc(failure.at)}): ${failure.error}. Its runs fail until a build succeeds.`,
+      ),
+    ),
+  );
   $('#environments-table tbody', HTMLTableSectionElement).replaceChildren(
     ...result.environments.map(environmentRow),
   );
