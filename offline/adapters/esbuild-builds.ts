@@ -37,6 +37,6 @@ export function listenToBuilds(onBuild: (report: BuildReport) => void): () => vo
   const global = globalThis as Record<symbol, unknown>;
   global[LISTENER] = listener;
   return () => {
-    if (global[LISTENER] === listener) delete global[LISTENER];
+    if (global[LISTENER] === listener) Reflect.deleteProperty(global, LISTENER);
   };
 }
