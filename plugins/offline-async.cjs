@@ -5,6 +5,12 @@
  */
 class OfflineAsyncPlugin {
   constructor(serverless, cliOptions, { log }) {
+    // LAMBDA_DEBUG: the bundles' maps carry the TypeScript sources, so that a debugger shows them without reading
+    // the project folder (chrome://inspect). Offline only: the deployed maps stay small (serverless.yml says why).
+    const esbuild = serverless.service.custom && serverless.service.custom.esbuild;
+    if (process.env.LAMBDA_DEBUG && serverless.processedInput.commands[0] === 'offline' && esbuild) {
+      esbuild.sourcesContent = true;
+    }
     let emulation;
     const get = () => {
       if (!emulation) {

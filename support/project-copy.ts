@@ -16,19 +16,22 @@ export interface ProjectCopy {
   remove(): Promise<void>;
 }
 
-export async function copyProject(): Promise<ProjectCopy> {
+/** Copies `from` (this project by default; the bench also copies an earlier checkout) to a temporary folder. */
+export async function copyProject(from: string = PROJECT_DIR): Promise<ProjectCopy> {
   const dir = await mkdtemp(join(tmpdir(), 'lambda-notes-copy-'));
   try {
-    await cp(PROJECT_DIR, dir, {
+    await cp(from, dir, {
       recursive: true,
       filter: (source) => {
         const name = basename(source);
         return (
-          !LEFT_OUT.has(name) && !name.startsWith('.esbuild') && !source.includes(`${PROJECT_DIR}/bench/tmp`)
+          !LEFT_OUT.has(name) &&
+          !name.startsWith('.esbuild') &&
+          !source.startsWith(join(from, 'bench', 'tmp'))
         );
       },
     });
-    await symlink(join(PROJECT_DIR, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    await symlink(join(from, 'node_modules'), join(dir, 'node_modules'), 'dir');
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;

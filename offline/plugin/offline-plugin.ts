@@ -8,6 +8,7 @@
  * What runs is built in emulation.ts; offline/README.md draws the whole.
  */
 import { localS3Of } from '../adapters/local-s3';
+import { queueRebuilds } from '../adapters/serverless-esbuild-rebuilds';
 import { routeToEnvironments } from '../adapters/serverless-offline-http';
 import { s3Subscriptions, scheduleRules, takeAsyncEvents } from '../core/service-model';
 import type { S3Subscription, ScheduleRule, ServiceDefinition } from '../model/service';
@@ -94,6 +95,7 @@ export class OfflineAsync {
       });
       takeAsyncEvents(service);
       this.#takeLambdaPort();
+      queueRebuilds(this.serverless.pluginManager.plugins);
       await routeToEnvironments(
         new Set(Object.keys(service.functions)),
         (functionKey, event, clientContext) => {

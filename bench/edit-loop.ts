@@ -1,0 +1,162 @@
+/**
+ * editLoop: what a developer waits for after a save, on a running stack (`sls offline start` on a copy of the
+ * project, free ports, stopped afterwards; the tracked sources are never edited). Save → the first run of the new
+ * code, for each function (a `console.log` marker added at module scope, then invoked until a run prints it);
+ * save a syntax error → esbuild's error in the terminal, and → the first run that answers with it; three saves
+ * within 100 ms → how many reloads ("code changed") they caused. `projectDir` may be an earlier checkout, to
+ * measure the same loop before a change.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { OfflineStack, PROJECT_DIR } from '../support/offline-stack';
+import { copyProject } from '../support/project-copy';
+import { waitFor } from '../support/wait';
+import { distribution, percentile } from './stats';
+
+export interface EditLoopResult {
+  /** Save → first run of the new code, per function: median and p95, ms. */
+  readonly newCode: Record<string, { median: number; p95: number; n: number }>;
+  /** Save of a syntax error → esbuild's error printed by the stack. */
+  readonly buildErrorPrintedMs: number;
+  /** Save of a syntax error → the first run answering with it (null: runs went on with the earlier build). */
+  readonly buildErrorAnsweredMs: number | null;
+  /** Reloads ("code changed") caused by three saves within 100 ms. */
+  readonly reloadsForThreeSaves: number;
+}
+
+const HANDLERS: Record<string, string> = { hello: 'handlers/hello.ts', s3Upload: 'handlers/s3-upload.ts' };
+const RELOAD = /\[async\] code changed/g;
+
+const count = (text: string, pattern: RegExp): number => (text.match(pattern) ?? []).length;
+
+export async function measureEditLoop(
+  edits: number,
+  progress: (message: string) => void,
+  projectDir: string = PROJECT_DIR,
+): Promise<EditLoopResult> {
+  const project = await copyProject(projectDir);
+  let stack: OfflineStack | undefined;
+  try {
+    stack = await OfflineStack.start({ projectDir: project.dir, params: { scheduleEnabled: 'false' } });
+    const running = stack;
+    const client = running.lambdaClient();
+    const invoke = async (functionKey: string): Promise<string> => {
+      const output = await client.send(
+        new InvokeCommand({ FunctionName: `lambda-notes-dev-${functionKey}`, Payload: Buffer.from('{}') }),
+      );
+      return output.FunctionError === undefined
+        ? ''
+        : String(
+            (JSON.parse(Buffer.from(output.Payload ?? []).toString()) as { errorMessage?: unknown })
+              .errorMessage,
+          );
+    };
+    /** Invokes until `done` holds, returning ms since `since`. */
+    const invokeUntil = async (
+      functionKey: string,
+      since: number,
+      done: (error: string) => boolean,
+    ): Promise<number> =>
+      waitFor(
+        `${functionKey} to run the saved code`,
+        async () => (done(await invoke(functionKey)) ? performance.now() - since : false),
+        { timeoutMs: 30_000, intervalMs: 5 },
+      );
+
+    const newCode: EditLoopResult['newCode'] = {};
+    for (const [functionKey, file] of Object.entries(HANDLERS)) {
+      const path = join(project.dir, file);
+      const original = await readFile(path, 'utf8');
+      const samples: number[] = [];
+      await invoke(functionKey);
+      for (let edit = 1; edit <= edits; edit += 1) {
+        const marker = `bench-edit-${functionKey}-${edit}`;
+        const saved = performance.now();
+        await writeFile(path, `${original}\nconsole.log('${marker}');\n`);
+        samples.push(await invokeUntil(functionKey, saved, () => running.output.includes(marker)));
+      }
+      await writeFile(path, original);
+      const dist = distribution(samples);
+      newCode[functionKey] = { median: dist.median, p95: percentile(samples, 95), n: samples.length };
+      progress(`editLoop: ${functionKey} save → new code median ${Math.round(dist.median)} ms`);
+    }
+
+    const helloPath = join(project.dir, HANDLERS.hello ?? '');
+    const hello = await readFile(helloPath, 'utf8');
+    await invokeUntil('hello', performance.now(), (error) => error === '');
+    const printedBefore = count(running.output, /\[ERROR\]/g);
+    const brokenAt = performance.now();
+    await writeFile(helloPath, `${hello}\nconst broken = ;\n`);
+    const answered = await Promise.race([
+      invokeUntil(
+        'hello',
+        brokenAt,
+        (error) => error.includes('const broken') || error.includes('Unexpected ";"'),
+      ),
+      waitFor('esbuild to print the error', () => count(running.output, /\[ERROR\]/g) > printedBefore, {
+        timeoutMs: 30_000,
+      }).then(() => null),
+    ]);
+    await waitFor('esbuild to print the error', () => count(running.output, /\[ERROR\]/g) > printedBefore, {
+      timeoutMs: 30_000,
+      intervalMs: 5,
+    });
+    const printedMs = performance.now() - brokenAt;
+    // A stack that still answers with the earlier build gets a few more tries to answer with the error.
+    const answeredMs =
+      answered ??
+      (await invokeUntil('hello', brokenAt, (error) => error.includes('Unexpected')).catch(() => null));
+    progress(`editLoop: build error printed after ${Math.round(printedMs)} ms`);
+
+    const fixedAt = performance.now();
+    await writeFile(helloPath, `${hello}\nconsole.log('bench-fixed');\n`);
+    await invokeUntil('hello', fixedAt, () => running.output.includes('bench-fixed'));
+    const reloadsBefore = count(running.output, RELOAD);
+    // Saves 0, 40 and 80 ms apart, as an editor's format-on-save and a quick second save make them.
+    const burstAt = performance.now();
+    for (const [index, offsetMs] of [0, 40, 80].entries()) {
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.max(0, burstAt + offsetMs - performance.now())),
+      );
+      await writeFile(helloPath, `${hello}\nconsole.log('bench-burst-${index}');\n`);
+    }
+    await invokeUntil('hello', burstAt, () => running.output.includes('bench-burst-2'));
+    // Reloads still coming are counted: until none arrives for a second.
+    let seen = count(running.output, RELOAD);
+    let quietSince = performance.now();
+    await waitFor(
+      'a second without a reload',
+      () => {
+        const now = count(running.output, RELOAD);
+        if (now !== seen) {
+          seen = now;
+          quietSince = performance.now();
+        }
+        return performance.now() - quietSince >= 1_000;
+      },
+      { timeoutMs: 30_000, intervalMs: 20 },
+    );
+    return {
+      newCode,
+      buildErrorPrintedMs: printedMs,
+      buildErrorAnsweredMs: answeredMs,
+      reloadsForThreeSaves: seen - reloadsBefore,
+    };
+  } finally {
+    await stack?.stop();
+    await project.remove();
+  }
+}
+
+// npx tsx bench/edit-loop.ts [earlier checkout]: this loop alone, as JSON.
+if (require.main === module) {
+  measureEditLoop(10, (line) => process.stderr.write(`${line}\n`), process.argv[2] ?? PROJECT_DIR).then(
+    (result) => process.stdout.write(`${JSON.stringify(result, null, 2)}\n`),
+    (error: unknown) => {
+      process.stderr.write(`${String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
