@@ -4,12 +4,13 @@
  * function's runs take. The whole (a breakpoint hit over the inspector) is test/offline/debugging.test.ts.
  */
 import { expect } from 'chai';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Concurrency } from '../../offline/environments/concurrency';
 import {
   DEBUG_TIMEOUT_SECONDS,
+  DEFAULT_DEBUG_PORT,
   debuggedSpecs,
   debugPorts,
   debugProcess,
@@ -18,7 +19,7 @@ import type { EnvironmentOptions, FunctionSpec } from '../../offline/environment
 import { processMemory } from '../../offline/environments/process-memory';
 import { heapFlags, spawnRuntime } from '../../offline/environments/runtime-process';
 import { readOfflineSettings } from '../../offline/plugin/settings';
-import { freePort } from '../../support/offline-stack';
+import { freePort, PROJECT_DIR } from '../../support/offline-stack';
 
 function thrown(run: () => unknown): Error {
   try {
@@ -242,5 +243,25 @@ describe('runs of a debugged function take turns (Concurrency.inTurn)', () => {
     const concurrency = new Concurrency(new Map([['hello', 0]]), new Set(['hello']));
     expect(await concurrency.inTurn('hello')).to.equal(undefined);
     expect(await concurrency.inTurn('hello')).to.equal(undefined);
+  });
+});
+
+describe('.vscode/launch.json', () => {
+  it('attaches to each function on the port LAMBDA_DEBUG=all gives it, on 127.0.0.1, with the bundles mapped', async () => {
+    const launch = JSON.parse(await readFile(join(PROJECT_DIR, '.vscode', 'launch.json'), 'utf8')) as {
+      configurations: { name: string; request: string; address: string; port: number; outFiles: string[] }[];
+    };
+    const ports = debugPorts({ functions: 'all', firstPort: DEFAULT_DEBUG_PORT }, ['hello', 's3Upload']);
+    for (const [functionKey, port] of ports) {
+      const attach = launch.configurations.find(
+        (configuration) => configuration.name === `Attach to ${functionKey}`,
+      );
+      expect(attach, `Attach to ${functionKey}`).to.deep.include({
+        request: 'attach',
+        address: '127.0.0.1',
+        port,
+      });
+      expect(attach?.outFiles).to.deep.equal(['${workspaceFolder}/.esbuild/.build/**/*.js']);
+    }
   });
 });
