@@ -12,8 +12,11 @@ import { requireVersion } from './package-version';
 
 const WRITTEN_FOR = '1.57.2';
 
-/** Events this close together are one save (an editor's truncate-and-write, a format-on-save). */
-const QUIET_MS = 15;
+/**
+ * Events this close together are one build: a save's truncate-and-write, a format-on-save, a quick second save
+ * (three saves 40 ms apart are one build and one reload). It is what every save waits before its build starts.
+ */
+const QUIET_MS = 50;
 
 interface Deferred {
   readonly promise: Promise<void>;
