@@ -22,6 +22,7 @@ import {
   localEnvironment,
   type OfflineSettings,
   readOfflineSettings,
+  withDebugOptions,
 } from './settings';
 
 export interface PluginLog {
@@ -54,7 +55,10 @@ export class OfflineAsync {
     private readonly log: PluginLog,
   ) {
     try {
-      this.#settings = { ok: true, value: readOfflineSettings(process.env, serverless.config.servicePath) };
+      this.#settings = {
+        ok: true,
+        value: readOfflineSettings(withDebugOptions(process.env, cliOptions), serverless.config.servicePath),
+      };
     } catch (error) {
       this.#settings = { ok: false, error };
     }

@@ -116,6 +116,19 @@ function readDebugSettings(env: NodeJS.ProcessEnv): DebugSettings | undefined {
   return { functions: names.length === 1 && names[0] === 'all' ? 'all' : [...new Set(names)], firstPort };
 }
 
+/** `--lambdaDebug` and `--lambdaDebugPort` of `sls offline start`, which win over LAMBDA_DEBUG and LAMBDA_DEBUG_PORT. */
+export function withDebugOptions(
+  env: NodeJS.ProcessEnv,
+  cliOptions: Record<string, unknown>,
+): NodeJS.ProcessEnv {
+  const { lambdaDebug, lambdaDebugPort } = cliOptions;
+  return {
+    ...env,
+    ...(lambdaDebug === undefined ? {} : { LAMBDA_DEBUG: String(lambdaDebug) }),
+    ...(lambdaDebugPort === undefined ? {} : { LAMBDA_DEBUG_PORT: String(lambdaDebugPort) }),
+  };
+}
+
 /** serverless.yml's `custom` block, in the parts read here. */
 export type CustomSettings = Record<string, Record<string, unknown> | undefined>;
 

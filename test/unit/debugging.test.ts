@@ -18,7 +18,7 @@ import {
 import type { EnvironmentOptions, FunctionSpec } from '../../offline/environments/environment-types';
 import { processMemory } from '../../offline/environments/process-memory';
 import { heapFlags, spawnRuntime } from '../../offline/environments/runtime-process';
-import { readOfflineSettings } from '../../offline/plugin/settings';
+import { readOfflineSettings, withDebugOptions } from '../../offline/plugin/settings';
 import { freePort, PROJECT_DIR } from '../../support/offline-stack';
 
 function thrown(run: () => unknown): Error {
@@ -71,6 +71,18 @@ describe('LAMBDA_DEBUG settings', () => {
       expect(thrown(() => readOfflineSettings(env, '/srv')).message).to.contain(says);
     });
   }
+
+  it('takes --lambdaDebug and --lambdaDebugPort of the command line over the variables', () => {
+    const env = withDebugOptions(
+      { LAMBDA_DEBUG: 'hello', LAMBDA_DEBUG_PORT: '9229' },
+      { lambdaDebug: 's3Upload', lambdaDebugPort: '9400' },
+    );
+    expect(readOfflineSettings(env, '/srv').debug).to.deep.equal({
+      functions: ['s3Upload'],
+      firstPort: 9400,
+    });
+    expect(withDebugOptions({ LAMBDA_DEBUG: 'hello' }, {})).to.deep.equal({ LAMBDA_DEBUG: 'hello' });
+  });
 
   it('gives ports in order from the first, and names the functions when one is unknown', () => {
     expect([...debugPorts({ functions: 'all', firstPort: 9229 }, ['hello', 's3Upload'])]).to.deep.equal([
