@@ -1,11 +1,12 @@
 /**
  * A failed build on a real offline stack: while the last build of hello failed (a syntax error saved in
  * handlers/hello.ts), each run of it fails with esbuild's first error — not with the code of an earlier build — the
- * console shows the error and the terminal repeats it once a run; the next good build runs again. The stack runs a
+ * console shows the error and the terminal repeats it once a run; the next good build runs again; and saves made
+ * during a build are built after it, never lost. The stack runs a
  * copy of the project (the tracked handler is never edited), on free ports, stopped in `after` also on failure.
  */
 import { expect } from 'chai';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import type { EnvironmentsView } from '../../offline/console/contract';
@@ -59,6 +60,23 @@ describe('a failed build offline', function () {
       payload: JSON.parse(Buffer.from(output.Payload ?? []).toString()) as unknown,
     };
   }
+
+  it('builds a save written in two steps, truncated then written 20 ms later (an editor may save so)', async () => {
+    await truncate(handler);
+    const at = Date.now() + 20;
+    await waitFor('the write 20 ms after the truncation', () => Date.now() >= at, { intervalMs: 2 });
+    await writeFile(handler, original.replace('return input.event.key1;', 'return `saved in two steps`;'));
+    await waitFor(
+      'the saved code to run',
+      async () => (await invokeHello()).payload === 'saved in two steps',
+      { timeoutMs: 20_000, intervalMs: 50 },
+    );
+    await writeFile(handler, original);
+    await waitFor('the original code to run again', async () => (await invokeHello()).payload === 'value1', {
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
+  });
 
   it("fails each run with esbuild's first error while the build is broken, and runs the new code once fixed", async () => {
     expect(await invokeHello()).to.deep.equal({ functionError: undefined, payload: 'value1' });
