@@ -5,6 +5,7 @@
  * an hour, so that a run paused at a breakpoint is neither killed nor retried while the developer looks. AWS SAM
  * CLI does the same (`sam local invoke -d`: the timeout is not enforced while debugging).
  */
+import { createServer } from 'node:net';
 import type { FunctionSpec } from './environment-types';
 
 /** LocalStack's debug mode lifts a debugged function's timeout to 3,600 s: a paused run waits that long. */
@@ -93,4 +94,22 @@ export function debugProcess(
 /** The start banner's line for a debugged function. */
 export function debugBanner(spec: FunctionSpec): string {
   return `λ ${spec.key}: debugger on 127.0.0.1:${spec.debugPort} (VS Code "Attach to ${spec.key}", chrome://inspect); its timeout (${spec.timeoutSecondsConfigured ?? spec.timeoutSeconds} s) is suspended for debugging — a run may pause up to ${DEBUG_TIMEOUT_SECONDS} s — and it runs one event at a time`;
+}
+
+/**
+ * Refuses a port something already listens on: Node would start the runtime without its inspector (it only prints
+ * "address already in use"), and the banner would point the debugger at someone else's process.
+ */
+export async function assertDebugPortFree(functionKey: string, port: number): Promise<void> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          `LAMBDA_DEBUG: the inspector port of ${functionKey}, 127.0.0.1:${port}, is taken (${error.code ?? error.message}): another debugged process or stack holds it; set LAMBDA_DEBUG_PORT to another port.`,
+        ),
+      ),
+    );
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
+  });
 }

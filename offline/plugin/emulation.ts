@@ -17,7 +17,7 @@ import { Scheduler } from '../core/schedule/scheduler';
 import { asyncFunctions, functionName, functionSpecs, reservedConcurrency } from '../core/service-model';
 import { BuildStatus } from '../environments/build-status';
 import { Concurrency } from '../environments/concurrency';
-import { debugBanner, debuggedSpecs } from '../environments/debugging';
+import { assertDebugPortFree, debugBanner, debuggedSpecs } from '../environments/debugging';
 import { FunctionRunner, syncOutcome } from '../environments/function-runner';
 import { EnvironmentPool } from '../environments/pool';
 import { processMemory } from '../environments/process-memory';
@@ -192,7 +192,9 @@ export class Emulation {
     );
     for (const key of debugged) {
       const spec = specs.get(key);
-      if (spec) log('info', debugBanner(spec));
+      if (spec?.debugPort === undefined) continue;
+      await assertDebugPortFree(key, spec.debugPort);
+      log('info', debugBanner(spec));
       await pool.prestart(key);
     }
     const resume = await invoker.resume();

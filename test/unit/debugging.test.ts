@@ -5,10 +5,12 @@
  */
 import { expect } from 'chai';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Concurrency } from '../../offline/environments/concurrency';
 import {
+  assertDebugPortFree,
   DEBUG_TIMEOUT_SECONDS,
   DEFAULT_DEBUG_PORT,
   debuggedSpecs,
@@ -255,6 +257,24 @@ describe('runs of a debugged function take turns (Concurrency.inTurn)', () => {
     const concurrency = new Concurrency(new Map([['hello', 0]]), new Set(['hello']));
     expect(await concurrency.inTurn('hello')).to.equal(undefined);
     expect(await concurrency.inTurn('hello')).to.equal(undefined);
+  });
+});
+
+describe('the inspector port of a debugged function', () => {
+  it('is refused, with a message that names it, when something listens there', async () => {
+    const port = await freePort();
+    await assertDebugPortFree('hello', port);
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
+    try {
+      let error: unknown;
+      await assertDebugPortFree('hello', port).catch((caught: unknown) => {
+        error = caught;
+      });
+      expect(String(error)).to.contain(`the inspector port of hello, 127.0.0.1:${port}, is taken`);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 });
 
