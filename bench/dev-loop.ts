@@ -2,7 +2,7 @@
  * devLoop: what a developer waits for. `npm start` to its `[async] queue ready` line (free ports, its own state
  * directory and esbuild work folder, its own process group, stopped afterwards), and `serverless invoke local`
  * of hello against `serverless print` — the framework loading and resolving serverless.yml and doing nothing
- * else, the floor of any serverless command.
+ * else, the floor of any serverless command. Then the loop after a save, on a running stack (edit-loop.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { freeStackPorts, PROJECT_DIR, portVariables, SERVERLESS_BIN } from '../support/offline-stack';
+import { type EditLoopResult, measureEditLoop } from './edit-loop';
 import { type Cleanup, killGroup, runTimed } from './processes';
 import { distribution, ratio } from './stats';
 
@@ -24,6 +25,8 @@ export interface DevLoopResult {
   invokeLocalRatio: number | null;
   /** npm start to ready ÷ print: how much more than loading the framework starting offline costs. */
   readyRatio: number | null;
+  /** Save → new code, save → build error, three quick saves → reloads. */
+  editLoop: EditLoopResult;
 }
 
 const READY = /\[async\] queue ready/;
@@ -172,6 +175,7 @@ export async function measureDevLoop(
     await removeWorkFolder.run();
   }
 
+  const editLoop = await measureEditLoop(10, progress);
   const readyDist = distribution(ready);
   const invokeDist = distribution(invoke);
   const printDist = distribution(print);
@@ -185,5 +189,6 @@ export async function measureDevLoop(
     runs,
     invokeLocalRatio: ratio(invokeDist.median, printDist.median),
     readyRatio: ratio(readyDist.median, printDist.median),
+    editLoop,
   };
 }

@@ -25,6 +25,7 @@ import {
 } from './cold-start';
 import { CRASH_COUNTS, type CrashResult, crashGoals, measureCrash } from './crash';
 import { type DevLoopResult, measureDevLoop } from './dev-loop';
+import { editLoopRows } from './edit-loop';
 import { type EnvironmentStartResult, measureEnvironmentStart } from './environment-start';
 import { LARGE_OBJECT_GOAL, type LargeObjectResult, measureLargeObject } from './large-object';
 import { type Machine, machine, type Revision, revision } from './machine';
@@ -546,6 +547,7 @@ function rows(results: Results): Row[] {
       goal: '',
       met: null,
     });
+    list.push(...editLoopRows(devLoop.editLoop));
   } else failed('devLoop', 'devLoop');
   return list;
 }

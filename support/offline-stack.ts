@@ -84,6 +84,8 @@ export interface StackOptions {
   /** Start as `npm start` does (scripts/start-offline.cjs, which runs serverless in a process group of its own). */
   launcher?: boolean;
   startTimeoutMs?: number;
+  /** More variables for the stack, e.g. { LAMBDA_DEBUG: 'hello' }. */
+  env?: Record<string, string>;
 }
 
 export interface OfflinePorts {
@@ -157,6 +159,7 @@ export class OfflineStack {
         ESBUILD_WORK_FOLDER: `.esbuild-test-${ports.http}`,
         // Settings a developer keeps for a deployed stage (stages/dev.json) stay out of the tests' stacks.
         LAMBDA_NOTES_STAGES_DIR: join(stateDir, 'no-stage-settings'),
+        ...options.env,
       },
     });
     const stack = new OfflineStack(

@@ -8,6 +8,7 @@
  * Shapes the server takes from its sources (metrics, journal, dead-letter queue, logs, environments) are those
  * sources' own types, re-exported here; JSON drops the properties whose value is `undefined`.
  */
+import type { BuildFailure } from '../environments/build-status';
 import type { EnvironmentState, EnvironmentView } from '../environments/environment-types';
 import type { AttemptStep, EventStatus, EventTimeline } from '../observability/event-journal';
 import type { InvocationLogEntry } from '../observability/invocation-logs';
@@ -20,6 +21,7 @@ export type { EventSource } from '../model/async-events';
 export type {
   AttemptStep,
   DeadLetterSummary,
+  BuildFailure,
   EnvironmentState,
   EnvironmentView,
   EventStatus,
@@ -73,6 +75,8 @@ export interface EnvironmentsView {
   idleMs: number | null;
   /** Live ones, then recently ended ones. */
   environments: EnvironmentView[];
+  /** Functions whose last build failed: their runs fail with this error until a build succeeds. */
+  buildFailures: BuildFailure[];
 }
 
 export interface InvokeRequest {

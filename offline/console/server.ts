@@ -10,6 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
+import type { BuildFailure } from '../environments/build-status';
 import type { EnvironmentView } from '../environments/environment-types';
 import type { InvocationLogEntry } from '../observability/invocation-logs';
 import type { MetricsRecorder } from '../observability/metrics-recorder';
@@ -51,7 +52,12 @@ export interface ConsoleSources {
   readonly invokeApi: { handle(request: ApiRequest): Promise<ApiResponse> };
   readonly logs?: InvocationLogSource;
   /** The execution environments, live then recently ended (the Environments tab). */
-  readonly environments?: { list(): EnvironmentView[]; readonly idleMs: number };
+  readonly environments?: {
+    list(): EnvironmentView[];
+    readonly idleMs: number;
+    /** The functions whose last build failed (their runs fail until it is fixed). */
+    buildFailures?(): BuildFailure[];
+  };
 }
 
 /** The Invoke API's limit for a synchronous request payload. */
@@ -317,6 +323,7 @@ async function getJson(sources: ConsoleSources, path: string, query: URLSearchPa
         now: Date.now(),
         idleMs: sources.environments?.idleMs ?? null,
         environments: sources.environments?.list() ?? [],
+        buildFailures: sources.environments?.buildFailures?.() ?? [],
       } satisfies GetResponse<'/api/environments'>;
     default:
       throw new HttpError(404, `No such page: ${path}`);

@@ -24,6 +24,10 @@ export interface FunctionSpec {
   readonly variables: Readonly<Record<string, string>>;
   /** serverless.yml's logs settings (Lambda's LoggingConfig); Text format when absent. */
   readonly logging?: LoggingConfig;
+  /** LAMBDA_DEBUG: the inspector's port of the function's runtime (debugging.ts). */
+  readonly debugPort?: number;
+  /** serverless.yml's timeout of a debugged function, whose `timeoutSeconds` is lifted while it is debugged. */
+  readonly timeoutSecondsConfigured?: number;
 }
 
 export type EnvironmentState = 'initializing' | 'idle' | 'busy' | 'ended';
@@ -51,6 +55,8 @@ export interface EnvironmentView {
   readonly maxMemoryUsedMb: number | undefined;
   readonly endedAt: number | undefined;
   readonly endReason: string | undefined;
+  /** The inspector's port on 127.0.0.1 when the function is debugged (LAMBDA_DEBUG). */
+  readonly debugPort: number | undefined;
 }
 
 /** Where a run's output goes while it runs (the invocation's log). */

@@ -87,6 +87,8 @@ export class ExecutionEnvironment {
   #endReason: string | undefined;
   #run: ActiveRun | undefined;
   #runtime: Runtime | undefined;
+  /** The exit of the runtime a reset ended: a debugged function's next one reuses its inspector port. */
+  #resetExit: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly spec: FunctionSpec,
@@ -136,11 +138,13 @@ export class ExecutionEnvironment {
       maxMemoryUsedMb: runtime && runtime.group.peakMb > 0 ? Math.round(runtime.group.peakMb) : undefined,
       endedAt: this.#endedAt,
       endReason: this.#endReason,
+      debugPort: this.spec.debugPort,
     };
   }
 
   async #startRuntime(): Promise<Runtime> {
     const { spec, options } = this;
+    if (spec.debugPort !== undefined) await this.#resetExit;
     // The API answers for the runtime it serves, which exists once the process is spawned.
     const served: { runtime?: Runtime } = {};
     const api = new RuntimeApi({
@@ -433,6 +437,7 @@ export class ExecutionEnvironment {
     const runtime = this.#runtime;
     if (!runtime || this.#state === 'ended') return;
     this.#runtime = undefined;
+    this.#resetExit = runtime.exited;
     this.#resets += 1;
     this.#endReason = `reset: ${reason}`;
     runtime.group.kill();

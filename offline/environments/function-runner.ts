@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { type InvocationLogs, logTail } from '../observability/invocation-logs';
 import type { SyncOutcome } from '../api/invoke-api';
 import type { MetricsRecorder, Outcome } from '../observability/metrics-recorder';
+import { type BuildFailure, buildFailurePayload } from './build-status';
 import type { Concurrency } from './concurrency';
 import type { RunRequest, RunResult } from './environment-types';
 import type { EnvironmentPool } from './pool';
@@ -38,6 +39,8 @@ export interface RunnerDeps {
   readonly metrics: MetricsRecorder;
   /** Lambda's own lines (START, END, REPORT) for the offline terminal. */
   write(text: string): void;
+  /** Why the function's code cannot run now: its last build failed (build-status.ts). */
+  buildFailure?(functionKey: string): BuildFailure | undefined;
   now(): number;
 }
 
@@ -83,7 +86,16 @@ export class FunctionRunner {
       requestId: options.requestId,
       ...(options.async ? { attempt: options.async.attempt, eventAgeMs: options.async.eventAgeMs } : {}),
     };
-    const slot = concurrency.acquire(functionKey);
+    const buildFailure = this.deps.buildFailure?.(functionKey);
+    if (buildFailure !== undefined) {
+      // One line a run in the terminal, where the developer looks after a save; no environment runs stale code.
+      this.deps.write(`λ ${functionKey}: not run, its last build failed: ${buildFailure.error}\n`);
+      metrics.record({ ...observed, durationMs: 0, outcome: 'error', concurrency: 0 });
+      return { outcome: { kind: 'function-error', payload: buildFailurePayload(buildFailure) } };
+    }
+    const slot = concurrency.inTurns(functionKey)
+      ? await concurrency.inTurn(functionKey)
+      : concurrency.acquire(functionKey);
     if (!slot) {
       metrics.record({
         ...observed,

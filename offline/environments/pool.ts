@@ -3,6 +3,8 @@
  * function (the most recently used, so that a burst's extra environments are the ones left to end) or starts a
  * new one (a cold start); after the run the environment waits, idle, for the next; one left idle for `idleMs` is
  * ended. After a code change every environment is replaced: idle ones end at once, busy ones after their run.
+ * A debugged function (LAMBDA_DEBUG) keeps one environment for its debugger instead: started with the stack and
+ * again whenever it ends (a code change), never ended for being idle, and never two at once (they share a port).
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -60,6 +62,10 @@ export class EnvironmentPool {
   /** Environments of code that has since changed: ended as soon as they are not running. */
   readonly #stale = new Set<ExecutionEnvironment>();
   readonly #ended: EnvironmentView[] = [];
+  /** Environments being ended, until their runtime has exited (a debugged one frees its inspector port). */
+  readonly #ending = new Map<ExecutionEnvironment, Promise<void>>();
+  /** A debugged function's starts and acquisitions, one after another (one environment, one port). */
+  readonly #debugTurns = new Map<string, Promise<unknown>>();
   #stopped = false;
   readonly #sandboxes: StackSandboxes;
 
@@ -82,6 +88,16 @@ export class EnvironmentPool {
   /** An environment for one run of the function: an idle one, or a new one (cold start). */
   async acquire(functionKey: string): Promise<ExecutionEnvironment> {
     if (this.#stopped) throw new Error('the offline stack is stopping');
+    if (this.#debugged(functionKey)) {
+      return this.#debugTurn(functionKey, async () => {
+        await this.#endingOf(functionKey);
+        return this.#acquireNow(functionKey);
+      });
+    }
+    return this.#acquireNow(functionKey);
+  }
+
+  async #acquireNow(functionKey: string): Promise<ExecutionEnvironment> {
     const live = this.#live.get(functionKey) ?? [];
     for (let index = live.length - 1; index >= 0; index -= 1) {
       const environment = live[index];
@@ -103,16 +119,18 @@ export class EnvironmentPool {
     this.#taken.delete(environment);
     if (environment.state === 'ended') return;
     if (this.#stale.has(environment) || this.#stopped) {
-      void environment.end('the code changed');
+      this.#end(environment, 'the code changed');
       return;
     }
     // Most recently used last: the next run takes it, and the least used are the ones left idle to end.
     const live = this.#live.get(environment.spec.key) ?? [];
     live.splice(live.indexOf(environment), 1);
     live.push(environment);
+    // A debugger stays attached to it, however long the developer is away.
+    if (this.#debugged(environment.spec.key)) return;
     const timer = setTimeout(() => {
       this.#idleTimers.delete(environment);
-      void environment.end(`idle for ${formatSeconds(this.options.idleMs)}`);
+      this.#end(environment, `idle for ${formatSeconds(this.options.idleMs)}`);
     }, this.options.idleMs);
     timer.unref();
     this.#idleTimers.set(environment, timer);
@@ -122,8 +140,21 @@ export class EnvironmentPool {
   reload(): void {
     for (const environment of this.#all()) {
       if (this.#taken.has(environment)) this.#stale.add(environment);
-      else void environment.end('the code changed');
+      else this.#end(environment, 'the code changed');
     }
+  }
+
+  /**
+   * Starts the one environment of a debugged function ahead of its first run, so that a debugger can attach
+   * before an event arrives; nothing if it has one, or the stack is stopping.
+   */
+  async prestart(functionKey: string): Promise<void> {
+    await this.#debugTurn(functionKey, async () => {
+      await this.#endingOf(functionKey);
+      const live = this.#live.get(functionKey) ?? [];
+      if (this.#stopped || live.some((environment) => environment.state !== 'ended')) return;
+      this.release(await this.#start(functionKey));
+    });
   }
 
   /** Every live environment, then the recently ended ones, newest first. */
@@ -142,6 +173,35 @@ export class EnvironmentPool {
 
   #all(): ExecutionEnvironment[] {
     return [...this.#live.values()].flat();
+  }
+
+  #debugged(functionKey: string): boolean {
+    return this.options.functions.get(functionKey)?.debugPort !== undefined;
+  }
+
+  /** Runs `task` after the debugged function's earlier starts and acquisitions. */
+  #debugTurn<T>(functionKey: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.#debugTurns.get(functionKey) ?? Promise.resolve();
+    const turn = previous.then(task);
+    this.#debugTurns.set(
+      functionKey,
+      turn.catch(() => undefined),
+    );
+    return turn;
+  }
+
+  #end(environment: ExecutionEnvironment, reason: string): void {
+    const ending = environment.end(reason).finally(() => this.#ending.delete(environment));
+    this.#ending.set(environment, ending);
+  }
+
+  /** Resolves once the function's environments being ended have exited. */
+  async #endingOf(functionKey: string): Promise<void> {
+    await Promise.all(
+      [...this.#ending]
+        .filter(([environment]) => environment.spec.key === functionKey)
+        .map(([, ending]) => ending),
+    );
   }
 
   #take(environment: ExecutionEnvironment): void {
@@ -167,6 +227,8 @@ export class EnvironmentPool {
       hostVariables: this.options.hostVariables,
       memory: this.options.memory,
       sandboxMark: this.#sandboxes.mark,
+      // A stopped process stops its inspector too: a debugger attached to it would hang.
+      freeze: spec.debugPort === undefined,
       now: this.options.now,
       output: (text: string, stream: 'stdout' | 'stderr', sink: OutputSink | undefined) => {
         buffers[stream].push(text);
@@ -183,7 +245,7 @@ export class EnvironmentPool {
     this.#live.set(functionKey, live);
     this.#take(environment);
     this.options.log(
-      `λ ${functionKey}: environment ${logStream} started (cold start, ${spec.memorySizeMb} MB)`,
+      `λ ${functionKey}: environment ${logStream} started (cold start, ${spec.memorySizeMb} MB${spec.debugPort === undefined ? '' : `, debugger on 127.0.0.1:${spec.debugPort}`})`,
     );
     return environment;
   }
@@ -202,6 +264,12 @@ export class EnvironmentPool {
     this.options.log(
       `λ ${view.functionKey}: environment ${view.logStream} ended: ${view.endReason ?? 'ended'} (${view.runs} run${view.runs === 1 ? '' : 's'})`,
     );
+    // A debugged function gets its next environment at once, for the debugger to attach to again.
+    if (this.#debugged(view.functionKey) && !this.#stopped) {
+      this.prestart(view.functionKey).catch((error: unknown) =>
+        this.options.log(`λ ${view.functionKey}: the debugged environment could not start: ${String(error)}`),
+      );
+    }
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { debugProcess } from './debugging';
 import type { EnvironmentOptions, FunctionSpec } from './environment-types';
 import { loggingVariables } from './logging-config';
 import { runtimeNode } from './runtime-node';
@@ -22,8 +23,11 @@ export function heapFlags(memorySizeMb: number): string[] {
 /** Starts the runtime of `spec`, talking to the Runtime API on 127.0.0.1:`apiPort`. */
 export function spawnRuntime(spec: FunctionSpec, options: EnvironmentOptions, apiPort: number): ChildProcess {
   // The leader of a process group of its own: what the function starts is counted, frozen and ended with it.
+  // LAMBDA_DEBUG: the inspector and the debugger's inherited hooks, for a debugged function only.
+  const debug = debugProcess(spec, process.env);
   const group = inOwnGroup(runtimeNode(spec.runtime).path, [
     ...heapFlags(spec.memorySizeMb),
+    ...debug.flags,
     options.bootstrap,
   ]);
   return spawn(group.command, group.args, {
@@ -34,6 +38,7 @@ export function spawnRuntime(spec: FunctionSpec, options: EnvironmentOptions, ap
       ...group.variables,
       ...options.hostVariables,
       ...spec.variables,
+      ...debug.variables,
       _HANDLER: spec.handler,
       AWS_REGION: spec.region,
       AWS_DEFAULT_REGION: spec.region,

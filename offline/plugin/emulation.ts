@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
+import { listenToBuilds } from '../adapters/esbuild-builds';
 import { connectLocalS3, type LocalS3Server } from '../adapters/local-s3';
 import { InvokeApi, type InvokeApiDeps, type SyncOutcome, startInvokeApiServer } from '../api/invoke-api';
 import { startConsoleServer } from '../console/server';
@@ -14,7 +15,9 @@ import { AsyncInvoker } from '../core/async-invoker';
 import { sequencerFactory } from '../core/s3-records';
 import { Scheduler } from '../core/schedule/scheduler';
 import { asyncFunctions, functionName, functionSpecs, reservedConcurrency } from '../core/service-model';
+import { BuildStatus } from '../environments/build-status';
 import { Concurrency } from '../environments/concurrency';
+import { assertDebugPortFree, debugBanner, debuggedSpecs } from '../environments/debugging';
 import { FunctionRunner, syncOutcome } from '../environments/function-runner';
 import { EnvironmentPool } from '../environments/pool';
 import { processMemory } from '../environments/process-memory';
@@ -79,6 +82,7 @@ export class Emulation {
   readonly #invoker: AsyncInvoker;
   readonly #scheduler: Scheduler;
   readonly #servers: Server[] = [];
+  #stopListening: () => void = () => undefined;
 
   private constructor(
     private readonly options: EmulationOptions,
@@ -101,8 +105,16 @@ export class Emulation {
     // serverless-esbuild's build folder, which it gives serverless-offline as `location`.
     const location = service.custom?.['serverless-offline']?.location;
     const taskRoot = resolve(servicePath, typeof location === 'string' ? location : '');
+    // LAMBDA_DEBUG: the debugged functions get an inspector port, and their timeout is lifted (debugging.ts).
+    const specs = debuggedSpecs(
+      functionSpecs(service, { taskRoot, local: localEnvironment(service.custom) }),
+      settings.debug,
+    );
+    const debugged = new Set(
+      [...specs.values()].filter((spec) => spec.debugPort !== undefined).map((spec) => spec.key),
+    );
     const pool = new EnvironmentPool({
-      functions: functionSpecs(service, { taskRoot, local: localEnvironment(service.custom) }),
+      functions: specs,
       idleMs,
       tmpRoot: stateLayout(stateDir).environments,
       bootstrap: BOOTSTRAP,
@@ -118,9 +130,14 @@ export class Emulation {
       if (fallback) log('warn', fallback);
     }
     await pool.prepare();
+    const builds = new BuildStatus(specs.values());
+    const stopListening = listenToBuilds((report) =>
+      builds.record(report.entryPoints, report.errors, report.endedAt),
+    );
     const runner = new FunctionRunner({
+      buildFailure: (functionKey) => builds.failure(functionKey),
       pool,
-      concurrency: new Concurrency(reservedConcurrency(service)),
+      concurrency: new Concurrency(reservedConcurrency(service), debugged),
       logs,
       metrics,
       write: (text) => process.stdout.write(text),
@@ -178,6 +195,13 @@ export class Emulation {
       },
       (delivery) => enqueue(delivery.functionKey, delivery.payload, delivery.source),
     );
+    for (const key of debugged) {
+      const spec = specs.get(key);
+      if (spec?.debugPort === undefined) continue;
+      await assertDebugPortFree(key, spec.debugPort);
+      log('info', debugBanner(spec));
+      await pool.prestart(key);
+    }
     const resume = await invoker.resume();
     const scheduler = new Scheduler({
       region: service.provider.region,
@@ -202,6 +226,7 @@ export class Emulation {
     );
 
     const emulation = new Emulation(options, { pool, runner, invoker, scheduler });
+    emulation.#stopListening = stopListening;
     const functionKeyByName = new Map(
       Object.keys(service.functions).map((key) => [functionName(service, key), key]),
     );
@@ -239,7 +264,7 @@ export class Emulation {
           },
           invokeApi,
           logs,
-          environments: { list: () => pool.list(), idleMs },
+          environments: { list: () => pool.list(), idleMs, buildFailures: () => builds.list() },
         },
         settings.metricsPort,
       ),
@@ -293,6 +318,7 @@ export class Emulation {
    */
   async stop(): Promise<void> {
     this.#scheduler.stop();
+    this.#stopListening();
     const unfinished = await this.#invoker.stop(STOP_DRAIN_MS);
     if (unfinished > 0) {
       this.options.log(

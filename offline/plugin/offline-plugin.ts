@@ -8,6 +8,7 @@
  * What runs is built in emulation.ts; offline/README.md draws the whole.
  */
 import { localS3Of } from '../adapters/local-s3';
+import { queueRebuilds } from '../adapters/serverless-esbuild-rebuilds';
 import { routeToEnvironments } from '../adapters/serverless-offline-http';
 import { s3Subscriptions, scheduleRules, takeAsyncEvents } from '../core/service-model';
 import type { S3Subscription, ScheduleRule, ServiceDefinition } from '../model/service';
@@ -21,6 +22,7 @@ import {
   localEnvironment,
   type OfflineSettings,
   readOfflineSettings,
+  withDebugOptions,
 } from './settings';
 
 export interface PluginLog {
@@ -53,7 +55,10 @@ export class OfflineAsync {
     private readonly log: PluginLog,
   ) {
     try {
-      this.#settings = { ok: true, value: readOfflineSettings(process.env, serverless.config.servicePath) };
+      this.#settings = {
+        ok: true,
+        value: readOfflineSettings(withDebugOptions(process.env, cliOptions), serverless.config.servicePath),
+      };
     } catch (error) {
       this.#settings = { ok: false, error };
     }
@@ -94,6 +99,7 @@ export class OfflineAsync {
       });
       takeAsyncEvents(service);
       this.#takeLambdaPort();
+      queueRebuilds(this.serverless.pluginManager.plugins);
       await routeToEnvironments(
         new Set(Object.keys(service.functions)),
         (functionKey, event, clientContext) => {

@@ -1,9 +1,10 @@
 /**
  * The offline stack's settings, read and validated in one place: the environment variables (time scale, idle
- * time, pollers, console port, state dir), and what serverless.yml and the command line say of ports and of
+ * time, pollers, console port, state dir, debugging), and what serverless.yml and the command line say of ports and of
  * the local S3. Pure: `npm start` checks the same settings before serverless loads (scripts/start-offline.cjs).
  */
 import { availableParallelism } from 'node:os';
+import { DEFAULT_DEBUG_PORT, type DebugSettings } from '../environments/debugging';
 import { stateDirOf } from '../state/layout';
 
 /** Fixed by the pinned serverless-s3-local: its S3 credentials. */
@@ -34,6 +35,8 @@ export interface OfflineSettings {
   readonly idleMs: number;
   /** LAMBDA_ASYNC_POLLERS: queued events of a function run at once (each in an environment of its own). */
   readonly asyncPollers: number;
+  /** LAMBDA_DEBUG and LAMBDA_DEBUG_PORT: the functions run under an inspector; absent when not debugging. */
+  readonly debug?: DebugSettings;
 }
 
 function positiveNumber(name: string, raw: string | undefined, fallback: number, hint: string): number {
@@ -75,12 +78,54 @@ export function readOfflineSettings(env: NodeJS.ProcessEnv, servicePath: string)
   if (!portNumber(metricsPort)) {
     throw new Error(`OFFLINE_METRICS_PORT must be a port number, got "${env.OFFLINE_METRICS_PORT}".`);
   }
+  const debug = readDebugSettings(env);
   return {
     timeScale,
     stateDir: stateDirOf(env, servicePath),
     metricsPort,
     idleMs: idleSeconds * 1000 * timeScale,
     asyncPollers,
+    ...(debug === undefined ? {} : { debug }),
+  };
+}
+
+/**
+ * LAMBDA_DEBUG=hello,s3Upload (or `all`) and LAMBDA_DEBUG_PORT (the first function's inspector port, 9229 by
+ * default). Whether the names are functions of serverless.yml is checked once the service is read (debugPorts).
+ */
+function readDebugSettings(env: NodeJS.ProcessEnv): DebugSettings | undefined {
+  const raw = env.LAMBDA_DEBUG?.trim();
+  const rawPort = env.LAMBDA_DEBUG_PORT;
+  if (raw === undefined || raw === '') {
+    if (rawPort !== undefined && rawPort !== '') {
+      throw new Error(
+        'LAMBDA_DEBUG_PORT is set but LAMBDA_DEBUG is not: name the functions to debug (or all).',
+      );
+    }
+    return undefined;
+  }
+  const names = raw.split(',').map((name) => name.trim());
+  if (names.some((name) => name === '')) {
+    throw new Error(`LAMBDA_DEBUG must be function names separated by commas, or all; got "${raw}".`);
+  }
+  const firstPort = rawPort === undefined || rawPort === '' ? DEFAULT_DEBUG_PORT : Number(rawPort);
+  // 0 would give each runtime a port of the OS's choosing: a debugger could not be pointed at it beforehand.
+  if (!portNumber(firstPort) || firstPort === 0) {
+    throw new Error(`LAMBDA_DEBUG_PORT must be a port number from 1 to 65535, got "${rawPort}".`);
+  }
+  return { functions: names.length === 1 && names[0] === 'all' ? 'all' : [...new Set(names)], firstPort };
+}
+
+/** `--lambdaDebug` and `--lambdaDebugPort` of `sls offline start`, which win over LAMBDA_DEBUG and LAMBDA_DEBUG_PORT. */
+export function withDebugOptions(
+  env: NodeJS.ProcessEnv,
+  cliOptions: Record<string, unknown>,
+): NodeJS.ProcessEnv {
+  const { lambdaDebug, lambdaDebugPort } = cliOptions;
+  return {
+    ...env,
+    ...(lambdaDebug === undefined ? {} : { LAMBDA_DEBUG: String(lambdaDebug) }),
+    ...(lambdaDebugPort === undefined ? {} : { LAMBDA_DEBUG_PORT: String(lambdaDebugPort) }),
   };
 }
 

@@ -16,6 +16,7 @@ import { processMemory } from '../../offline/environments/process-memory';
 import { InvocationLogs } from '../../offline/observability/invocation-logs';
 import { MetricsRecorder } from '../../offline/observability/metrics-recorder';
 import { BOOTSTRAP, fixtureSpec } from '../helpers/runtime-fixtures';
+import { freePort } from '../../support/offline-stack';
 import { waitFor } from '../../support/wait';
 
 describe('Concurrency', () => {
@@ -154,6 +155,38 @@ describe('environment pool and runner (real processes)', function () {
     if (after.outcome.kind !== 'result') expect.fail('the run after the change succeeds');
     expect(pool.list().filter((view) => view.state !== 'ended')).to.have.length(1);
     expect(pool.list()[0]?.id).not.to.be.oneOf([busy.id, idle.id]);
+  });
+
+  it('keeps one environment of a debugged function: started ahead, not ended idle, replaced on its port', async () => {
+    const port = await freePort();
+    const pool = await makePool(
+      [fixtureSpec('handlers.echo'), fixtureSpec('handlers.echo', { key: 'debugged', debugPort: port })],
+      150,
+    );
+    await pool.prestart('debugged');
+    const [first] = pool.list();
+    expect(first).to.include({ functionKey: 'debugged', state: 'initializing', debugPort: port });
+    const { run } = runner(pool);
+    await run.run('fixture', {}, { requestId: randomUUID() });
+    // The other function's environment, idle as long, is the clock: once it has ended, so would have this one.
+    await waitFor('the idle environment of the other function to end', () =>
+      pool.list().some((view) => view.functionKey === 'fixture' && view.state === 'ended'),
+    );
+    expect(pool.list().find((view) => view.id === first?.id)?.state).to.be.oneOf(['idle', 'initializing']);
+    pool.reload();
+    const next = await waitFor('the next environment of the debugged function', () =>
+      pool
+        .list()
+        .find((view) => view.functionKey === 'debugged' && view.state !== 'ended' && view.id !== first?.id),
+    );
+    expect(next.debugPort).to.equal(port);
+    const answer = await run.run('debugged', { a: 1 }, { requestId: randomUUID() });
+    expect(answer.outcome.kind).to.equal('result');
+    expect(
+      pool.list().filter((view) => view.functionKey === 'debugged' && view.state !== 'ended'),
+    ).to.have.length(1);
+    const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as unknown[];
+    expect(targets).to.have.length(1);
   });
 
   it('writes START, the function lines, END and REPORT under the request id, with the log stream', async () => {

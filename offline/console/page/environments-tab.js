@@ -1,13 +1,16 @@
 // @ts-check
 /**
  * Environments: the execution environments, live then recently ended — state (frozen between runs), runs, the
- * memory and the processes of each one's whole process tree, Init Duration and why each ended. An environment's log stream opens the Logs tab on that stream alone.
+ * memory and the processes of each one's whole process tree, Init Duration, why each ended, a debugged
+ * function's inspector port, and the functions whose last build failed. An environment's log stream opens the
+ * Logs tab on that stream alone.
  */
 import { $, apiGet, h, seconds, utc } from './dom.js';
 import { showStreamLogs } from './logs-tab.js';
 
 /** @typedef {import('../contract').EnvironmentState} EnvironmentState */
 /** @typedef {import('../contract').EnvironmentView} EnvironmentView */
+/** @typedef {import('../contract').BuildFailure} BuildFailure */
 
 /** @type {Record<EnvironmentState, string>} */
 const ENVIRONMENT_STATES = {
@@ -35,7 +38,18 @@ function environmentRow(environment) {
   return h(
     'tr',
     { 'data-environment': environment.id, 'data-state': environment.state },
-    h('td', {}, environment.functionKey),
+    h(
+      'td',
+      {},
+      environment.functionKey,
+      environment.debugPort === undefined || environment.debugPort === null
+        ? ''
+        : h(
+            'span',
+            { class: 'muted', title: 'LAMBDA_DEBUG: attach a debugger here (README, Debugging a handler)' },
+            ` debugger 127.0.0.1:${environment.debugPort}`,
+          ),
+    ),
     h(
       'td',
       {},
@@ -90,6 +104,16 @@ export async function refreshEnvironments() {
   const idle = result.idleMs === null ? '' : ` An idle environment ends after ${seconds(result.idleMs)}.`;
   $('#environments-summary').textContent =
     `${live.length} environment(s) alive: ${count('busy')} running, ${count('idle')} idle, ${count('initializing')} starting.${idle}`;
+  // A failed build is shown first: until it is fixed, every run of the function fails with this error.
+  $('#environments-build-failures').replaceChildren(
+    ...result.buildFailures.map((failure) =>
+      h(
+        'p',
+        { class: 'error', 'data-build-failure': failure.functionKey },
+        `${failure.functionKey}: its last build failed (${utc(failure.at)}): ${failure.error}. Its runs fail until a build succeeds.`,
+      ),
+    ),
+  );
   $('#environments-table tbody', HTMLTableSectionElement).replaceChildren(
     ...result.environments.map(environmentRow),
   );
