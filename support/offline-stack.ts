@@ -84,6 +84,8 @@ export interface StackOptions {
   /** Start as `npm start` does (scripts/start-offline.cjs, which runs serverless in a process group of its own). */
   launcher?: boolean;
   startTimeoutMs?: number;
+  /** Called as soon as the process is spawned, before the stack is ready: to watch its first lines as they come. */
+  onSpawn?: (stack: OfflineStack) => void;
 }
 
 export interface OfflinePorts {
@@ -110,8 +112,6 @@ export class OfflineStack {
   private exitCode: number | null | undefined;
   private constructor(
     readonly child: ChildProcess,
-    /** When the process was started (Date.now() just before the spawn). */
-    readonly spawnedAt: number,
     readonly ports: OfflinePorts,
     readonly stateDir: string,
     private readonly ownsStateDir: boolean,
@@ -142,7 +142,6 @@ export class OfflineStack {
     const command = options.launcher
       ? [join(projectDir, 'scripts', 'start-offline.cjs')]
       : [join(projectDir, 'node_modules', 'serverless', 'bin', 'serverless.js'), 'offline', 'start'];
-    const spawnedAt = Date.now();
     const child = spawn(process.execPath, [...command, ...params, ...(options.args ?? [])], {
       cwd: projectDir,
       detached: true,
@@ -159,14 +158,8 @@ export class OfflineStack {
         LAMBDA_NOTES_STAGES_DIR: join(stateDir, 'no-stage-settings'),
       },
     });
-    const stack = new OfflineStack(
-      child,
-      spawnedAt,
-      ports,
-      stateDir,
-      options.stateDir === undefined,
-      projectDir,
-    );
+    const stack = new OfflineStack(child, ports, stateDir, options.stateDir === undefined, projectDir);
+    options.onSpawn?.(stack);
     try {
       await stack.waitForOutput(/\[async\] queue ready/, options.startTimeoutMs ?? 30_000);
     } catch (error) {

@@ -1,16 +1,19 @@
 /**
  * `kill -9` of the `npm start` process group, then `npm start` again at once, on the same state dir and ports:
  * the killed stack's serverless (its own process group) notices its launcher is gone and stops — draining the
- * run under way, which takes about a second here — while the new `npm start` begins. The new one waits for it,
- * saying so in one line, instead of refusing the state dir; it comes up and every acknowledged upload is
- * processed (or, for an empty object, ends as one DLQ record).
+ * run under way — while the new `npm start` begins. The new one waits for it, saying so in one line, instead of
+ * refusing the state dir; it comes up and every acknowledged upload is processed (or, for an empty object, ends
+ * as one DLQ record). Whether a run was still under way when the new one started is observed, not assumed: it
+ * rests on how fast this machine hashes, and where it did not hold the case that needs it says so.
  */
 import { expect } from 'chai';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { stateLayout } from '../../offline/state/layout';
 import type { LockHolder } from '../../offline/state/lock';
 import { isAlive } from '../../offline/state/pids';
 import { processedKeys } from '../../support/crash-rounds';
@@ -19,8 +22,8 @@ import { BUCKET, OfflineStack, type StackOptions } from '../../support/offline-s
 import { waitFor } from '../../support/wait';
 
 /**
- * The run under way at the kill: 2–4 s of s3Upload's work (it reads and hashes at 100–160 MB/s), well past the
- * fraction of a second the new `npm start` takes to look at the state dir, even on a busy machine.
+ * The run under way at the kill: 2–4 s of s3Upload's work where it reads and hashes at 100–160 MB/s, well past
+ * the fraction of a second the new `npm start` takes to look at the state dir.
  */
 const LARGE_OBJECT_BYTES = 384 * 1024 * 1024;
 
@@ -35,27 +38,43 @@ function largeBody(bytes: number): Readable {
   );
 }
 
+/**
+ * Whether the state dir holds the event of `key` as under way (an attempt recorded as started, no outcome yet):
+ * what the new stack finds there. Read at once, in the handler of the new stack's first output.
+ */
+function recordedUnderWay(stateDir: string, key: string): boolean {
+  const pending = stateLayout(stateDir).pending;
+  let files: string[];
+  try {
+    files = readdirSync(pending).filter((file) => file.endsWith('.json'));
+  } catch {
+    return false;
+  }
+  return files.some((file) => {
+    try {
+      const text = readFileSync(join(pending, file), 'utf8');
+      const entry = JSON.parse(text) as { value?: { runningAttempt?: number } };
+      return text.includes(JSON.stringify(key)) && entry.value?.runningAttempt !== undefined;
+    } catch {
+      // Removed (its outcome written) between the listing and the read.
+      return false;
+    }
+  });
+}
+
 describe('offline restart right after kill -9 of npm start', function () {
   this.timeout(180_000);
+  const large = 'targets/restart-large.txt';
   let stateDir: string;
   let first: OfflineStack | undefined;
   let second: OfflineStack | undefined;
   let killedServerless: number | undefined;
+  let uploads: Array<{ key: string; empty: boolean }> = [];
+  /** Undefined until the new stack printed its first output; then whether the large run was under way. */
+  let largeRunUnderWayAtRestart: boolean | undefined;
 
   before(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'lambda-notes-restart-'));
-  });
-
-  after(async () => {
-    await second?.stop({ keepState: true });
-    // The killed launcher's serverless stops by itself; should it not have, it goes here (its own group).
-    if (killedServerless !== undefined && isAlive(killedServerless))
-      process.kill(-killedServerless, 'SIGKILL');
-    await first?.stop({ keepState: true });
-    await rm(stateDir, { recursive: true, force: true });
-  });
-
-  it('comes up (waiting for the stopping stack, in one line) and resumes every acknowledged upload', async () => {
     // Retries 6 s and 12 s apart: pending across the restart, and not running when the large object's run starts.
     const options: StackOptions = { launcher: true, stateDir, timeScale: 0.1, startTimeoutMs: 60_000 };
     first = await OfflineStack.start(options);
@@ -65,10 +84,7 @@ describe('offline restart right after kill -9 of npm start', function () {
     ).pid;
 
     // Every fifth object is empty: it fails, so its retries are still pending at the restart.
-    const uploads = Array.from({ length: 30 }, (_, i) => ({
-      key: `targets/restart-${i}.txt`,
-      empty: i % 5 === 4,
-    }));
+    uploads = Array.from({ length: 30 }, (_, i) => ({ key: `targets/restart-${i}.txt`, empty: i % 5 === 4 }));
     const s3 = stack.s3Client();
     for (const { key, empty } of uploads) {
       const body = Buffer.from(empty ? '' : `line of ${key}\n`);
@@ -82,7 +98,6 @@ describe('offline restart right after kill -9 of npm start', function () {
         .filter((line) => line.message === 'object processed' || line.message === 'object failed');
       return lines.length >= uploads.length;
     });
-    const large = 'targets/restart-large.txt';
     const mark = stack.output.length;
     await s3.send(
       new PutObjectCommand({
@@ -97,25 +112,55 @@ describe('offline restart right after kill -9 of npm start', function () {
       stack.output.slice(mark).includes('START RequestId'),
     );
 
-    const killedAt = Date.now();
     process.kill(-(stack.child.pid as number), 'SIGKILL');
-    const restarting = OfflineStack.start({ ...options, ports: stack.ports });
-    second = await restarting;
+    second = await OfflineStack.start({
+      ...options,
+      ports: stack.ports,
+      onSpawn: (restarting) => {
+        const observe = (): void => {
+          largeRunUnderWayAtRestart ??= recordedUnderWay(stateDir, large);
+        };
+        restarting.child.stdout?.once('data', observe);
+        restarting.child.stderr?.once('data', observe);
+      },
+    });
     const restarted = second;
-    const readyAfterMs = Date.now() - killedAt;
-
-    expect(restarted.spawnedAt - killedAt, 'npm start again within 100 ms of the kill').to.be.below(100);
-    expect(restarted.output).to.not.include('is in use by another offline stack');
-    expect(
-      restarted.output.match(/waiting up to \d+ s for the offline stack that is stopping \(pid (\d+)/)?.[1],
-      `one line saying whom it waits for (ready ${readyAfterMs} ms after the kill):\n${restarted.tail()}\nthe killed stack:\n${stack.tail(15)}`,
-    ).to.equal(String(killedServerless));
-
     await waitFor('an empty queue after the restart', async () => (await restarted.pendingEvents()) === 0, {
       timeoutMs: 60_000,
       intervalMs: 100,
     });
-    const processed = new Set([...processedKeys(stack), ...processedKeys(restarted)]);
+  });
+
+  after(async () => {
+    await second?.stop({ keepState: true });
+    // The killed launcher's serverless stops by itself; should it not have, it goes here (its own group).
+    if (killedServerless !== undefined && isAlive(killedServerless))
+      process.kill(-killedServerless, 'SIGKILL');
+    await first?.stop({ keepState: true });
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('waits for the killed stack still draining a run, saying so in one line, instead of refusing the state dir', function () {
+    const restarted = second as OfflineStack;
+    expect(restarted.output).to.not.include('is in use by another offline stack');
+    if (!largeRunUnderWayAtRestart) {
+      // The killed stack had finished its run (and may have exited) before the new one looked: nothing to wait for.
+      if (this.test)
+        this.test.title +=
+          ' [skipped: its premise did not hold here, the large run had ended before the restart]';
+      this.skip();
+    }
+    expect(
+      restarted.output.match(/waiting up to \d+ s for the offline stack that is stopping \(pid (\d+)/)?.[1],
+      `one line saying whom it waits for:\n${restarted.tail()}\nthe killed stack:\n${first?.tail(15)}`,
+    ).to.equal(String(killedServerless));
+  });
+
+  it('resumes every acknowledged upload: processed, or one DLQ record for an empty object', async () => {
+    const processed = new Set([
+      ...processedKeys(first as OfflineStack),
+      ...processedKeys(second as OfflineStack),
+    ]);
     const dlq = (await deadLetters(stateDir)).map(recordKey);
     for (const { key, empty } of uploads) {
       if (empty)
