@@ -7,10 +7,10 @@ import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -260,6 +260,8 @@ describe('offline durability: one running stack', function () {
     it('an InvocationType=Event call the queue cannot write is a 500 ServiceException, never runs, and the stack lives on', async () => {
       const pending = join(stack.stateDir, 'async', 'pending');
       await rm(pending, { recursive: true, force: true });
+      // Its parent exists once any event was queued; this case may also run alone.
+      await mkdir(dirname(pending), { recursive: true });
       await writeFile(pending, 'a file where the queue folder should be');
       const mark = stack.output.length;
       let refused: { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
