@@ -3,29 +3,31 @@
  * the killed stack's serverless (its own process group) notices its launcher is gone and stops — draining the
  * run under way — while the new `npm start` begins. The new one waits for it, saying so in one line, instead of
  * refusing the state dir; it comes up and every acknowledged upload is processed (or, for an empty object, ends
- * as one DLQ record). Whether a run was still under way when the new one started is observed, not assumed: it
- * rests on how fast this machine hashes, and where it did not hold the case that needs it says so.
+ * as one DLQ record).
+ *
+ * That a run is still under way when the new one looks is made so, not assumed from how fast this machine
+ * hashes: the killed stack's serverless and everything it runs are frozen (SIGSTOP) in the middle of the run,
+ * the run is checked to be under way in the state dir, and they are thawed once the new stack has said that it
+ * waits, or has had the time to.
  */
 import { expect } from 'chai';
-import { readdirSync, readFileSync } from 'node:fs';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { stateLayout } from '../../offline/state/layout';
-import type { LockHolder } from '../../offline/state/lock';
+import { type LockHolder, STOP_WAIT_MS } from '../../offline/state/lock';
 import { isAlive } from '../../offline/state/pids';
 import { processedKeys } from '../../support/crash-rounds';
 import { deadLetters, recordKey } from '../../support/dead-letters';
 import { BUCKET, OfflineStack, type StackOptions } from '../../support/offline-stack';
 import { waitFor } from '../../support/wait';
 
-/**
- * The run under way at the kill: 2–4 s of s3Upload's work where it reads and hashes at 100–160 MB/s, well past
- * the fraction of a second the new `npm start` takes to look at the state dir.
- */
+/** Seconds of s3Upload's work: the run is still going when the stack is frozen, as soon as it has started. */
 const LARGE_OBJECT_BYTES = 384 * 1024 * 1024;
+
+const WAIT_LINE = /waiting up to \d+ s for the offline stack that is stopping \(pid (\d+)/;
 
 /** A text body of this many bytes, streamed from one reused chunk: the test process stays small to fork from. */
 function largeBody(bytes: number): Readable {
@@ -38,28 +40,15 @@ function largeBody(bytes: number): Readable {
   );
 }
 
-/**
- * Whether the state dir holds the event of `key` as under way (an attempt recorded as started, no outcome yet):
- * what the new stack finds there. Read at once, in the handler of the new stack's first output.
- */
-function recordedUnderWay(stateDir: string, key: string): boolean {
+/** Whether the state dir holds the event of `key` as under way: an attempt recorded as started, no outcome yet. */
+async function recordedUnderWay(stateDir: string, key: string): Promise<boolean> {
   const pending = stateLayout(stateDir).pending;
-  let files: string[];
-  try {
-    files = readdirSync(pending).filter((file) => file.endsWith('.json'));
-  } catch {
-    return false;
+  for (const file of (await readdir(pending)).filter((name) => name.endsWith('.json'))) {
+    const text = await readFile(join(pending, file), 'utf8');
+    const entry = JSON.parse(text) as { value?: { runningAttempt?: number } };
+    if (text.includes(JSON.stringify(key)) && entry.value?.runningAttempt !== undefined) return true;
   }
-  return files.some((file) => {
-    try {
-      const text = readFileSync(join(pending, file), 'utf8');
-      const entry = JSON.parse(text) as { value?: { runningAttempt?: number } };
-      return text.includes(JSON.stringify(key)) && entry.value?.runningAttempt !== undefined;
-    } catch {
-      // Removed (its outcome written) between the listing and the read.
-      return false;
-    }
-  });
+  return false;
 }
 
 describe('offline restart right after kill -9 of npm start', function () {
@@ -69,9 +58,20 @@ describe('offline restart right after kill -9 of npm start', function () {
   let first: OfflineStack | undefined;
   let second: OfflineStack | undefined;
   let killedServerless: number | undefined;
+  let frozen = false;
   let uploads: Array<{ key: string; empty: boolean }> = [];
-  /** Undefined until the new stack printed its first output; then whether the large run was under way. */
-  let largeRunUnderWayAtRestart: boolean | undefined;
+  /** Whether the large run was under way in the state dir while the killed stack was frozen. */
+  let largeRunUnderWay = false;
+
+  function thaw(): void {
+    if (!frozen || killedServerless === undefined) return;
+    frozen = false;
+    try {
+      process.kill(-killedServerless, 'SIGCONT');
+    } catch {
+      // already gone
+    }
+  }
 
   before(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'lambda-notes-restart-'));
@@ -79,9 +79,10 @@ describe('offline restart right after kill -9 of npm start', function () {
     const options: StackOptions = { launcher: true, stateDir, timeScale: 0.1, startTimeoutMs: 60_000 };
     first = await OfflineStack.start(options);
     const stack = first;
-    killedServerless = (
+    const serverless = (
       JSON.parse(await readFile(join(stateDir, 'offline.lock.holder.json'), 'utf8')) as LockHolder
     ).pid;
+    killedServerless = serverless;
 
     // Every fifth object is empty: it fails, so its retries are still pending at the restart.
     uploads = Array.from({ length: 30 }, (_, i) => ({ key: `targets/restart-${i}.txt`, empty: i % 5 === 4 }));
@@ -112,18 +113,30 @@ describe('offline restart right after kill -9 of npm start', function () {
       stack.output.slice(mark).includes('START RequestId'),
     );
 
-    process.kill(-(stack.child.pid as number), 'SIGKILL');
-    second = await OfflineStack.start({
-      ...options,
-      ports: stack.ports,
-      onSpawn: (restarting) => {
-        const observe = (): void => {
-          largeRunUnderWayAtRestart ??= recordedUnderWay(stateDir, large);
-        };
-        restarting.child.stdout?.once('data', observe);
-        restarting.child.stderr?.once('data', observe);
-      },
-    });
+    // serverless runs in a process group of its own, with the environments it starts.
+    process.kill(-serverless, 'SIGSTOP');
+    frozen = true;
+    try {
+      largeRunUnderWay = (await recordedUnderWay(stateDir, large)) && !processedKeys(stack).includes(large);
+      if (!largeRunUnderWay) thaw();
+      process.kill(-(stack.child.pid as number), 'SIGKILL');
+      let restarting: OfflineStack | undefined;
+      const started = OfflineStack.start({
+        ...options,
+        ports: stack.ports,
+        onSpawn: (spawned) => {
+          restarting = spawned;
+        },
+      });
+      // Thawed before the new stack gives up on it, so that a stack that waits silently still comes up.
+      await waitFor('the new stack to say that it waits', () => WAIT_LINE.test(restarting?.output ?? ''), {
+        timeoutMs: STOP_WAIT_MS / 2,
+      }).catch(() => undefined);
+      thaw();
+      second = await started;
+    } finally {
+      thaw();
+    }
     const restarted = second;
     await waitFor('an empty queue after the restart', async () => (await restarted.pendingEvents()) === 0, {
       timeoutMs: 60_000,
@@ -132,6 +145,7 @@ describe('offline restart right after kill -9 of npm start', function () {
   });
 
   after(async () => {
+    thaw();
     await second?.stop({ keepState: true });
     // The killed launcher's serverless stops by itself; should it not have, it goes here (its own group).
     if (killedServerless !== undefined && isAlive(killedServerless))
@@ -143,15 +157,15 @@ describe('offline restart right after kill -9 of npm start', function () {
   it('waits for the killed stack still draining a run, saying so in one line, instead of refusing the state dir', function () {
     const restarted = second as OfflineStack;
     expect(restarted.output).to.not.include('is in use by another offline stack');
-    if (!largeRunUnderWayAtRestart) {
-      // The killed stack had finished its run (and may have exited) before the new one looked: nothing to wait for.
+    if (!largeRunUnderWay) {
+      // The large run had ended before the killed stack could be frozen: there was nothing to wait for.
       if (this.test)
         this.test.title +=
           ' [skipped: its premise did not hold here, the large run had ended before the restart]';
       this.skip();
     }
     expect(
-      restarted.output.match(/waiting up to \d+ s for the offline stack that is stopping \(pid (\d+)/)?.[1],
+      restarted.output.match(WAIT_LINE)?.[1],
       `one line saying whom it waits for:\n${restarted.tail()}\nthe killed stack:\n${first?.tail(15)}`,
     ).to.equal(String(killedServerless));
   });
