@@ -21,7 +21,12 @@ describe('offline execution environments (sls offline)', function () {
   let stack: OfflineStack;
 
   before(async () => {
-    stack = await OfflineStack.start({ timeScale: TIME_SCALE, idleSeconds: IDLE_SECONDS });
+    // 6 h scaled: 21.6 s, so that an event whose run was killed is retried rather than aged out on a busy machine.
+    stack = await OfflineStack.start({
+      timeScale: TIME_SCALE,
+      idleSeconds: IDLE_SECONDS,
+      params: { maximumEventAge: '21600' },
+    });
   });
 
   after(async function () {
