@@ -3,17 +3,24 @@
  * installed; elsewhere the test report lists them as skipped, saying so in their title and naming the SDK case
  * that proves the same behaviour, which runs everywhere.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 
-/** Whether `aws --version` runs here: asked once per test process, when the test files are loaded. */
-export const AWS_CLI_AVAILABLE =
-  spawnSync('aws', ['--version'], { stdio: 'ignore', timeout: 30_000 }).status === 0;
+/**
+ * Whether `aws --version` runs here. Asked once per test process, as soon as a test file needs it: it takes
+ * seconds on a busy machine, and runs meanwhile.
+ */
+const awsCliAvailable: Promise<boolean> = new Promise((resolve) => {
+  execFile('aws', ['--version'], { timeout: 60_000 }, (error) => resolve(error === null));
+});
 
 /** A case that needs the AWS CLI: run where it is installed, else skipped with the reason in its title. */
 export function itWithAwsCli(title: string, sdkCase: string, test: Mocha.AsyncFunc): Mocha.Test {
-  if (AWS_CLI_AVAILABLE) return it(title, test);
-  return it.skip(
-    `${title} [skipped: the AWS CLI \`aws\` is not on PATH; "${sdkCase}" proves the same]`,
-    test,
-  );
+  return it(title, async function () {
+    if (!(await awsCliAvailable)) {
+      if (this.test)
+        this.test.title += ` [skipped: the AWS CLI \`aws\` is not on PATH; "${sdkCase}" proves the same]`;
+      this.skip();
+    }
+    await test.call(this);
+  });
 }
