@@ -27,6 +27,8 @@ export interface CrashAccount {
   readonly acknowledged: number;
   readonly acknowledgedGood: number;
   readonly acknowledgedEmpty: number;
+  /** The same two counts for each round, in order. */
+  readonly acknowledgedPerRound: ReadonlyArray<{ readonly good: number; readonly empty: number }>;
   /** Acknowledged uploads neither processed nor in the DLQ. */
   readonly lost: string[];
   /** Good objects processed more than once, with their count. */
@@ -199,6 +201,10 @@ export async function crashRounds(options: CrashRoundsOptions): Promise<CrashAcc
     acknowledged: acknowledged.length,
     acknowledgedGood: acknowledged.filter((u) => !u.empty).length,
     acknowledgedEmpty: acknowledged.filter((u) => u.empty).length,
+    acknowledgedPerRound: options.stops.map((_, round) => {
+      const ofRound = acknowledged.filter((u) => u.round === round);
+      return { good: ofRound.filter((u) => !u.empty).length, empty: ofRound.filter((u) => u.empty).length };
+    }),
     lost,
     processedTwice,
     duplicateDlqRecords,

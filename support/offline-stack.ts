@@ -86,6 +86,8 @@ export interface StackOptions {
   startTimeoutMs?: number;
   /** More variables for the stack, e.g. { LAMBDA_DEBUG: 'hello' }. */
   env?: Record<string, string>;
+  /** Called as soon as the process is spawned, before the stack is ready: to watch its first lines as they come. */
+  onSpawn?: (stack: OfflineStack) => void;
 }
 
 export interface OfflinePorts {
@@ -112,8 +114,6 @@ export class OfflineStack {
   private exitCode: number | null | undefined;
   private constructor(
     readonly child: ChildProcess,
-    /** When the process was started (Date.now() just before the spawn). */
-    readonly spawnedAt: number,
     readonly ports: OfflinePorts,
     readonly stateDir: string,
     private readonly ownsStateDir: boolean,
@@ -144,7 +144,6 @@ export class OfflineStack {
     const command = options.launcher
       ? [join(projectDir, 'scripts', 'start-offline.cjs')]
       : [join(projectDir, 'node_modules', 'serverless', 'bin', 'serverless.js'), 'offline', 'start'];
-    const spawnedAt = Date.now();
     const child = spawn(process.execPath, [...command, ...params, ...(options.args ?? [])], {
       cwd: projectDir,
       detached: true,
@@ -162,14 +161,8 @@ export class OfflineStack {
         ...options.env,
       },
     });
-    const stack = new OfflineStack(
-      child,
-      spawnedAt,
-      ports,
-      stateDir,
-      options.stateDir === undefined,
-      projectDir,
-    );
+    const stack = new OfflineStack(child, ports, stateDir, options.stateDir === undefined, projectDir);
+    options.onSpawn?.(stack);
     try {
       await stack.waitForOutput(/\[async\] queue ready/, options.startTimeoutMs ?? 30_000);
     } catch (error) {

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 
 export interface StoredObject {
   readonly body: Buffer;
+  /** As given at upload. S3 answers binary/octet-stream for an object stored without one (see answer()). */
   readonly contentType?: string;
   /** Extra answer headers, e.g. x-amz-checksum-crc32. */
   readonly headers?: Readonly<Record<string, string>>;
@@ -106,9 +107,12 @@ export class FakeS3 {
       errorAnswer(404, 'NoSuchKey', 'The specified key does not exist.')(response, received);
       return;
     }
+    // S3 always sends a Content-Type: for an object stored without one, binary/octet-stream (LocalStack's
+    // tests/aws/services/s3/test_s3.py::TestS3::test_put_and_get_object_with_utf8_key, recorded against AWS:
+    // put_object without ContentType, then get_object answers ContentType "binary/octet-stream").
     response.writeHead(200, {
       'content-length': object.body.length,
-      ...(object.contentType === undefined ? {} : { 'content-type': object.contentType }),
+      'content-type': object.contentType ?? 'binary/octet-stream',
       ...object.headers,
     });
     response.end(object.body);

@@ -2,9 +2,10 @@
  * The Lambda endpoint with real clients: the AWS CLI (`aws lambda invoke --endpoint-url`, as the README shows it)
  * and the SDK; multipart uploads (`aws s3 cp` of 9 MB, and the SDK's three calls) reaching s3Upload; and a throttled
  * first call that used to crash the whole stack once serverless-offline's idle-runner cleaner came round.
- * The CLI cases skip, saying so, where `aws` is not installed.
+ * Where `aws` is not installed the CLI cases are reported as skipped, and their SDK twins prove the same.
  */
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { InvokeCommand, InvokeWithResponseStreamCommand, LogType } from '@aws-sd
 import { expect } from 'chai';
 import { BUCKET, OfflineStack, PROJECT_DIR } from '../../support/offline-stack';
 import { waitFor } from '../../support/wait';
+import { itWithAwsCli } from '../helpers/aws-cli';
 
 const run = promisify(execFile);
 const HELLO = 'lambda-notes-dev-hello';
@@ -30,12 +32,17 @@ const CLI_ENV = {
   AWS_PAGER: '',
 };
 
-async function awsCliAvailable(): Promise<boolean> {
-  return run('aws', ['--version'], { env: CLI_ENV }).then(
-    () => true,
-    () => false,
-  );
-}
+/** The SDK cases that prove what a CLI case proves, also where the CLI is not installed. */
+const SDK_DRY_RUN = 'SDK: InvocationType DryRun answers StatusCode 204 and runs nothing';
+const SDK_EVENT =
+  'SDK: an Event invoke runs under the request id of its 202 (context.awsRequestId, START … REPORT)';
+const SDK_TAIL_BY_ARN = 'SDK: LogType Tail by full ARN with :$LATEST gives LogResult and ExecutedVersion';
+const SDK_NOT_JSON =
+  'SDK: a payload that is not JSON is refused at once with InvalidRequestContentException (one attempt)';
+const SDK_STREAM =
+  'SDK: InvokeWithResponseStream of hello (a function that does not stream): its JSON as one PayloadChunk, then InvokeComplete with LogResult';
+const SDK_MULTIPART =
+  'SDK: CreateMultipartUpload, UploadPart ×2, CompleteMultipartUpload: the multipart ETag, and s3Upload runs';
 
 function decodedLog(logResult: string | undefined): string[] {
   return Buffer.from(logResult ?? '', 'base64')
@@ -47,13 +54,11 @@ describe('offline Lambda endpoint with real clients', function () {
   this.timeout(120_000);
   let stack: OfflineStack;
   let scratch: string;
-  let cli = false;
 
   before(async () => {
-    [stack, scratch, cli] = await Promise.all([
+    [stack, scratch] = await Promise.all([
       OfflineStack.start(),
       mkdtemp(join(tmpdir(), 'lambda-notes-invoke-')),
-      awsCliAvailable(),
     ]);
   });
 
@@ -79,15 +84,24 @@ describe('offline Lambda endpoint with real clients', function () {
     return JSON.parse(stdout) as Record<string, unknown>;
   }
 
-  function requireCli(context: Mocha.Context): void {
-    if (!cli) {
-      console.log('      (skipped: the AWS CLI `aws` is not on PATH; install it to run this case)');
-      context.skip();
-    }
-  }
-
   const processed = (key: string) =>
     stack.logLines().filter((line) => line.message === 'object processed' && line.key === key);
+
+  const startLines = (): number => stack.stdout.split('START RequestId: ').length - 1;
+
+  /**
+   * Runs hello synchronously and waits for its REPORT in the offline output: a run the call before it had started
+   * would have written its START by then.
+   */
+  async function syncRunReported(): Promise<void> {
+    const answer = await stack
+      .lambdaClient()
+      .send(new InvokeCommand({ FunctionName: HELLO, Payload: Buffer.from('{"key1":"after"}') }));
+    const requestId = answer.$metadata.requestId ?? '';
+    await waitFor('the REPORT of a later run', () =>
+      stack.stdout.includes(`REPORT RequestId: ${requestId}\t`),
+    );
+  }
 
   it("SDK: Invoke with LogType Tail gives LogResult, START to REPORT under the answer's request id", async () => {
     const answer = await stack.lambdaClient().send(
@@ -113,13 +127,14 @@ describe('offline Lambda endpoint with real clients', function () {
     await waitFor('the REPORT line in the offline output', () =>
       stack.stdout.includes(`REPORT RequestId: ${requestId}`),
     );
-    const out = stack.stdout;
-    expect(out.indexOf(`START RequestId: ${requestId}`)).to.be.lessThan(
-      out.indexOf(`END RequestId: ${requestId}`),
-    );
+    const start = stack.stdout.indexOf(`START RequestId: ${requestId}`);
+    const end = stack.stdout.indexOf(`END RequestId: ${requestId}`);
+    expect(start, `START in the offline output:\n${stack.tail()}`).to.be.at.least(0);
+    expect(end, `END in the offline output:\n${stack.tail()}`).to.be.at.least(0);
+    expect(start).to.be.lessThan(end);
   });
 
-  it('SDK: InvokeWithResponseStream of hello (a function that does not stream): its JSON as one PayloadChunk, then InvokeComplete with LogResult', async () => {
+  it(SDK_STREAM, async () => {
     const answer = await stack.lambdaClient().send(
       new InvokeWithResponseStreamCommand({
         FunctionName: HELLO,
@@ -144,36 +159,40 @@ describe('offline Lambda endpoint with real clients', function () {
     );
   });
 
-  it('CLI: `aws lambda invoke-with-response-stream` where the CLI has it (AWS CLI v2 ≥ 2.11; v1 has no event-stream commands)', async function () {
-    requireCli(this);
-    const help = await run('aws', ['lambda', 'invoke-with-response-stream', 'help'], { env: CLI_ENV }).then(
-      () => true,
-      () => false,
-    );
-    if (!help) {
-      console.log('      (skipped: this `aws` has no invoke-with-response-stream command)');
-      this.skip();
-    }
-    const out = join(scratch, 'stream.json');
-    await run(
-      'aws',
-      [
-        'lambda',
-        'invoke-with-response-stream',
-        '--endpoint-url',
-        `http://localhost:${stack.ports.lambda}`,
-        '--function-name',
-        HELLO,
-        '--cli-binary-format',
-        'raw-in-base64-out',
-        '--payload',
-        '{"key1":"value1"}',
-        out,
-      ],
-      { env: CLI_ENV },
-    );
-    expect(await readFile(out, 'utf8')).to.equal('"value1"');
-  });
+  itWithAwsCli(
+    'CLI: `aws lambda invoke-with-response-stream` where the CLI has it (AWS CLI v2 ≥ 2.11; v1 has no event-stream commands)',
+    SDK_STREAM,
+    async function () {
+      const help = await run('aws', ['lambda', 'invoke-with-response-stream', 'help'], { env: CLI_ENV }).then(
+        () => true,
+        () => false,
+      );
+      if (!help) {
+        if (this.test)
+          this.test.title += ` [skipped: this \`aws\` has no invoke-with-response-stream command; "${SDK_STREAM}" proves the same]`;
+        this.skip();
+      }
+      const out = join(scratch, 'stream.json');
+      await run(
+        'aws',
+        [
+          'lambda',
+          'invoke-with-response-stream',
+          '--endpoint-url',
+          `http://localhost:${stack.ports.lambda}`,
+          '--function-name',
+          HELLO,
+          '--cli-binary-format',
+          'raw-in-base64-out',
+          '--payload',
+          '{"key1":"value1"}',
+          out,
+        ],
+        { env: CLI_ENV },
+      );
+      expect(await readFile(out, 'utf8')).to.equal('"value1"');
+    },
+  );
 
   it("botocore (the AWS CLI's library): invoke_with_response_stream reads the PayloadChunk and InvokeComplete events", async function () {
     const script = [
@@ -192,7 +211,8 @@ describe('offline Lambda endpoint with real clients', function () {
     ]).catch((error: unknown) => error);
     if (answer instanceof Error) {
       if (/No module named|ENOENT/.test(String(answer))) {
-        console.log('      (skipped: no python3 with botocore here)');
+        if (this.test)
+          this.test.title += ` [skipped: no python3 with botocore here; "${SDK_STREAM}" proves the same]`;
         this.skip();
       }
       throw answer;
@@ -204,7 +224,7 @@ describe('offline Lambda endpoint with real clients', function () {
     });
   });
 
-  it('SDK: an Event invoke runs under the request id of its 202 (context.awsRequestId, START … REPORT)', async () => {
+  it(SDK_EVENT, async () => {
     const answer = await stack.invokeAsync(HELLO, { key1: 'async-id', key2: 'b', key3: 'c' });
     expect(answer.StatusCode).to.equal(202);
     const requestId = answer.$metadata.requestId ?? '';
@@ -246,77 +266,135 @@ describe('offline Lambda endpoint with real clients', function () {
     }
   });
 
-  it('CLI: --invocation-type DryRun answers StatusCode 204 and runs nothing', async function () {
-    requireCli(this);
-    const before = stack.stdout.split('START RequestId').length;
-    const answer = await lambdaCli([
-      '--function-name',
-      HELLO,
-      '--invocation-type',
-      'DryRun',
-      join(scratch, 'dry.json'),
-    ]);
+  it(SDK_DRY_RUN, async () => {
+    const before = startLines();
+    const answer = await stack
+      .lambdaClient()
+      .send(new InvokeCommand({ FunctionName: HELLO, InvocationType: 'DryRun', Payload: Buffer.from('{}') }));
     expect(answer.StatusCode).to.equal(204);
-    expect(stack.stdout.split('START RequestId').length).to.equal(before);
+    await syncRunReported();
+    expect(startLines(), 'runs started: only the later one').to.equal(before + 1);
   });
 
-  it('CLI: --invocation-type Event answers 202 and the event runs', async function () {
-    requireCli(this);
+  itWithAwsCli(
+    'CLI: --invocation-type DryRun answers StatusCode 204 and runs nothing',
+    SDK_DRY_RUN,
+    async () => {
+      const before = startLines();
+      const answer = await lambdaCli([
+        '--function-name',
+        HELLO,
+        '--invocation-type',
+        'DryRun',
+        join(scratch, 'dry.json'),
+      ]);
+      expect(answer.StatusCode).to.equal(204);
+      await syncRunReported();
+      expect(startLines(), 'runs started: only the later one').to.equal(before + 1);
+    },
+  );
+
+  itWithAwsCli('CLI: --invocation-type Event answers 202 and the event runs', SDK_EVENT, async () => {
+    // A payload no other case sends: its log line can only come from this event's run.
+    const key1 = `cli-event-${randomUUID()}`;
+    const payload = join(scratch, 'cli-event.json');
+    await writeFile(payload, JSON.stringify({ key1, key2: 'b', key3: 'c' }));
     const answer = await lambdaCli([
       '--function-name',
       HELLO,
       '--invocation-type',
       'Event',
       '--payload',
-      `fileb://${join(PROJECT_DIR, 'events', 'hello.json')}`,
+      `fileb://${payload}`,
       join(scratch, 'event.json'),
     ]);
     expect(answer.StatusCode).to.equal(202);
-    await waitFor('an async run of hello', () =>
-      /\[async\] λ hello \S+: attempt 1 succeeded/.test(stack.output),
-    );
+    const [line] = await waitFor("the CLI event's run", () => {
+      const found = stack.logLines().filter((logged) => logged.message === `value1 = ${key1}`);
+      return found.length > 0 && found;
+    });
+    const requestId = String(line?.function_request_id);
+    await waitFor('its REPORT line', () => stack.stdout.includes(`REPORT RequestId: ${requestId}\t`));
+    expect(stack.output).to.contain(`λ hello ${requestId}: attempt 1 succeeded`);
   });
 
-  it('CLI: --log-type Tail by full ARN gives LogResult and ExecutedVersion', async function () {
-    requireCli(this);
-    const out = join(scratch, 'tail.json');
-    const answer = await lambdaCli([
-      '--function-name',
-      `${HELLO_ARN}:$LATEST`,
-      '--log-type',
-      'Tail',
-      '--payload',
-      `fileb://${join(PROJECT_DIR, 'events', 'hello.json')}`,
-      out,
-    ]);
+  it(SDK_TAIL_BY_ARN, async () => {
+    const answer = await stack.lambdaClient().send(
+      new InvokeCommand({
+        FunctionName: `${HELLO_ARN}:$LATEST`,
+        LogType: LogType.Tail,
+        Payload: await readFile(join(PROJECT_DIR, 'events', 'hello.json')),
+      }),
+    );
     expect(answer.StatusCode).to.equal(200);
     expect(answer.ExecutedVersion).to.equal('$LATEST');
-    const lines = decodedLog(String(answer.LogResult));
-    expect(lines[0]).to.match(/^START RequestId: [0-9a-f-]{36} Version: \$LATEST$/);
-    expect(lines.some((line) => line.startsWith('REPORT RequestId: '))).to.equal(true);
-    expect(await readFile(out, 'utf8')).to.equal('"value1"');
+    const lines = decodedLog(answer.LogResult);
+    expect(lines[0]).to.equal(`START RequestId: ${answer.$metadata.requestId} Version: $LATEST`);
+    expect(
+      lines.some((line) => line.startsWith(`REPORT RequestId: ${answer.$metadata.requestId}\t`)),
+    ).to.equal(true);
+    expect(Buffer.from(answer.Payload ?? []).toString()).to.equal('"value1"');
   });
 
-  it('CLI: a payload that is not JSON is refused at once with InvalidRequestContentException (no retries)', async function () {
-    requireCli(this);
-    const bad = join(scratch, 'bad.txt');
-    await writeFile(bad, 'not json');
-    const failure = await lambdaCli([
-      '--function-name',
-      HELLO,
-      '--payload',
-      `fileb://${bad}`,
-      join(scratch, 'x.json'),
-    ]).then(
-      () => expect.fail('the CLI should report an error'),
-      (error: { stderr?: string }) => error.stderr ?? '',
-    );
-    expect(failure).to.contain('InvalidRequestContentException');
-    expect(failure).not.to.contain('max retries');
+  itWithAwsCli(
+    'CLI: --log-type Tail by full ARN gives LogResult and ExecutedVersion',
+    SDK_TAIL_BY_ARN,
+    async () => {
+      const out = join(scratch, 'tail.json');
+      const answer = await lambdaCli([
+        '--function-name',
+        `${HELLO_ARN}:$LATEST`,
+        '--log-type',
+        'Tail',
+        '--payload',
+        `fileb://${join(PROJECT_DIR, 'events', 'hello.json')}`,
+        out,
+      ]);
+      expect(answer.StatusCode).to.equal(200);
+      expect(answer.ExecutedVersion).to.equal('$LATEST');
+      const lines = decodedLog(String(answer.LogResult));
+      expect(lines[0]).to.match(/^START RequestId: [0-9a-f-]{36} Version: \$LATEST$/);
+      expect(lines.some((line) => line.startsWith('REPORT RequestId: '))).to.equal(true);
+      expect(await readFile(out, 'utf8')).to.equal('"value1"');
+    },
+  );
+
+  it(SDK_NOT_JSON, async () => {
+    // Three attempts allowed: the SDK would retry a 5xx or a throttle, not a refusal of the request itself.
+    const failure = await stack
+      .lambdaClient(3)
+      .send(new InvokeCommand({ FunctionName: HELLO, Payload: Buffer.from('not json') }))
+      .then(
+        () => expect.fail('the SDK should report an error'),
+        (error: { name?: string; $metadata?: { httpStatusCode?: number; attempts?: number } }) => error,
+      );
+    expect(failure.name).to.equal('InvalidRequestContentException');
+    expect(failure.$metadata?.httpStatusCode).to.equal(400);
+    expect(failure.$metadata?.attempts).to.equal(1);
   });
 
-  it('CLI: `aws s3 cp` of 9 MB (a multipart upload) triggers s3Upload', async function () {
-    requireCli(this);
+  itWithAwsCli(
+    'CLI: a payload that is not JSON is refused at once with InvalidRequestContentException (no retries)',
+    SDK_NOT_JSON,
+    async () => {
+      const bad = join(scratch, 'bad.txt');
+      await writeFile(bad, 'not json');
+      const failure = await lambdaCli([
+        '--function-name',
+        HELLO,
+        '--payload',
+        `fileb://${bad}`,
+        join(scratch, 'x.json'),
+      ]).then(
+        () => expect.fail('the CLI should report an error'),
+        (error: { stderr?: string }) => error.stderr ?? '',
+      );
+      expect(failure).to.contain('InvalidRequestContentException');
+      expect(failure).not.to.contain('max retries');
+    },
+  );
+
+  itWithAwsCli('CLI: `aws s3 cp` of 9 MB (a multipart upload) triggers s3Upload', SDK_MULTIPART, async () => {
     const file = join(scratch, 'nine-mb.txt');
     await writeFile(file, Buffer.alloc(9 * 1024 * 1024, 'a line of the notes\n'));
     await run(
@@ -342,7 +420,7 @@ describe('offline Lambda endpoint with real clients', function () {
     expect(line?.size).to.equal(9 * 1024 * 1024);
   });
 
-  it('SDK: CreateMultipartUpload, UploadPart ×2, CompleteMultipartUpload: the multipart ETag, and s3Upload runs', async () => {
+  it(SDK_MULTIPART, async () => {
     const s3 = stack.s3Client();
     const key = 'targets/multipart.txt';
     const parts = [Buffer.alloc(5 * 1024 * 1024, 'a'), Buffer.alloc(4 * 1024 * 1024, 'b')];

@@ -14,6 +14,7 @@ import { launchBrowser } from '../../support/browser';
 import { deadLetters, recordKey } from '../../support/dead-letters';
 import { BUCKET, OfflineStack, PROJECT_DIR } from '../../support/offline-stack';
 import { waitFor } from '../../support/wait';
+import { expectParity, loadRecorded, recordedCase } from '../parity/shape';
 
 const run = promisify(execFile);
 
@@ -127,13 +128,12 @@ describe('offline metrics (npm run metrics, metrics page)', function () {
     });
   });
 
-  // reservedConcurrency 0: Lambda sends an async event to the on-failure destination at once, never run —
-  // condition ZeroReservedConcurrency, approximateInvokeCount 0, no responseContext (LocalStack's provider,
-  // localstack-core/localstack/services/lambda_/invocation/event_manager.py, and
-  // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
+  // reservedConcurrency 0: Lambda sends an async event to the on-failure destination at once, never run, as recorded
+  // against AWS by LocalStack's test_reserved_concurrency (test/parity/recorded/lambda-async.json).
   it('sends an async event of a function with reserved concurrency 0 to the DLQ at once: ZeroReservedConcurrency', async () => {
     const sentAt = Date.now();
-    const response = await stack.invokeAsync('lambda-notes-dev-hello', { key1: 'b' });
+    // The recorded Invoke sent no payload: Lambda passes {}.
+    const response = await stack.invokeAsync('lambda-notes-dev-hello', {});
     expect(response.StatusCode).to.equal(202);
     const record = await waitFor(
       'the event in the DLQ',
@@ -143,12 +143,8 @@ describe('offline metrics (npm run metrics, metrics page)', function () {
         ),
       { timeoutMs: 20_000 },
     );
-    expect(record.requestContext).to.include({
-      condition: 'ZeroReservedConcurrency',
-      approximateInvokeCount: 0,
-    });
-    expect(record).to.not.have.property('responseContext');
-    expect(record).to.not.have.property('responsePayload');
+    expectParity(recordedCase(loadRecorded('lambda-async.json'), 'zero-reserved-concurrency'), record);
+    expect(record.requestContext.requestId).to.equal(response.$metadata.requestId);
     // Not after backing off to the maximum age (1 h × 0.001 = 3.6 s here), as a throttled event would.
     expect(Date.parse(record.timestamp) - sentAt).to.be.below(3_600);
     const after = await metricsJson(stack);

@@ -1,9 +1,10 @@
 /**
- * The offline async queue against what AWS records, field by field. Each case names its source: a LocalStack
- * snapshot test recorded against AWS (localstack/localstack, tests/aws/services/lambda_/…) or the Lambda
- * developer guide. The queue runs for real (files on disk, real timers) at a small time scale.
+ * The offline async queue against what AWS records (test/parity/recorded/lambda-async.json), field by field: each
+ * case there names the LocalStack snapshot test, recorded against AWS, it comes from. The queue runs for real
+ * (files on disk, real timers) at a small time scale.
  */
 import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,9 @@ import { pendingDirectory, undeliverableDirectory } from '../../offline/state/qu
 import { waitFor } from '../../support/wait';
 import type { AsyncFunction, RunResult } from '../../offline/model/async-events';
 import type { DestinationRecord } from '../../offline/model/outcomes';
+import { expectParity, loadRecorded, recordedCase } from './shape';
+
+const recordings = loadRecorded('lambda-async.json');
 
 const ARN = 'arn:aws:lambda:ap-northeast-1:000000000000:function:lambda-notes-dev-fn:$LATEST';
 const DLQ = 'dlq';
@@ -76,7 +80,7 @@ describe('parity: the async queue against AWS', function () {
         records.push(JSON.parse(body) as DestinationRecord);
       },
       now: Date.now,
-      newId: () => 'generated-id',
+      newId: randomUUID,
       setTimer: (callback, ms) => setTimeout(callback, ms),
       clearTimer: (timer) => clearTimeout(timer as NodeJS.Timeout),
       log: () => undefined,
@@ -88,79 +92,53 @@ describe('parity: the async queue against AWS', function () {
     return { invoker, runs, records, receivedAt: () => receivedAt };
   }
 
-  // localstack tests/aws/services/lambda_/test_lambda.py::TestLambdaBehavior::test_request_id_async_invoke_with_retry
-  // (test_lambda.snapshot.json): both REPORT lines of an Event invoke with MaximumRetryAttempts=1 carry the
-  // invoke's RequestId; test_lambda_destinations.snapshot.json …::test_lambda_destination_default_retries: the
-  // record's requestContext.requestId and responsePayload.requestId are the same <uuid:1>.
-  it('keeps ONE request id for every attempt and the destination record (test_request_id_async_invoke_with_retry)', async () => {
+  it("keeps the Invoke's request id for every attempt (test_request_id_async_invoke_with_retry)", async () => {
     const q = queue(fn({ retries: 1 }), () => FAILURE);
-    const { requestId } = await q.invoker.enqueue('fn', { fail: 1 }, { requestId: 'id-of-the-invoke' });
-    const [record] = await waitFor('the record', () => (q.records.length > 0 ? q.records : undefined));
-    expect(requestId).to.equal('id-of-the-invoke');
-    expect(q.runs.map((r) => [r.attempt, r.requestId])).to.deep.equal([
-      [1, 'id-of-the-invoke'],
-      [2, 'id-of-the-invoke'],
-    ]);
-    expect(record?.requestContext).to.deep.equal({
-      requestId: 'id-of-the-invoke',
-      functionArn: ARN,
-      condition: 'RetriesExhausted',
-      approximateInvokeCount: 2,
+    const { requestId } = await q.invoker.enqueue('fn', { fail: 1 }, { requestId: randomUUID() });
+    await waitFor('the record', () => q.records.length > 0);
+    expectParity(recordedCase(recordings, 'request-id-each-attempt'), {
+      invoke: requestId,
+      attempts: q.runs.map((run) => run.requestId),
     });
   });
 
-  it('gives an event without a given id one id, the same for every attempt (test_request_id_async_invoke_with_retry)', async () => {
-    const q = queue(fn({ retries: 1 }), () => FAILURE);
-    const { requestId } = await q.invoker.enqueue('fn', {});
-    await waitFor('the record', () => q.records.length > 0);
-    expect(
-      new Set([requestId, ...q.runs.map((r) => r.requestId), q.records[0]?.requestContext.requestId]),
-    ).to.have.lengthOf(1);
+  it('sends the RetriesExhausted record after 1 + 2 attempts, under the id of every attempt (test_lambda_destination_default_retries)', async () => {
+    // At twice the speed of the other cases: 1 and 2 minutes of waiting take 300 and 600 ms.
+    const definition = fn({});
+    const q = queue({ ...definition, policy: { ...definition.policy, timeScale: 0.005 } }, () => FAILURE);
+    const { requestId } = await q.invoker.enqueue('fn', { raise_error: 1 });
+    const [record] = await waitFor('the record', () => (q.records.length > 0 ? q.records : undefined));
+    expectParity(recordedCase(recordings, 'retries-exhausted'), record);
+    expect(new Set([requestId, ...q.runs.map((run) => run.requestId)])).to.deep.equal(
+      new Set([record?.requestContext.requestId]),
+    );
   });
 
-  // localstack-core/localstack/services/lambda_/invocation/event_manager.py (reserved_concurrent_executions == 0 →
-  // failure_cause "ZeroReservedConcurrency", response_payload None, response_context None, approx_invoke_count 0)
-  // and https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html (condition values).
-  it('sends an event of a function with reservedConcurrency 0 to onFailure at once, never run (ZeroReservedConcurrency)', async () => {
-    const q = queue(fn({ reservedConcurrency: 0 }), () => ({ ok: true, result: null }));
-    await q.invoker.enqueue('fn', { key1: 'a' }, { requestId: 'zero' });
+  it('sends an event of a function with reservedConcurrency 0 to onFailure at once, never run (test_reserved_concurrency)', async () => {
+    const q = queue(fn({ reservedConcurrency: 0, retries: 0 }), () => ({ ok: true, result: null }));
+    await q.invoker.enqueue('fn', {}, { requestId: randomUUID() });
     const [record] = await waitFor('the record', () => (q.records.length > 0 ? q.records : undefined));
     expect(q.runs).to.deep.equal([]);
-    expect(record).to.have.all.keys('version', 'timestamp', 'requestContext', 'requestPayload');
-    expect(record?.version).to.equal('1.0');
-    expect(record?.requestContext).to.deep.equal({
-      requestId: 'zero',
-      functionArn: ARN,
-      condition: 'ZeroReservedConcurrency',
-      approximateInvokeCount: 0,
-    });
-    expect(record?.requestPayload).to.deep.equal({ key1: 'a' });
+    expectParity(recordedCase(recordings, 'zero-reserved-concurrency'), record);
   });
 
-  // localstack tests/aws/services/lambda_/test_lambda_destinations.py::TestLambdaDestinationSqs::test_maxeventage
-  // (snapshot "no_retry_failure_message"): maximum event age 60 → EventAgeExceeded after 1 attempt, and
-  // "lambda doesn't even wait for the full 60s before the OnFailure destination / DLQ is triggered".
+  // test_maxeventage's own note: "lambda doesn't even wait for the full 60s before the OnFailure destination / DLQ
+  // is triggered".
   it('maximumEventAge 60: EventAgeExceeded after 1 attempt, the record within the age (test_maxeventage)', async () => {
     const q = queue(fn({ maximumEventAgeSeconds: 60 }), () => FAILURE);
     await q.invoker.enqueue('fn', { message: 'm' });
     const [record] = await waitFor('the record', () => (q.records.length > 0 ? q.records : undefined));
-    expect(record?.requestContext).to.include({ condition: 'EventAgeExceeded', approximateInvokeCount: 1 });
-    expect(record?.responseContext).to.deep.equal({
-      statusCode: 200,
-      executedVersion: '$LATEST',
-      functionError: 'Unhandled',
-    });
+    expectParity(recordedCase(recordings, 'event-age-60'), record);
     // 60 s × 0.01 = 600 ms.
     expect(Date.parse(record?.timestamp ?? '') - q.receivedAt()).to.be.at.most(600);
   });
 
-  // Same test, snapshot "single_retry_failure_message": maximum event age 90 → EventAgeExceeded after 2 attempts;
-  // the record arrives within the age (offline used to wait for the second retry: 182 s instead of ≤ 90 s).
+  // Offline used to wait for the second retry here: 182 s instead of ≤ 90 s.
   it('maximumEventAge 90: EventAgeExceeded after 2 attempts, the record within the age (test_maxeventage)', async () => {
     const q = queue(fn({ maximumEventAgeSeconds: 90 }), () => FAILURE);
     await q.invoker.enqueue('fn', { message: 'm' });
     const [record] = await waitFor('the record', () => (q.records.length > 0 ? q.records : undefined));
-    expect(record?.requestContext).to.include({ condition: 'EventAgeExceeded', approximateInvokeCount: 2 });
+    expectParity(recordedCase(recordings, 'event-age-90'), record);
     expect(q.runs.map((r) => r.attempt)).to.deep.equal([1, 2]);
     // 90 s × 0.01 = 900 ms.
     expect(Date.parse(record?.timestamp ?? '') - q.receivedAt()).to.be.at.most(900);

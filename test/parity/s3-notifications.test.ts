@@ -9,99 +9,54 @@ import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { S3EventRecord } from 'aws-lambda';
 import { expect } from 'chai';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { connectLocalS3, type LocalS3Server } from '../../offline/adapters/local-s3';
-import { sequencerFactory } from '../../offline/core/s3-records';
-import { freePort } from '../../support/offline-stack';
 import { waitFor } from '../../support/wait';
+import { type LocalS3, startLocalS3 } from '../helpers/local-s3';
 import { compareShape, describeDifferences, loadRecorded, recordedCase } from './shape';
 
-interface S3rverInstance extends LocalS3Server {
-  run(): Promise<unknown>;
-  close(): Promise<void>;
-}
-type S3rverClass = new (options: {
-  port: number;
-  address: string;
-  silent: boolean;
-  directory: string;
-  configureBuckets: Array<{ name: string; configs: string[] }>;
-}) => S3rverInstance;
-
-const S3rver = createRequire(__filename)('s3rver') as S3rverClass;
 const BUCKET = 'lambda-s3-test-dev';
 const recordings = loadRecorded('s3-notifications.json');
 
 describe('parity: S3 event records against recorded AWS records', function () {
   this.timeout(30_000);
-  let directory: string;
-  let server: S3rverInstance;
+  let local: LocalS3;
   let s3: S3Client;
   /** The records of the events queued for the function, in order. */
-  let records: S3EventRecord[] = [];
+  const records = (): S3EventRecord[] => local.deliveries.flatMap((delivery) => delivery.payload.Records);
 
   before(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'lambda-notes-parity-s3-'));
-    const port = await freePort();
-    server = new S3rver({
-      port,
-      address: '127.0.0.1',
-      silent: true,
-      directory,
-      configureBuckets: [{ name: BUCKET, configs: [] }],
-    });
-    await server.run();
-    connectLocalS3(
-      server,
-      {
-        // Every key: the recorded uploads are not under serverless.yml's targets/ prefix.
-        subscriptions: [
-          {
-            functionKey: 's3Upload',
-            bucket: BUCKET,
-            event: 's3:ObjectCreated:*',
-            prefix: undefined,
-            suffix: undefined,
-          },
-        ],
-        region: 'ap-northeast-1',
-        functionName: (functionKey) => `lambda-notes-dev-${functionKey}`,
-        sequencer: sequencerFactory(),
-      },
-      async (delivery) => {
-        records.push(...delivery.payload.Records);
-      },
-    );
-    s3 = new S3Client({
+    local = await startLocalS3({
+      bucket: BUCKET,
+      // Every key: the recorded uploads are not under serverless.yml's targets/ prefix.
+      subscriptions: [
+        {
+          functionKey: 's3Upload',
+          bucket: BUCKET,
+          event: 's3:ObjectCreated:*',
+          prefix: undefined,
+          suffix: undefined,
+        },
+      ],
       region: 'ap-northeast-1',
-      endpoint: `http://127.0.0.1:${port}`,
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
     });
+    s3 = local.s3;
   });
 
   beforeEach(() => {
-    records = [];
+    local.deliveries.length = 0;
   });
 
   after(async () => {
-    s3?.destroy();
-    await server?.close();
-    await rm(directory, { recursive: true, force: true });
+    await local?.close();
   });
 
   async function offlineRecords(count: number): Promise<unknown[]> {
-    await waitFor(`${count} S3 event(s)`, () => records.length >= count);
-    return records;
+    await waitFor(`${count} S3 event(s)`, () => records().length >= count);
+    return records();
   }
 
   function expectParity(name: string, offline: unknown[]): void {
@@ -120,8 +75,8 @@ describe('parity: S3 event records against recorded AWS records', function () {
 
   it('CopyObject: ObjectCreated:Copy with the eTag', async () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'copy-source', Body: 'something' }));
-    await waitFor('the source upload event', () => records.length === 1);
-    records = [];
+    await waitFor('the source upload event', () => records().length === 1);
+    local.deliveries.length = 0;
     await s3.send(
       new CopyObjectCommand({ Bucket: BUCKET, Key: 'copy-target', CopySource: `${BUCKET}/copy-source` }),
     );

@@ -23,7 +23,7 @@ interface LogLine {
 
 const BUCKET = 'lambda-s3-test-dev';
 
-/** The objects the local S3 stand-in holds, by decoded key. */
+/** The objects the local S3 stand-in holds, by decoded key; one was stored without a content type. */
 const OBJECTS: Readonly<Record<string, { body: string; contentType?: string }>> = {
   'targets/a b+c.txt': { body: 'plus and space\n', contentType: 'text/plain' },
   'targets/日本.txt': { body: '一行目\n二行目\n三行目\n', contentType: 'text/plain; charset=utf-8' },
@@ -40,6 +40,7 @@ function expectedSummary(key: string): ObjectSummary {
     bucket: BUCKET,
     key,
     size: bytes.length,
+    // What S3 answers for an object stored without one (test/helpers/fake-s3.ts).
     contentType: object.contentType ?? 'binary/octet-stream',
     lines: object.body.split('\n').length - 1,
     sha256: createHash('sha256').update(bytes).digest('hex'),
