@@ -14,7 +14,7 @@ import { expect } from 'chai';
 import { BUCKET, OfflineStack, PROJECT_DIR } from '../../support/offline-stack';
 import { waitFor } from '../../support/wait';
 import { itWithAwsCli } from '../helpers/aws-cli';
-import { copyProject, type ProjectCopy } from '../helpers/project-copy';
+import { copyProject, type ProjectCopy } from '../../support/project-copy';
 
 const run = promisify(execFile);
 const SDK_UPLOAD = 'an upload under targets/ runs s3Upload, which logs what it read';
