@@ -41,6 +41,11 @@ export function describeBuildError(message: BuildMessage): string {
 
 export class BuildStatus {
   readonly #failures = new Map<string, BuildFailure>();
+  /**
+   * Functions whose failed build a later build fixed: the failure stands until the new bundle is in place and the
+   * environments are replaced (`codeReloaded`), or a run in between would answer with the code from before.
+   */
+  readonly #fixed = new Set<string>();
   /** Each bundle's entry → the functions whose handler it holds. */
   readonly #functionsOf = new Map<string, string[]>();
 
@@ -56,16 +61,25 @@ export class BuildStatus {
     const [first] = errors;
     for (const entry of entryPoints) {
       for (const functionKey of this.#functionsOf.get(entryOf(entry)) ?? []) {
-        if (first === undefined) this.#failures.delete(functionKey);
-        else
-          this.#failures.set(functionKey, {
-            functionKey,
-            error: describeBuildError(first),
-            errorCount: errors.length,
-            at,
-          });
+        if (first === undefined) {
+          if (this.#failures.has(functionKey)) this.#fixed.add(functionKey);
+          continue;
+        }
+        this.#fixed.delete(functionKey);
+        this.#failures.set(functionKey, {
+          functionKey,
+          error: describeBuildError(first),
+          errorCount: errors.length,
+          at,
+        });
       }
     }
+  }
+
+  /** The new bundles are in place and the environments replaced: what a build fixed runs again. */
+  codeReloaded(): void {
+    for (const functionKey of this.#fixed) this.#failures.delete(functionKey);
+    this.#fixed.clear();
   }
 
   failure(functionKey: string): BuildFailure | undefined {

@@ -81,14 +81,22 @@ export class Emulation {
   readonly #runner: FunctionRunner;
   readonly #invoker: AsyncInvoker;
   readonly #scheduler: Scheduler;
+  readonly #builds: BuildStatus;
   readonly #servers: Server[] = [];
   #stopListening: () => void = () => undefined;
 
   private constructor(
     private readonly options: EmulationOptions,
-    parts: { pool: EnvironmentPool; runner: FunctionRunner; invoker: AsyncInvoker; scheduler: Scheduler },
+    parts: {
+      pool: EnvironmentPool;
+      runner: FunctionRunner;
+      invoker: AsyncInvoker;
+      scheduler: Scheduler;
+      builds: BuildStatus;
+    },
   ) {
     this.#pool = parts.pool;
+    this.#builds = parts.builds;
     this.#runner = parts.runner;
     this.#invoker = parts.invoker;
     this.#scheduler = parts.scheduler;
@@ -225,7 +233,7 @@ export class Emulation {
         .join('; '),
     );
 
-    const emulation = new Emulation(options, { pool, runner, invoker, scheduler });
+    const emulation = new Emulation(options, { pool, runner, invoker, scheduler, builds });
     emulation.#stopListening = stopListening;
     const functionKeyByName = new Map(
       Object.keys(service.functions).map((key) => [functionName(service, key), key]),
@@ -310,6 +318,7 @@ export class Emulation {
    */
   reload(): void {
     this.#pool.reload();
+    this.#builds.codeReloaded();
   }
 
   /**
