@@ -1,4 +1,5 @@
 import type { FunctionErrorPayload } from '../model/outcomes';
+import type { RunResult } from './environment-types';
 /**
  * What Lambda answers when an environment fails a run rather than the function: a timeout, a runtime that exits,
  * memory exhaustion. Payloads and messages as recorded against AWS (test/parity names each recording).
@@ -58,4 +59,48 @@ export function exitPayload(
  */
 export function outOfMemoryPayload(requestId: string): FunctionErrorPayload {
   return exitPayload(requestId, null, 'SIGKILL');
+}
+
+/** Why a runtime group was killed by the environment's watch, when it was. */
+export type KilledFor = 'memory' | 'processes' | undefined;
+
+/** How a run ends whose runtime died under it: out of memory when the watch killed it for that, else its exit. */
+export function runtimeGoneResult(
+  killedFor: KilledFor,
+  requestId: string,
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  durationMs: number,
+): Omit<RunResult, 'maxMemoryUsedMb'> {
+  return killedFor === 'memory'
+    ? {
+        outcome: { ok: false, error: outOfMemoryPayload(requestId) },
+        durationMs,
+        status: 'error',
+        reportErrorType: 'Runtime.OutOfMemory',
+      }
+    : {
+        outcome: { ok: false, error: exitPayload(requestId, code, signal) },
+        durationMs,
+        status: 'error',
+        reportErrorType: 'Runtime.ExitError',
+      };
+}
+
+/** Why the environment was reset after its runtime died, for its log line and the Environments tab. */
+export function runtimeGoneReason(
+  killedFor: KilledFor,
+  context: {
+    readonly memorySizeMb: number;
+    readonly processLimit: number;
+    readonly code: number | null;
+    readonly signal: NodeJS.Signals | null;
+    readonly error: string | undefined;
+  },
+): string {
+  if (killedFor === 'memory') return `its runtime went past ${context.memorySizeMb} MB and was killed`;
+  if (killedFor === 'processes')
+    return `its processes and threads went past ${context.processLimit} and were killed`;
+  if (context.error !== undefined) return `its runtime could not run (${context.error})`;
+  return exitReason(context.code, context.signal);
 }

@@ -16,13 +16,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import {
-  exitPayload,
-  exitReason,
-  outOfMemoryPayload,
-  timeoutLogLine,
-  timeoutPayload,
-} from './environment-errors';
+import { runtimeGoneReason, runtimeGoneResult, timeoutLogLine, timeoutPayload } from './environment-errors';
 import type {
   EnvironmentOptions,
   EnvironmentState,
@@ -401,34 +395,17 @@ export class ExecutionEnvironment {
       const requestId = run.request.requestId;
       const durationMs = performance.now() - (run.startedAt ?? runtime.spawnedAt);
       // Whatever the process wrote before it died is read before the run's log is closed.
-      setImmediate(() => {
-        void this.#finish(
-          run,
-          runtime.group.killedFor === 'memory'
-            ? {
-                outcome: { ok: false, error: outOfMemoryPayload(requestId) },
-                durationMs,
-                status: 'error',
-                reportErrorType: 'Runtime.OutOfMemory',
-              }
-            : {
-                outcome: { ok: false, error: exitPayload(requestId, code, signal) },
-                durationMs,
-                status: 'error',
-                reportErrorType: 'Runtime.ExitError',
-              },
-        );
-      });
+      const result = runtimeGoneResult(runtime.group.killedFor, requestId, code, signal, durationMs);
+      setImmediate(() => void this.#finish(run, result));
     }
     if (runtime !== this.#runtime || this.#state === 'ended') return;
-    const why =
-      runtime.group.killedFor === 'memory'
-        ? `its runtime went past ${this.spec.memorySizeMb} MB and was killed`
-        : runtime.group.killedFor === 'processes'
-          ? `its processes and threads went past ${this.options.processLimit ?? PROCESS_LIMIT} and were killed`
-          : error !== undefined
-            ? `its runtime could not run (${error})`
-            : exitReason(code, signal);
+    const why = runtimeGoneReason(runtime.group.killedFor, {
+      memorySizeMb: this.spec.memorySizeMb,
+      processLimit: this.options.processLimit ?? PROCESS_LIMIT,
+      code,
+      signal,
+      error,
+    });
     this.#reset(why);
   }
 

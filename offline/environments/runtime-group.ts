@@ -6,6 +6,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { GroupMemory, MemoryReading, ProcessMemory } from './process-memory';
+import type { KilledFor } from './environment-errors';
 import { signalGroup } from './process-tree';
 
 /** Lambda's quota on processes and threads in one execution environment ("Execution processes/threads"). */
@@ -22,7 +23,7 @@ export class RuntimeGroup {
   /** The highest resident set seen (REPORT's Max Memory Used), MiB. */
   peakMb = 0;
   /** Why the group was killed by its watch, if it was. */
-  killedFor: 'memory' | 'processes' | undefined;
+  killedFor: KilledFor;
 
   constructor(
     private readonly child: ChildProcess,
