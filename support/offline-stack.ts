@@ -83,6 +83,8 @@ export interface StackOptions {
   ports?: OfflinePorts;
   /** Start as `npm start` does (scripts/start-offline.cjs, which runs serverless in a process group of its own). */
   launcher?: boolean;
+  /** More environment variables for the stack, e.g. { LAMBDA_ACCOUNT_CONCURRENCY: '1' }. */
+  env?: Record<string, string>;
   startTimeoutMs?: number;
 }
 
@@ -157,6 +159,7 @@ export class OfflineStack {
         ESBUILD_WORK_FOLDER: `.esbuild-test-${ports.http}`,
         // Settings a developer keeps for a deployed stage (stages/dev.json) stay out of the tests' stacks.
         LAMBDA_NOTES_STAGES_DIR: join(stateDir, 'no-stage-settings'),
+        ...options.env,
       },
     });
     const stack = new OfflineStack(

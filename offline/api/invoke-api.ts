@@ -7,6 +7,7 @@
  * in process, and a small node:http edge that the CLI and the SDKs reach).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ThrottleReason } from '../environments/concurrency';
 import type { FunctionErrorPayload } from '../model/outcomes';
 
 /** Request payload limits of the Invoke API (Lambda quotas; 6 MB sync, 1 MB async). */
@@ -20,7 +21,7 @@ export type SyncOutcome =
       readonly payload: FunctionErrorPayload | Record<string, unknown>;
       readonly logTail?: string;
     }
-  | { readonly kind: 'throttled' };
+  | { readonly kind: 'throttled'; readonly reason: ThrottleReason };
 
 export interface InvokeApiDeps {
   readonly region: string;
@@ -285,7 +286,7 @@ export class InvokeApi {
     }
     if (outcome.kind === 'throttled') {
       return serviceError(429, 'TooManyRequestsException', requestId, {
-        Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded',
+        Reason: outcome.reason,
         Type: 'User',
         message: 'Rate Exceeded.',
       });

@@ -9,6 +9,7 @@
  * sources' own types, re-exported here; JSON drops the properties whose value is `undefined`.
  */
 import type { EnvironmentState, EnvironmentView } from '../environments/environment';
+import type { MachineBoundView } from '../environments/machine-bound';
 import type { AttemptStep, EventStatus, EventTimeline } from '../observability/event-journal';
 import type { InvocationLogEntry } from '../observability/invocation-logs';
 import type { FunctionMetrics, TimePoint, TimeSeries } from '../observability/metrics-recorder';
@@ -71,6 +72,8 @@ export interface EnvironmentsView {
   now: number;
   /** How long an idle environment lives; null when no environment pool is connected. */
   idleMs: number | null;
+  /** The machine's bound (LAMBDA_MAX_ENVIRONMENTS) and the runs waiting for it; null without a pool. */
+  machine: MachineBoundView | null;
   /** Live ones, then recently ended ones. */
   environments: EnvironmentView[];
 }

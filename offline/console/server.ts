@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import type { EnvironmentView } from '../environments/environment';
+import type { MachineBoundView } from '../environments/machine-bound';
 import type { InvocationLogEntry } from '../observability/invocation-logs';
 import type { MetricsRecorder } from '../observability/metrics-recorder';
 import type { ApiRequest, ApiResponse } from '../api/invoke-api';
@@ -50,7 +51,12 @@ export interface ConsoleSources {
   readonly invokeApi: { handle(request: ApiRequest): Promise<ApiResponse> };
   readonly logs?: InvocationLogSource;
   /** The execution environments, live then recently ended (the Environments tab). */
-  readonly environments?: { list(): EnvironmentView[]; readonly idleMs: number };
+  readonly environments?: {
+    list(): EnvironmentView[];
+    /** The machine's bound: environments alive at most, now, and runs waiting for one. */
+    machine(): MachineBoundView;
+    readonly idleMs: number;
+  };
 }
 
 /** The Invoke API's limit for a synchronous request payload. */
@@ -315,6 +321,7 @@ async function getJson(sources: ConsoleSources, path: string, query: URLSearchPa
       return {
         now: Date.now(),
         idleMs: sources.environments?.idleMs ?? null,
+        machine: sources.environments?.machine() ?? null,
         environments: sources.environments?.list() ?? [],
       } satisfies GetResponse<'/api/environments'>;
     default:

@@ -323,7 +323,7 @@ export class AsyncInvoker {
       if (decision.action === 'retry') {
         log(
           'warn',
-          `${tag}: throttled (reserved concurrency); retry in ${seconds(decision.delayMs)}`,
+          `${tag}: throttled (${result.reason ?? 'concurrency'}); retry in ${seconds(decision.delayMs)}`,
         );
         await this.#settle(fn, throttled, () =>
           this.#requeue({ ...throttled, dueAt: endedAt + decision.delayMs }),

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { type InvocationLogs, logTail } from '../observability/invocation-logs';
 import type { SyncOutcome } from '../api/invoke-api';
 import type { MetricsRecorder, Outcome } from '../observability/metrics-recorder';
-import type { Concurrency } from './concurrency';
+import { type Concurrency, isThrottle, type ThrottleReason } from './concurrency';
 import type { RunResult } from './environment';
 import type { EnvironmentPool } from './pool';
 import type { FunctionErrorPayload } from '../model/outcomes';
@@ -15,7 +15,7 @@ import type { FunctionErrorPayload } from '../model/outcomes';
 export type RunOutcome =
   | { readonly kind: 'result'; readonly payload: unknown }
   | { readonly kind: 'function-error'; readonly payload: FunctionErrorPayload }
-  | { readonly kind: 'throttled' };
+  | { readonly kind: 'throttled'; readonly reason: ThrottleReason };
 
 export interface RunOptions {
   readonly requestId: string;
@@ -77,14 +77,14 @@ export class FunctionRunner {
       ...(options.async ? { attempt: options.async.attempt, eventAgeMs: options.async.eventAgeMs } : {}),
     };
     const slot = concurrency.acquire(functionKey);
-    if (!slot) {
+    if (isThrottle(slot)) {
       metrics.record({
         ...observed,
         durationMs: 0,
         outcome: 'throttled',
         concurrency: concurrency.running(functionKey),
       });
-      return { outcome: { kind: 'throttled' } };
+      return { outcome: { kind: 'throttled', reason: slot.throttled } };
     }
     let result: RunResult;
     let capture;

@@ -3,6 +3,8 @@
  * function (the most recently used, so that a burst's extra environments are the ones left to end) or starts a
  * new one (a cold start); after the run the environment waits, idle, for the next; one left idle for `idleMs` is
  * ended. After a code change every environment is replaced: idle ones end at once, busy ones after their run.
+ * Past the machine's bound (machine-bound.ts) a run waits for an environment; an idle one of another function is
+ * ended to make room.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import {
   logStreamName,
   type OutputSink,
 } from './environment';
+import { MachineBound, type MachineBoundView } from './machine-bound';
 import type { ProcessMemory } from './process-memory';
 
 export interface PoolOptions {
@@ -24,6 +27,8 @@ export interface PoolOptions {
   readonly bootstrap: string;
   readonly hostVariables: Readonly<Record<string, string>>;
   readonly memory: ProcessMemory;
+  /** At most this many environments alive at once (LAMBDA_MAX_ENVIRONMENTS); none by default. */
+  readonly maxEnvironments?: number;
   /** Where the environments' output goes (the offline terminal), in whole lines. */
   write(stream: 'stdout' | 'stderr', text: string): void;
   log(message: string): void;
@@ -64,9 +69,14 @@ export class EnvironmentPool {
   /** Environments of code that has since changed: ended as soon as they are not running. */
   readonly #stale = new Set<ExecutionEnvironment>();
   readonly #ended: EnvironmentView[] = [];
+  readonly #bound: MachineBound;
+  /** Ended to make room for another function's environment, which took over its unit of the bound. */
+  readonly #madeRoom = new Set<ExecutionEnvironment>();
   #stopped = false;
 
-  constructor(private readonly options: PoolOptions) {}
+  constructor(private readonly options: PoolOptions) {
+    this.#bound = new MachineBound(options.maxEnvironments ?? Infinity, options.log, options.now);
+  }
 
   /** Removes what a previous stack left of its environments' TMPDIRs. */
   async prepare(): Promise<void> {
@@ -77,23 +87,47 @@ export class EnvironmentPool {
     return this.options.functions;
   }
 
-  /** An environment for one run of the function: an idle one, or a new one (cold start). */
+  /**
+   * An environment for one run of the function: an idle one, or a new one (cold start); at the machine's bound,
+   * the first that frees up or the room an idle one of another function leaves.
+   */
   async acquire(functionKey: string): Promise<ExecutionEnvironment> {
     if (this.#stopped) throw new Error('the offline stack is stopping');
-    const live = this.#live.get(functionKey) ?? [];
-    for (let index = live.length - 1; index >= 0; index -= 1) {
-      const environment = live[index];
-      if (
-        environment &&
-        environment.available &&
-        !this.#taken.has(environment) &&
-        !this.#stale.has(environment)
-      ) {
-        this.#take(environment);
-        return environment;
-      }
+    return this.#bound.wait(functionKey, () => this.#tryAcquire(functionKey));
+  }
+
+  /** The machine's bound: how many environments may be alive, are, and how many runs wait for one. */
+  machine(): MachineBoundView {
+    return this.#bound.view();
+  }
+
+  #tryAcquire(functionKey: string): Promise<ExecutionEnvironment> | undefined {
+    const idle = this.#idle(this.#live.get(functionKey) ?? []).at(-1);
+    if (idle) {
+      this.#take(idle);
+      return Promise.resolve(idle);
     }
-    return this.#start(functionKey);
+    if (!this.#bound.take()) {
+      const others = [...this.#live].flatMap(([key, live]) => (key === functionKey ? [] : this.#idle(live)));
+      const leastUsed = others.sort((a, b) => lastUsed(a) - lastUsed(b))[0];
+      if (!leastUsed) return undefined;
+      this.#madeRoom.add(leastUsed);
+      void leastUsed.end(
+        `ended to make room for ${functionKey} (LAMBDA_MAX_ENVIRONMENTS=${this.#bound.max})`,
+      );
+    }
+    return this.#start(functionKey).catch((error: unknown) => {
+      this.#bound.give();
+      throw error;
+    });
+  }
+
+  /** The environments of `live` free for a run, least recently used first. */
+  #idle(live: readonly ExecutionEnvironment[]): ExecutionEnvironment[] {
+    return live.filter(
+      (environment) =>
+        environment.available && !this.#taken.has(environment) && !this.#stale.has(environment),
+    );
   }
 
   /** After a run: the environment waits for the next one, or ends (stale, or ended by the run). */
@@ -114,6 +148,7 @@ export class EnvironmentPool {
     }, this.options.idleMs);
     timer.unref();
     this.#idleTimers.set(environment, timer);
+    this.#bound.changed();
   }
 
   /** The code changed: idle environments end now, busy ones after their run; new runs start new ones. */
@@ -134,6 +169,7 @@ export class EnvironmentPool {
   /** Ends every environment (the stack is stopping). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#bound.rejectAll(new Error('the offline stack is stopping'));
     await Promise.all(this.#all().map((environment) => environment.end('the offline stack stopped')));
   }
 
@@ -192,6 +228,7 @@ export class EnvironmentPool {
     this.#idleTimers.delete(environment);
     this.#stale.delete(environment);
     this.#taken.delete(environment);
+    if (!this.#madeRoom.delete(environment)) this.#bound.give();
     const view = environment.view();
     this.#ended.unshift(view);
     if (this.#ended.length > ENDED_KEPT) this.#ended.length = ENDED_KEPT;
@@ -199,6 +236,10 @@ export class EnvironmentPool {
       `λ ${view.functionKey}: environment ${view.logStream} ended: ${view.endReason ?? 'ended'} (${view.runs} run${view.runs === 1 ? '' : 's'})`,
     );
   }
+}
+
+function lastUsed(environment: ExecutionEnvironment): number {
+  return environment.view().lastRunAt ?? environment.startedAt;
 }
 
 function formatSeconds(ms: number): string {

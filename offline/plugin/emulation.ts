@@ -16,6 +16,7 @@ import { Scheduler } from '../core/schedule/scheduler';
 import { asyncFunctions, functionName, functionSpecs, reservedConcurrency } from '../core/service-model';
 import { Concurrency } from '../environments/concurrency';
 import { FunctionRunner, syncOutcome } from '../environments/function-runner';
+import { defaultMaxEnvironments, machineFacts } from '../environments/machine-bound';
 import { EnvironmentPool } from '../environments/pool';
 import { processMemory } from '../environments/process-memory';
 import type { AsyncFunction, EventSource } from '../model/async-events';
@@ -93,6 +94,8 @@ export class Emulation {
   static async start(options: EmulationOptions): Promise<Emulation> {
     const { service, servicePath, settings, log } = options;
     const { stateDir, timeScale, idleMs, asyncPollers } = settings;
+    // Refused before anything starts, as AWS refuses the reservation (a clear error, the stack does not start).
+    const concurrency = new Concurrency(reservedConcurrency(service), settings.accountConcurrency);
     const metrics = new MetricsRecorder(Object.keys(service.functions));
     const journal = new EventJournal();
     const logs = new InvocationLogs();
@@ -100,8 +103,22 @@ export class Emulation {
     // serverless-esbuild's build folder, which it gives serverless-offline as `location`.
     const location = service.custom?.['serverless-offline']?.location;
     const taskRoot = resolve(servicePath, typeof location === 'string' ? location : '');
+    const specs = functionSpecs(service, { taskRoot, local: localEnvironment(service.custom) });
+    const bound =
+      settings.maxEnvironments === undefined
+        ? defaultMaxEnvironments(
+            machineFacts(),
+            [...specs.values()].map((spec) => spec.memorySizeMb),
+          )
+        : { max: settings.maxEnvironments, why: 'LAMBDA_MAX_ENVIRONMENTS' };
+    log(
+      'info',
+      `machine bound: at most ${bound.max} environments alive at once (${bound.why}); runs past it wait for one. ` +
+        `Account concurrency ${settings.accountConcurrency} (LAMBDA_ACCOUNT_CONCURRENCY), ${concurrency.unreservedLimit} unreserved: runs past it are throttled`,
+    );
     const pool = new EnvironmentPool({
-      functions: functionSpecs(service, { taskRoot, local: localEnvironment(service.custom) }),
+      functions: specs,
+      maxEnvironments: bound.max,
       idleMs,
       tmpRoot: stateLayout(stateDir).environments,
       bootstrap: BOOTSTRAP,
@@ -115,7 +132,7 @@ export class Emulation {
     await pool.prepare();
     const runner = new FunctionRunner({
       pool,
-      concurrency: new Concurrency(reservedConcurrency(service)),
+      concurrency,
       logs,
       metrics,
       write: (text) => process.stdout.write(text),
@@ -234,7 +251,7 @@ export class Emulation {
           },
           invokeApi,
           logs,
-          environments: { list: () => pool.list(), idleMs },
+          environments: { list: () => pool.list(), machine: () => pool.machine(), idleMs },
         },
         settings.metricsPort,
       ),

@@ -1,9 +1,10 @@
 /**
  * The offline stack's settings, read and validated in one place: the environment variables (time scale, idle
- * time, pollers, console port, state dir), and what serverless.yml and the command line say of ports and of
+ * time, pollers, concurrency, environments, console port, state dir), and what serverless.yml and the command line say of ports and of
  * the local S3. Pure: `npm start` checks the same settings before serverless loads (scripts/start-offline.cjs).
  */
 import { availableParallelism } from 'node:os';
+import { DEFAULT_ACCOUNT_CONCURRENCY } from '../environments/concurrency';
 import { stateDirOf } from '../state/layout';
 
 /** Fixed by the pinned serverless-s3-local: its S3 credentials. */
@@ -34,6 +35,13 @@ export interface OfflineSettings {
   readonly idleMs: number;
   /** LAMBDA_ASYNC_POLLERS: queued events of a function run at once (each in an environment of its own). */
   readonly asyncPollers: number;
+  /** LAMBDA_ACCOUNT_CONCURRENCY: the account's concurrency, as AWS's quota (1,000 by default). */
+  readonly accountConcurrency: number;
+  /**
+   * LAMBDA_MAX_ENVIRONMENTS: environments alive at once on this machine; undefined when not set (a default is
+   * derived from the machine and the functions: environments/machine-bound.ts).
+   */
+  readonly maxEnvironments: number | undefined;
 }
 
 function positiveNumber(name: string, raw: string | undefined, fallback: number, hint: string): number {
@@ -41,6 +49,12 @@ function positiveNumber(name: string, raw: string | undefined, fallback: number,
   if (!Number.isFinite(value) || value <= 0) {
     throw new Error(`${name} must be a positive number (${hint}), got "${raw}".`);
   }
+  return value;
+}
+
+function wholeNumber(name: string, raw: string | undefined, fallback: number, hint: string): number {
+  const value = positiveNumber(name, raw, fallback, hint);
+  if (!Number.isInteger(value)) throw new Error(`${name} must be a whole number (${hint}), got "${raw}".`);
   return value;
 }
 
@@ -71,6 +85,21 @@ export function readOfflineSettings(env: NodeJS.ProcessEnv, servicePath: string)
   if (!Number.isInteger(asyncPollers)) {
     throw new Error(`LAMBDA_ASYNC_POLLERS must be a whole number, got "${env.LAMBDA_ASYNC_POLLERS}".`);
   }
+  const accountConcurrency = wholeNumber(
+    'LAMBDA_ACCOUNT_CONCURRENCY',
+    env.LAMBDA_ACCOUNT_CONCURRENCY,
+    DEFAULT_ACCOUNT_CONCURRENCY,
+    "the account's concurrency quota; AWS's default is 1000",
+  );
+  const maxEnvironments =
+    env.LAMBDA_MAX_ENVIRONMENTS === undefined || env.LAMBDA_MAX_ENVIRONMENTS === ''
+      ? undefined
+      : wholeNumber(
+          'LAMBDA_MAX_ENVIRONMENTS',
+          env.LAMBDA_MAX_ENVIRONMENTS,
+          1,
+          'environments alive at once on this machine; unset: derived from its cores and free memory',
+        );
   const metricsPort = Number(env.OFFLINE_METRICS_PORT || 3004);
   if (!portNumber(metricsPort)) {
     throw new Error(`OFFLINE_METRICS_PORT must be a port number, got "${env.OFFLINE_METRICS_PORT}".`);
@@ -81,6 +110,8 @@ export function readOfflineSettings(env: NodeJS.ProcessEnv, servicePath: string)
     metricsPort,
     idleMs: idleSeconds * 1000 * timeScale,
     asyncPollers,
+    accountConcurrency,
+    maxEnvironments,
   };
 }
 

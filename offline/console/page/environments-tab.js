@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * Environments: the execution environments, live then recently ended — state, runs, memory, Init Duration and
- * why each ended. An environment's log stream opens the Logs tab on that stream alone.
+ * why each ended — and the machine's bound, with the runs waiting for it. An environment's log stream opens the Logs tab on that stream alone.
  */
 import { $, apiGet, h, seconds, utc } from './dom.js';
 import { showStreamLogs } from './logs-tab.js';
@@ -81,8 +81,17 @@ export async function refreshEnvironments() {
   const count = (state) => live.filter((environment) => environment.state === state).length;
   // No idle time without an environment pool (a console server started without one, as in some tests).
   const idle = result.idleMs === null ? '' : ` An idle environment ends after ${seconds(result.idleMs)}.`;
+  // Runs past the machine's bound wait for an environment: said apart from throttles, which refuse a run.
+  const machine =
+    result.machine === null || result.machine.maxEnvironments === null
+      ? ''
+      : ` At most ${result.machine.maxEnvironments} alive at once (LAMBDA_MAX_ENVIRONMENTS)${
+          result.machine.waiting > 0
+            ? `: ${result.machine.waiting} run(s) waiting for the machine (not throttled).`
+            : '.'
+        }`;
   $('#environments-summary').textContent =
-    `${live.length} environment(s) alive: ${count('busy')} running, ${count('idle')} idle, ${count('initializing')} starting.${idle}`;
+    `${live.length} environment(s) alive: ${count('busy')} running, ${count('idle')} idle, ${count('initializing')} starting.${machine}${idle}`;
   $('#environments-table tbody', HTMLTableSectionElement).replaceChildren(
     ...result.environments.map(environmentRow),
   );
