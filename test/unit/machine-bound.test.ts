@@ -21,11 +21,13 @@ import { MetricsRecorder } from '../../offline/observability/metrics-recorder';
 import { BOOTSTRAP, fixtureSpec } from '../helpers/runtime-fixtures';
 
 describe('defaultMaxEnvironments', () => {
-  it('keeps two environments per core when memory allows, and says so', () => {
+  it('keeps one environment per core, at least two, when memory allows, and says so', () => {
     expect(defaultMaxEnvironments({ cores: 2, freeMemoryMb: 20_000 }, [128, 128])).to.deep.equal({
-      max: 4,
-      why: '2 per core: 2 cores, 20000 MB free, functions of up to 128 MB',
+      max: 2,
+      why: 'one per core, at least 2: 2 cores, 20000 MB free, functions of up to 128 MB',
     });
+    expect(defaultMaxEnvironments({ cores: 1, freeMemoryMb: 20_000 }, [128]).max).to.equal(2);
+    expect(defaultMaxEnvironments({ cores: 12, freeMemoryMb: 20_000 }, [128]).max).to.equal(12);
   });
 
   it('counts each environment at the largest memory size, within half the free memory', () => {
