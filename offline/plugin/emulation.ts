@@ -11,6 +11,7 @@ import { InvokeApi, type SyncOutcome, startInvokeApiServer } from '../api/invoke
 import { startConsoleServer } from '../console/server';
 import { TestEvents } from '../console/test-events';
 import { AsyncInvoker } from '../core/async-invoker';
+import { HttpThrottle, stageThrottle } from '../core/http-throttle';
 import { sequencerFactory } from '../core/s3-records';
 import { Scheduler } from '../core/schedule/scheduler';
 import { asyncFunctions, functionName, functionSpecs, reservedConcurrency } from '../core/service-model';
@@ -78,16 +79,24 @@ export class Emulation {
   readonly #runner: FunctionRunner;
   readonly #invoker: AsyncInvoker;
   readonly #scheduler: Scheduler;
+  readonly #httpThrottle: HttpThrottle;
   readonly #servers: Server[] = [];
 
   private constructor(
     private readonly options: EmulationOptions,
-    parts: { pool: EnvironmentPool; runner: FunctionRunner; invoker: AsyncInvoker; scheduler: Scheduler },
+    parts: {
+      pool: EnvironmentPool;
+      runner: FunctionRunner;
+      invoker: AsyncInvoker;
+      scheduler: Scheduler;
+      httpThrottle: HttpThrottle;
+    },
   ) {
     this.#pool = parts.pool;
     this.#runner = parts.runner;
     this.#invoker = parts.invoker;
     this.#scheduler = parts.scheduler;
+    this.#httpThrottle = parts.httpThrottle;
   }
 
   /** Starts everything; the local S3 and serverless-offline are already up. */
@@ -96,6 +105,14 @@ export class Emulation {
     const { stateDir, timeScale, idleMs, asyncPollers } = settings;
     // Refused before anything starts, as AWS refuses the reservation (a clear error, the stack does not start).
     const concurrency = new Concurrency(reservedConcurrency(service), settings.accountConcurrency);
+    const stage = stageThrottle(service);
+    const httpThrottle = new HttpThrottle(stage, Date.now, (message) => log('warn', message));
+    log(
+      'info',
+      stage.defaults
+        ? `HTTP API stage throttle: ${stage.defaults.rateLimit} requests/s, burst ${stage.defaults.burstLimit}, per route (serverless.yml); past it API Gateway's 429`
+        : 'HTTP API: no stage throttle in serverless.yml',
+    );
     const metrics = new MetricsRecorder(Object.keys(service.functions));
     const journal = new EventJournal();
     const logs = new InvocationLogs();
@@ -213,7 +230,7 @@ export class Emulation {
         .join('; '),
     );
 
-    const emulation = new Emulation(options, { pool, runner, invoker, scheduler });
+    const emulation = new Emulation(options, { pool, runner, invoker, scheduler, httpThrottle });
     const functionKeyByName = new Map(
       Object.keys(service.functions).map((key) => [functionName(service, key), key]),
     );
@@ -279,6 +296,11 @@ export class Emulation {
         clientContext: options.clientContext,
       }),
     );
+  }
+
+  /** Whether the HTTP API stage's throttle lets a request of the route through (a token taken). */
+  admitHttp(routeKey: string): boolean {
+    return this.#httpThrottle.admit(routeKey);
   }
 
   /** A request of serverless-offline's HTTP API: the result, or the function's error thrown for it to map. */

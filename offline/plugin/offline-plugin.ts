@@ -100,6 +100,7 @@ export class OfflineAsync {
           if (!this.#emulation) throw new Error('the offline stack is still starting');
           return this.#emulation.runForHttp(functionKey, event, clientContext);
         },
+        (routeKey) => this.#emulation?.admitHttp(routeKey) ?? true,
       );
     } catch (error) {
       exitWithError(error);
