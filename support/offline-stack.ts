@@ -85,6 +85,12 @@ export interface StackOptions {
   launcher?: boolean;
   /** More environment variables for the stack, e.g. { LAMBDA_ACCOUNT_CONCURRENCY: '1' }. */
   env?: Record<string, string>;
+  /** Start as a user types it: `npm start` (npm, then the launcher, then serverless). */
+  npm?: boolean;
+  /** Another serverless config in the project folder (`--config`), e.g. the bench's stock stack. */
+  config?: string;
+  /** The line that says the stack is ready; this project's own by default (`[async] queue ready`). */
+  ready?: RegExp;
   startTimeoutMs?: number;
 }
 
@@ -142,10 +148,22 @@ export class OfflineStack {
     const params = Object.entries(options.params ?? {}).map(([name, value]) => `--param=${name}=${value}`);
     const projectDir = options.projectDir ?? PROJECT_DIR;
     const command = options.launcher
-      ? [join(projectDir, 'scripts', 'start-offline.cjs')]
-      : [join(projectDir, 'node_modules', 'serverless', 'bin', 'serverless.js'), 'offline', 'start'];
+      ? [process.execPath, join(projectDir, 'scripts', 'start-offline.cjs')]
+      : options.npm
+        ? ['npm', 'start', '--']
+        : [
+            process.execPath,
+            join(projectDir, 'node_modules', 'serverless', 'bin', 'serverless.js'),
+            'offline',
+            'start',
+          ];
+    const config = options.config === undefined ? [] : ['--config', options.config];
+    const [file, ...args] = [...command, ...config, ...params, ...(options.args ?? [])] as [
+      string,
+      ...string[],
+    ];
     const spawnedAt = Date.now();
-    const child = spawn(process.execPath, [...command, ...params, ...(options.args ?? [])], {
+    const child = spawn(file, args, {
       cwd: projectDir,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -171,7 +189,7 @@ export class OfflineStack {
       projectDir,
     );
     try {
-      await stack.waitForOutput(/\[async\] queue ready/, options.startTimeoutMs ?? 30_000);
+      await stack.waitForOutput(options.ready ?? /\[async\] queue ready/, options.startTimeoutMs ?? 30_000);
     } catch (error) {
       await stack.stop();
       throw error;
