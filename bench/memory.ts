@@ -43,7 +43,8 @@ function roleOf(pid: number): string {
   const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   if (command.some((part) => part.endsWith('bootstrap.cjs'))) return 'environment';
   if (command.some((part) => part.endsWith('serverless.js'))) return 'sls offline';
-  if (command.some((part) => part.endsWith('start-offline.cjs'))) return 'launcher';
+  // npm start's launcher runs serverless in its own process.
+  if (command.some((part) => part.endsWith('start-offline.cjs'))) return 'sls offline';
   // npm sets its process title (`npm start`) over its command line.
   if (/^npm( |$)/.test(command[0] ?? '') || command.some((part) => part.endsWith('npm-cli.js'))) return 'npm';
   if (command.some((part) => part.includes('esbuild'))) return 'esbuild';

@@ -1,6 +1,6 @@
 /**
- * `kill -9` of the `npm start` process group, then `npm start` again at once, on the same state dir and ports:
- * the killed stack's serverless (its own process group) notices its launcher is gone and stops — draining the
+ * `kill -9` of npm (`npm start`'s own process: a terminal or an IDE ending it), then `npm start` again at once, on
+ * the same state dir and ports: the killed npm's serverless notices its parent is gone and stops — draining the
  * run under way, which takes about a second here — while the new `npm start` begins. The new one waits for it,
  * saying so in one line, instead of refusing the state dir; it comes up and every acknowledged upload is
  * processed (or, for an empty object, ends as one DLQ record).
@@ -35,7 +35,7 @@ function largeBody(bytes: number): Readable {
   );
 }
 
-describe('offline restart right after kill -9 of npm start', function () {
+describe('offline restart right after kill -9 of npm', function () {
   this.timeout(180_000);
   let stateDir: string;
   let first: OfflineStack | undefined;
@@ -48,16 +48,16 @@ describe('offline restart right after kill -9 of npm start', function () {
 
   after(async () => {
     await second?.stop({ keepState: true });
-    // The killed launcher's serverless stops by itself; should it not have, it goes here (its own group).
+    // The killed npm's serverless stops by itself; should it not have, it goes here.
     if (killedServerless !== undefined && isAlive(killedServerless))
-      process.kill(-killedServerless, 'SIGKILL');
+      process.kill(killedServerless, 'SIGKILL');
     await first?.stop({ keepState: true });
     await rm(stateDir, { recursive: true, force: true });
   });
 
   it('comes up (waiting for the stopping stack, in one line) and resumes every acknowledged upload', async () => {
     // Retries 6 s and 12 s apart: pending across the restart, and not running when the large object's run starts.
-    const options: StackOptions = { launcher: true, stateDir, timeScale: 0.1, startTimeoutMs: 60_000 };
+    const options: StackOptions = { npm: true, stateDir, timeScale: 0.1, startTimeoutMs: 60_000 };
     first = await OfflineStack.start(options);
     const stack = first;
     killedServerless = (
@@ -98,7 +98,8 @@ describe('offline restart right after kill -9 of npm start', function () {
     );
 
     const killedAt = Date.now();
-    process.kill(-(stack.child.pid as number), 'SIGKILL');
+    // npm alone, as a terminal's kill -9 of its pid: its serverless child is left to notice.
+    process.kill(stack.child.pid as number, 'SIGKILL');
     const restarting = OfflineStack.start({ ...options, ports: stack.ports });
     second = await restarting;
     const restarted = second;
