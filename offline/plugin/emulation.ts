@@ -30,6 +30,7 @@ import {
 import { EventJournal } from '../observability/event-journal';
 import { InvocationLogs } from '../observability/invocation-logs';
 import { MetricsRecorder } from '../observability/metrics-recorder';
+import { TerminalOutput } from '../observability/terminal-output';
 import { LocalDeadLetterQueue } from '../state/dead-letter-queue';
 import { stateLayout } from '../state/layout';
 import { LocalQueue } from '../state/local-queue';
@@ -116,6 +117,8 @@ export class Emulation {
     const metrics = new MetricsRecorder(Object.keys(service.functions));
     const journal = new EventJournal();
     const logs = new InvocationLogs();
+    const terminal = new TerminalOutput();
+    process.once('exit', () => terminal.flush());
 
     // serverless-esbuild's build folder, which it gives serverless-offline as `location`.
     const location = service.custom?.['serverless-offline']?.location;
@@ -141,7 +144,7 @@ export class Emulation {
       bootstrap: BOOTSTRAP,
       hostVariables: hostVariables(),
       memory: await processMemory(),
-      write: (stream, text) => process[stream].write(text),
+      write: (stream, text) => terminal.write(stream, text),
       log: (message) => log('info', message),
       newId: randomUUID,
       now: Date.now,
@@ -152,7 +155,7 @@ export class Emulation {
       concurrency,
       logs,
       metrics,
-      write: (text) => process.stdout.write(text),
+      write: (text) => terminal.write('stdout', text),
       now: Date.now,
     });
 
