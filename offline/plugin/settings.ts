@@ -17,12 +17,14 @@ const DEFAULT_IDLE_SECONDS = 600;
 const DEFAULT_LAMBDA_PORT = 3002;
 
 /**
- * Queued events a function runs at once by default: one per core. Each runs in an environment, a process of its
- * own; measured on 2 cores (bench/README.md), a 300-upload burst went 43 /s with 10 pollers, 61 /s with 4 and
- * 78 /s with 2, and each environment holds ~45 MB: more processes than cores only contend.
+ * Queued events a function runs at once by default: four per core, at least 8. They do not each take a process:
+ * the machine bound (environments/machine-bound.ts) keeps the environments to one per core, and the events past
+ * it wait for one. What the extra events do meanwhile is the queue's own work around a run — the durable writes
+ * (fsync) before and after it — so the environments are not left idle for the disk. Measured on 2 cores (bench/
+ * README.md): an S3 burst went 0.34× the untriggered uploads' rate with 2, 0.47× with 8, no better with 16 or 32.
  */
 function defaultPollers(): number {
-  return Math.max(2, availableParallelism());
+  return Math.max(8, 4 * availableParallelism());
 }
 
 export interface OfflineSettings {
@@ -33,7 +35,7 @@ export interface OfflineSettings {
   readonly metricsPort: number;
   /** LAMBDA_IDLE_SECONDS × the time scale, in ms: how long an idle environment lives. */
   readonly idleMs: number;
-  /** LAMBDA_ASYNC_POLLERS: queued events of a function run at once (each in an environment of its own). */
+  /** LAMBDA_ASYNC_POLLERS: queued events of a function run at once (in environments, within the machine bound). */
   readonly asyncPollers: number;
   /** LAMBDA_ACCOUNT_CONCURRENCY: the account's concurrency, as AWS's quota (1,000 by default). */
   readonly accountConcurrency: number;
@@ -80,7 +82,7 @@ export function readOfflineSettings(env: NodeJS.ProcessEnv, servicePath: string)
     'LAMBDA_ASYNC_POLLERS',
     env.LAMBDA_ASYNC_POLLERS,
     defaultPollers(),
-    "queued events of a function run at once; default: this machine's cores",
+    'queued events of a function run at once; default: 4 per core, at least 8',
   );
   if (!Number.isInteger(asyncPollers)) {
     throw new Error(`LAMBDA_ASYNC_POLLERS must be a whole number, got "${env.LAMBDA_ASYNC_POLLERS}".`);

@@ -19,13 +19,13 @@ function thrown(run: () => unknown): Error {
 }
 
 describe('readOfflineSettings (the environment variables of npm start)', () => {
-  it('takes AWS timings, 10 idle minutes, a poller per core and .offline by default', () => {
+  it('takes AWS timings, 10 idle minutes, 4 pollers per core and .offline by default', () => {
     expect(readOfflineSettings({}, '/srv/notes')).to.deep.equal({
       timeScale: 1,
       stateDir: '/srv/notes/.offline',
       metricsPort: 3004,
       idleMs: 600_000,
-      asyncPollers: Math.max(2, availableParallelism()),
+      asyncPollers: Math.max(8, 4 * availableParallelism()),
       accountConcurrency: 1000,
       maxEnvironments: undefined,
     });
