@@ -1,8 +1,9 @@
 /**
- * The offline stack's memory and its warm Invoke path: the process tree of `sls offline` (the serverless process
- * and every process under it: execution environments, esbuild's service) read from /proc, idle with both
- * functions warm and then every few seconds after a burst; and sequential warm invokes of hello over the Invoke
- * API. Linux only (/proc); elsewhere the section says it cannot measure.
+ * The offline stack's memory and its warm paths: the process tree of the stack as it was started (`npm start`:
+ * npm, the serverless process and every process under it — execution environments, esbuild's service; or
+ * `sls offline` alone) read from /proc, idle with both functions warm and then every few seconds after a burst;
+ * and sequential warm invokes of hello over the Invoke API or the HTTP API. Linux only (/proc); elsewhere the
+ * section says it cannot measure.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -14,7 +15,10 @@ const KIB_PER_MIB = 1024;
 
 export interface ProcessMemory {
   readonly pid: number;
-  /** What the process is: `sls offline`, `environment` (a runtime), `esbuild`, or its command's first word. */
+  /**
+   * What the process is: `npm`, `launcher` (scripts/start-offline.cjs), `sls offline`, `environment` (a runtime),
+   * `esbuild`, or its command's first word.
+   */
   readonly role: string;
   readonly rssMb: number;
   /** Proportional set size: shared pages (the node binary) split among the processes sharing them. */
@@ -35,10 +39,14 @@ function kib(text: string, field: string): number {
   return match?.[1] === undefined ? 0 : Number(match[1]);
 }
 
-function roleOf(pid: number, root: number): string {
-  if (pid === root) return 'sls offline';
+function roleOf(pid: number): string {
   const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   if (command.some((part) => part.endsWith('bootstrap.cjs'))) return 'environment';
+  if (command.some((part) => part.endsWith('serverless.js'))) return 'sls offline';
+  // npm start's launcher runs serverless in its own process.
+  if (command.some((part) => part.endsWith('start-offline.cjs'))) return 'sls offline';
+  // npm sets its process title (`npm start`) over its command line.
+  if (/^npm( |$)/.test(command[0] ?? '') || command.some((part) => part.endsWith('npm-cli.js'))) return 'npm';
   if (command.some((part) => part.includes('esbuild'))) return 'esbuild';
   return command[0]?.split('/').at(-1) ?? 'process';
 }
@@ -73,7 +81,7 @@ export function processTree(root: number): ProcessMemory[] {
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
       processes.push({
         pid,
-        role: roleOf(pid, root),
+        role: roleOf(pid),
         rssMb: round1(kib(rollup, 'Rss') / KIB_PER_MIB),
         pssMb: round1(kib(rollup, 'Pss') / KIB_PER_MIB),
       });
@@ -199,6 +207,23 @@ export async function warmInvokeTimes(stack: BenchStack, count: number, warmUp =
   } finally {
     client.destroy();
   }
+}
+
+/** Sequential GET /hello over the HTTP API (after warm-ups when `warmUp`): their times. */
+export async function warmHttpTimes(stack: BenchStack, count: number, warmUp = true): Promise<number[]> {
+  const url = `http://127.0.0.1:${stack.stack.ports.http}/hello?key1=value1`;
+  const once = async (): Promise<number> => {
+    const started = performance.now();
+    const response = await fetch(url);
+    await response.text();
+    const ms = performance.now() - started;
+    if (response.status !== 200) throw new Error(`GET /hello answered ${response.status}`);
+    return ms;
+  };
+  if (warmUp) for (let index = 0; index < 10; index += 1) await once();
+  const times: number[] = [];
+  for (let index = 0; index < count; index += 1) times.push(await once());
+  return times;
 }
 
 export function summariseInvokes(times: readonly number[]): WarmInvoke {

@@ -3,7 +3,7 @@
  * of its stdout (ProcessedLog) and a reader of its metrics endpoint.
  */
 import { PutObjectCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
-import { BUCKET, OfflineStack } from '../support/offline-stack';
+import { BUCKET, OfflineStack, type StackOptions } from '../support/offline-stack';
 import type { Cleanup } from './processes';
 import { ProcessedLog } from './processed-log';
 
@@ -36,8 +36,15 @@ export interface BenchStack {
 const BENCH_IDLE_SECONDS = 60;
 
 /**
+ * API Gateway's own account limits (10,000 requests/s, burst 5,000) for the HTTP API instead of the dev stage's
+ * 10/s: the bench measures the stack under load, which the stage throttle would answer with 429s.
+ */
+export const UNTHROTTLED_HTTP = { httpRateLimit: '10000', httpBurstLimit: '5000' } as const;
+
+/**
  * `params`: serverless --param values on top of the bench's own (e.g. s3UploadReservedConcurrency);
- * `timeScale`: LAMBDA_ASYNC_TIME_SCALE; `projectDir`: another checkout to run (the baseline of a comparison).
+ * `timeScale`: LAMBDA_ASYNC_TIME_SCALE; `projectDir`: another checkout to run (the baseline of a comparison);
+ * `npm`, `config`, `ready`, `env`: as support/offline-stack.ts starts a stack.
  */
 export async function startBenchStack(
   cleanup: Cleanup,
@@ -45,17 +52,22 @@ export async function startBenchStack(
     params = {},
     timeScale = 1,
     projectDir,
-  }: { params?: Record<string, string>; timeScale?: number; projectDir?: string } = {},
+    ...start
+  }: { params?: Record<string, string>; timeScale?: number; projectDir?: string } & Pick<
+    StackOptions,
+    'npm' | 'config' | 'ready' | 'env'
+  > = {},
 ): Promise<BenchStack> {
   // The dev stage runs hello every minute; off here, so that nothing but the bench's uploads runs.
   // Time scale 1: AWS's own retry delays and maximumEventAge (3600 s). The tests' 0.001 makes the maximum
   // event age 3.6 s, shorter than a large burst waits in the queue: its tail would expire into the DLQ.
   const starting = OfflineStack.start({
-    params: { scheduleEnabled: 'false', ...params },
+    params: { scheduleEnabled: 'false', ...UNTHROTTLED_HTTP, ...params },
     timeScale,
     idleSeconds: BENCH_IDLE_SECONDS,
     startTimeoutMs: 60_000,
     ...(projectDir === undefined ? {} : { projectDir }),
+    ...start,
   });
   const live: { log?: ProcessedLog; s3?: S3Client } = {};
   // Registered before the stack is up: an interrupt during its start waits for it, then stops it.

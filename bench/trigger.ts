@@ -7,7 +7,7 @@ import { distribution, ratio, round } from './stats';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { BUCKET, type BenchStack } from './stack';
 
-export const TRIGGER_GOAL = { medianRatioMax: 2, p99MsMax: 50 } as const;
+export const TRIGGER_GOAL = { medianRatioMax: 2, p99MsMax: 50, overPutAndGetRatioMax: 1.3 } as const;
 
 export interface TriggerResult {
   uploads: number;

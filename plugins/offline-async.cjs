@@ -1,7 +1,8 @@
 'use strict';
 /**
- * Entry point serverless.yml loads. The emulation itself is TypeScript (offline/plugin/), compiled on the fly
- * by tsx and only when an offline command runs, so `sls package` and `sls deploy` never load it.
+ * Entry point serverless.yml loads. The emulation itself is TypeScript (offline/plugin/), loaded only when an
+ * offline command runs, so `sls package` and `sls deploy` never load it: under `npm start` as the bundle the
+ * launcher built (scripts/offline-plugin-bundle.cjs), otherwise compiled on the fly by tsx.
  */
 class OfflineAsyncPlugin {
   constructor(serverless, cliOptions, { log }) {
@@ -35,8 +36,10 @@ class OfflineAsyncPlugin {
     let emulation;
     const get = () => {
       if (!emulation) {
-        const { require: requireTs } = require('tsx/cjs/api');
-        const { OfflineAsync } = requireTs('../offline/plugin/offline-plugin.ts', __filename);
+        const bundle = process.env.LAMBDA_NOTES_PLUGIN_BUNDLE;
+        const { OfflineAsync } = bundle
+          ? require(bundle)
+          : require('tsx/cjs/api').require('../offline/plugin/offline-plugin.ts', __filename);
         emulation = new OfflineAsync(serverless, cliOptions, log);
       }
       return emulation;

@@ -83,9 +83,15 @@ export interface StackOptions {
   ports?: OfflinePorts;
   /** Start as `npm start` does (scripts/start-offline.cjs, which runs serverless in a process group of its own). */
   launcher?: boolean;
-  startTimeoutMs?: number;
-  /** More variables for the stack, e.g. { LAMBDA_DEBUG: 'hello' }. */
+  /** More environment variables for the stack, e.g. { LAMBDA_ACCOUNT_CONCURRENCY: '1' } or { LAMBDA_DEBUG: 'hello' }. */
   env?: Record<string, string>;
+  /** Start as a user types it: `npm start` (npm, then the launcher, then serverless). */
+  npm?: boolean;
+  /** Another serverless config in the project folder (`--config`), e.g. the bench's stock stack. */
+  config?: string;
+  /** The line that says the stack is ready; this project's own by default (`[async] queue ready`). */
+  ready?: RegExp;
+  startTimeoutMs?: number;
   /** Called as soon as the process is spawned, before the stack is ready: to watch its first lines as they come. */
   onSpawn?: (stack: OfflineStack) => void;
 }
@@ -142,9 +148,21 @@ export class OfflineStack {
     const params = Object.entries(options.params ?? {}).map(([name, value]) => `--param=${name}=${value}`);
     const projectDir = options.projectDir ?? PROJECT_DIR;
     const command = options.launcher
-      ? [join(projectDir, 'scripts', 'start-offline.cjs')]
-      : [join(projectDir, 'node_modules', 'serverless', 'bin', 'serverless.js'), 'offline', 'start'];
-    const child = spawn(process.execPath, [...command, ...params, ...(options.args ?? [])], {
+      ? [process.execPath, join(projectDir, 'scripts', 'start-offline.cjs')]
+      : options.npm
+        ? ['npm', 'start', '--']
+        : [
+            process.execPath,
+            join(projectDir, 'node_modules', 'serverless', 'bin', 'serverless.js'),
+            'offline',
+            'start',
+          ];
+    const config = options.config === undefined ? [] : ['--config', options.config];
+    const [file, ...args] = [...command, ...config, ...params, ...(options.args ?? [])] as [
+      string,
+      ...string[],
+    ];
+    const child = spawn(file, args, {
       cwd: projectDir,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -164,7 +182,7 @@ export class OfflineStack {
     const stack = new OfflineStack(child, ports, stateDir, options.stateDir === undefined, projectDir);
     options.onSpawn?.(stack);
     try {
-      await stack.waitForOutput(/\[async\] queue ready/, options.startTimeoutMs ?? 30_000);
+      await stack.waitForOutput(options.ready ?? /\[async\] queue ready/, options.startTimeoutMs ?? 30_000);
     } catch (error) {
       await stack.stop();
       throw error;

@@ -7,6 +7,7 @@
  * in process, and a small node:http edge that the CLI and the SDKs reach).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ThrottleReason } from '../environments/concurrency';
 import type { FunctionErrorPayload } from '../model/outcomes';
 import { responseStreamAnswer, type StartedStream } from './response-stream-invoke';
 
@@ -27,7 +28,7 @@ export type SyncOutcome =
       readonly payload: FunctionErrorPayload | Record<string, unknown>;
       readonly logTail?: string;
     }
-  | { readonly kind: 'throttled' };
+  | { readonly kind: 'throttled'; readonly reason: ThrottleReason };
 
 export interface InvokeApiDeps {
   readonly region: string;
@@ -299,7 +300,7 @@ export class InvokeApi {
           tail,
         );
         if (!('throttled' in answer)) return answer;
-        outcome = { kind: 'throttled' };
+        outcome = { kind: 'throttled', reason: answer.throttled };
       } else outcome = await this.deps.invoke(functionKey, parsed.event, options);
     } catch (error) {
       this.deps.log('error', `Invoke of ${functionKey} failed in the offline runner: ${String(error)}`);
@@ -310,7 +311,7 @@ export class InvokeApi {
     }
     if (outcome.kind === 'throttled') {
       return serviceError(429, 'TooManyRequestsException', requestId, {
-        Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded',
+        Reason: outcome.reason,
         Type: 'User',
         message: 'Rate Exceeded.',
       });

@@ -5,6 +5,7 @@
  * is over (its ErrorCode and ErrorDetails for a failed run, LogResult for LogType Tail). A function that does not
  * stream answers as one PayloadChunk of its JSON result.
  */
+import type { ThrottleReason } from '../environments/concurrency';
 import type { ApiResponse, SyncOutcome } from './invoke-api';
 import { invokeComplete, payloadChunk, type InvokeComplete } from './event-stream';
 
@@ -15,7 +16,7 @@ export interface StartedStream {
 }
 
 /** What the run of an InvokeWithResponseStream gives the Invoke API. */
-export type StreamAnswer = ApiResponse | { readonly throttled: true };
+export type StreamAnswer = ApiResponse | { readonly throttled: ThrottleReason };
 
 export async function responseStreamAnswer(
   run: (onStream: (response: StartedStream) => void) => Promise<SyncOutcome>,
@@ -30,7 +31,10 @@ export async function responseStreamAnswer(
   // Read by the events below; a client that goes away before the end leaves it unread.
   outcome.catch(() => undefined);
   const first = await Promise.race([started, outcome.then(() => undefined)]);
-  if (first === undefined && (await outcome).kind === 'throttled') return { throttled: true };
+  if (first === undefined) {
+    const ended = await outcome;
+    if (ended.kind === 'throttled') return { throttled: ended.reason };
+  }
   return {
     status: 200,
     headers: {

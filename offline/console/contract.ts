@@ -10,6 +10,7 @@
  */
 import type { BuildFailure } from '../environments/build-status';
 import type { EnvironmentState, EnvironmentView } from '../environments/environment-types';
+import type { MachineBoundView } from '../environments/machine-bound';
 import type { AttemptStep, EventStatus, EventTimeline } from '../observability/event-journal';
 import type { InvocationLogEntry } from '../observability/invocation-logs';
 import type { FunctionMetrics, TimePoint, TimeSeries } from '../observability/metrics-recorder';
@@ -73,6 +74,8 @@ export interface EnvironmentsView {
   now: number;
   /** How long an idle environment lives; null when no environment pool is connected. */
   idleMs: number | null;
+  /** The machine's bound (LAMBDA_MAX_ENVIRONMENTS) and the runs waiting for it; null without a pool. */
+  machine: MachineBoundView | null;
   /** Live ones, then recently ended ones. */
   environments: EnvironmentView[];
   /** Functions whose last build failed: their runs fail with this error until a build succeeds. */

@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { dirname, join } from 'node:path';
 import type { BuildFailure } from '../environments/build-status';
 import type { EnvironmentView } from '../environments/environment-types';
+import type { MachineBoundView } from '../environments/machine-bound';
 import type { InvocationLogEntry } from '../observability/invocation-logs';
 import type { MetricsRecorder } from '../observability/metrics-recorder';
 import type { ApiRequest, ApiResponse } from '../api/invoke-api';
@@ -54,6 +55,8 @@ export interface ConsoleSources {
   /** The execution environments, live then recently ended (the Environments tab). */
   readonly environments?: {
     list(): EnvironmentView[];
+    /** The machine's bound: environments alive at most, now, and runs waiting for one. */
+    machine(): MachineBoundView;
     readonly idleMs: number;
     /** The functions whose last build failed (their runs fail until it is fixed). */
     buildFailures?(): BuildFailure[];
@@ -322,6 +325,7 @@ async function getJson(sources: ConsoleSources, path: string, query: URLSearchPa
       return {
         now: Date.now(),
         idleMs: sources.environments?.idleMs ?? null,
+        machine: sources.environments?.machine() ?? null,
         environments: sources.environments?.list() ?? [],
         buildFailures: sources.environments?.buildFailures?.() ?? [],
       } satisfies GetResponse<'/api/environments'>;

@@ -1,10 +1,9 @@
 import { afterFunctionError, afterThrottle, type Decision, isExpired } from './async-policy';
-import { destinationRecord } from './destination-record';
+import { deliverOutcome } from './async-destinations';
 import { sourceOfPayload } from './event-source';
 import type {
   AsyncEventNotice,
   AsyncFunction,
-  Destination,
   EventSource,
   PendingEvent,
   RunResult,
@@ -13,7 +12,6 @@ import type {
 import type { DestinationCondition } from '../model/outcomes';
 import { LONGEST_TIMER_MS } from '../model/timers';
 import type { JsonDirectory } from '../state/json-directory';
-import { stableMessageId } from '../state/local-queue';
 
 export interface InvokerDeps {
   readonly functions: ReadonlyMap<string, AsyncFunction>;
@@ -49,17 +47,6 @@ const BOOKKEEPING_RETRY_MAX_MS = 10_000;
 
 function seconds(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s` : `${Math.round(ms)} ms`;
-}
-
-function describe(destination: Destination): string {
-  switch (destination.kind) {
-    case 'sqs':
-      return `SQS queue ${destination.queueName}`;
-    case 'function':
-      return `function ${destination.functionKey}`;
-    case 'unsupported':
-      return destination.description;
-  }
 }
 
 function message(error: unknown): string {
@@ -334,7 +321,10 @@ export class AsyncInvoker {
         ...(decision.action === 'retry' ? { nextAttemptAt: endedAt + decision.delayMs } : {}),
       });
       if (decision.action === 'retry') {
-        log('warn', `${tag}: throttled (reserved concurrency); retry in ${seconds(decision.delayMs)}`);
+        log(
+          'warn',
+          `${tag}: throttled (${result.reason ?? 'concurrency'}); retry in ${seconds(decision.delayMs)}`,
+        );
         await this.#settle(fn, throttled, () =>
           this.#requeue({ ...throttled, dueAt: endedAt + decision.delayMs }),
         );
@@ -421,90 +411,15 @@ export class AsyncInvoker {
 
   /** Hands the record to the destination for this outcome, then forgets the event (never before). */
   async #finish(fn: AsyncFunction, event: PendingEvent, condition: DestinationCondition): Promise<void> {
-    const { log } = this.deps;
-    const tag = `λ ${fn.key} ${event.requestId}`;
-    const at = this.deps.now();
-    const destination = condition === 'Success' ? fn.onSuccess : fn.onFailure;
-    if (destination === undefined) {
-      if (condition !== 'Success') {
-        log('error', `${tag}: ${condition} and no onFailure destination: event DROPPED (as Lambda would)`);
-        this.deps.notify?.({
-          type: 'dropped',
-          functionKey: fn.key,
-          requestId: event.requestId,
-          condition,
-          at,
-        });
-      }
-      await this.#removePending(event.requestId);
-      return;
-    }
-    const record = destinationRecord({
-      requestId: event.requestId,
-      functionArn: fn.arn,
+    await deliverOutcome(
+      {
+        ...this.deps,
+        accept: (functionKey, payload, options) => this.#accept(functionKey, payload, options),
+      },
+      fn,
+      event,
       condition,
-      approximateInvokeCount: event.attempts,
-      requestPayload: event.payload,
-      timestamp: new Date(at),
-      lastOutcome: condition === 'ZeroReservedConcurrency' ? undefined : event.lastOutcome,
-    });
-    const where = describe(destination);
-    // The same event and condition always give the same key: sent again after a crash, it replaces itself.
-    const deduplicationKey = `${event.requestId}:${condition}`;
-    try {
-      await this.#deliver(destination, record, deduplicationKey);
-    } catch (error) {
-      const reason = message(error);
-      log(
-        'error',
-        `${tag}: ${condition} record could NOT be delivered to ${where} (${reason}); kept in ${this.deps.undeliverable.path}`,
-      );
-      this.deps.notify?.({
-        type: 'delivery-failed',
-        functionKey: fn.key,
-        requestId: event.requestId,
-        destination: where,
-        reason,
-        at,
-      });
-      await this.deps.undeliverable.put(event.requestId, { event, record, reason });
-      await this.#removePending(event.requestId);
-      return;
-    }
-    if (condition !== 'Success' || fn.onSuccess !== undefined) {
-      log(
-        condition === 'Success' ? 'info' : 'warn',
-        `${tag}: ${condition} after ${event.attempts} attempt(s); record sent to ${where}`,
-      );
-    }
-    this.deps.notify?.({
-      type: 'done',
-      functionKey: fn.key,
-      requestId: event.requestId,
-      condition,
-      destination: where,
-      ...(condition !== 'Success' && destination.kind === 'sqs'
-        ? { deadLetter: { queue: destination.queueName, messageId: stableMessageId(deduplicationKey) } }
-        : {}),
-      at,
-    });
+    );
     await this.#removePending(event.requestId);
-  }
-
-  async #deliver(destination: Destination, record: unknown, deduplicationKey: string): Promise<void> {
-    switch (destination.kind) {
-      case 'sqs':
-        return this.deps.sendToQueue(destination.queueName, JSON.stringify(record), deduplicationKey);
-      case 'function': {
-        // A destination function's event gets an id derived from the record's, so a resend replaces it.
-        await this.#accept(destination.functionKey, record, {
-          requestId: stableMessageId(deduplicationKey),
-          source: { kind: 'invoke' },
-        });
-        return;
-      }
-      case 'unsupported':
-        throw new Error(`${destination.description} is not emulated offline`);
-    }
   }
 }

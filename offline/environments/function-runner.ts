@@ -8,7 +8,7 @@ import { type InvocationLogs, logTail } from '../observability/invocation-logs';
 import type { SyncOutcome } from '../api/invoke-api';
 import type { MetricsRecorder, Outcome } from '../observability/metrics-recorder';
 import { type BuildFailure, buildFailurePayload } from './build-status';
-import type { Concurrency } from './concurrency';
+import { type Concurrency, isThrottle, type ThrottleReason } from './concurrency';
 import type { RunRequest, RunResult } from './environment-types';
 import type { EnvironmentPool } from './pool';
 import type { FunctionErrorPayload } from '../model/outcomes';
@@ -21,7 +21,7 @@ export type RunOutcome =
       readonly raw?: { readonly body: string; readonly contentType: string };
     }
   | { readonly kind: 'function-error'; readonly payload: FunctionErrorPayload }
-  | { readonly kind: 'throttled' };
+  | { readonly kind: 'throttled'; readonly reason: ThrottleReason };
 
 export interface RunOptions {
   readonly requestId: string;
@@ -96,14 +96,14 @@ export class FunctionRunner {
     const slot = concurrency.inTurns(functionKey)
       ? await concurrency.inTurn(functionKey)
       : concurrency.acquire(functionKey);
-    if (!slot) {
+    if (isThrottle(slot)) {
       metrics.record({
         ...observed,
         durationMs: 0,
         outcome: 'throttled',
         concurrency: concurrency.running(functionKey),
       });
-      return { outcome: { kind: 'throttled' } };
+      return { outcome: { kind: 'throttled', reason: slot.throttled } };
     }
     let result: RunResult;
     let capture;

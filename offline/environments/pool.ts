@@ -5,11 +5,14 @@
  * ended. After a code change every environment is replaced: idle ones end at once, busy ones after their run.
  * A debugged function (LAMBDA_DEBUG) keeps one environment for its debugger instead: started with the stack and
  * again whenever it ends (a code change), never ended for being idle, and never two at once (they share a port).
+ * Past the machine's bound (machine-bound.ts) a run waits for an environment; an idle one of another function is
+ * ended to make room.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExecutionEnvironment, logStreamName } from './environment';
 import type { EnvironmentView, FunctionSpec, OutputSink } from './environment-types';
+import { MachineBound, type MachineBoundView } from './machine-bound';
 import type { ProcessMemory } from './process-memory';
 import { StackSandboxes } from './process-tree';
 
@@ -22,6 +25,8 @@ export interface PoolOptions {
   readonly bootstrap: string;
   readonly hostVariables: Readonly<Record<string, string>>;
   readonly memory: ProcessMemory;
+  /** At most this many environments alive at once (LAMBDA_MAX_ENVIRONMENTS); none by default. */
+  readonly maxEnvironments?: number;
   /** Where the environments' output goes (the offline terminal), in whole lines. */
   write(stream: 'stdout' | 'stderr', text: string): void;
   log(message: string): void;
@@ -66,11 +71,15 @@ export class EnvironmentPool {
   readonly #ending = new Map<ExecutionEnvironment, Promise<void>>();
   /** A debugged function's starts and acquisitions, one after another (one environment, one port). */
   readonly #debugTurns = new Map<string, Promise<unknown>>();
+  readonly #bound: MachineBound;
+  /** Ended to make room for another function's environment, which took over its unit of the bound. */
+  readonly #madeRoom = new Set<ExecutionEnvironment>();
   #stopped = false;
   readonly #sandboxes: StackSandboxes;
 
   constructor(private readonly options: PoolOptions) {
     this.#sandboxes = new StackSandboxes(options.tmpRoot);
+    this.#bound = new MachineBound(options.maxEnvironments ?? Infinity, options.log, options.now);
   }
 
   /** Ends the processes and removes the TMPDIRs a previous stack left of its environments. */
@@ -85,33 +94,58 @@ export class EnvironmentPool {
     return this.options.functions;
   }
 
-  /** An environment for one run of the function: an idle one, or a new one (cold start). */
+  /**
+   * An environment for one run of the function: an idle one, or a new one (cold start); at the machine's bound,
+   * the first that frees up or the room an idle one of another function leaves.
+   */
   async acquire(functionKey: string): Promise<ExecutionEnvironment> {
     if (this.#stopped) throw new Error('the offline stack is stopping');
     if (this.#debugged(functionKey)) {
       return this.#debugTurn(functionKey, async () => {
         await this.#endingOf(functionKey);
-        return this.#acquireNow(functionKey);
+        return this.#fromBound(functionKey);
       });
     }
-    return this.#acquireNow(functionKey);
+    return this.#fromBound(functionKey);
   }
 
-  async #acquireNow(functionKey: string): Promise<ExecutionEnvironment> {
-    const live = this.#live.get(functionKey) ?? [];
-    for (let index = live.length - 1; index >= 0; index -= 1) {
-      const environment = live[index];
-      if (
-        environment &&
-        environment.available &&
-        !this.#taken.has(environment) &&
-        !this.#stale.has(environment)
-      ) {
-        this.#take(environment);
-        return environment;
-      }
+  /** The machine's bound: how many environments may be alive, are, and how many runs wait for one. */
+  machine(): MachineBoundView {
+    return this.#bound.view();
+  }
+
+  async #fromBound(functionKey: string): Promise<ExecutionEnvironment> {
+    return await this.#bound.wait(functionKey, () => this.#tryAcquire(functionKey));
+  }
+
+  #tryAcquire(functionKey: string): Promise<ExecutionEnvironment> | undefined {
+    const idle = this.#idle(this.#live.get(functionKey) ?? []).at(-1);
+    if (idle) {
+      this.#take(idle);
+      return Promise.resolve(idle);
     }
-    return this.#start(functionKey);
+    if (!this.#bound.take()) {
+      const others = [...this.#live].flatMap(([key, live]) => (key === functionKey ? [] : this.#idle(live)));
+      const leastUsed = others.sort((a, b) => lastUsed(a) - lastUsed(b))[0];
+      if (!leastUsed) return undefined;
+      this.#madeRoom.add(leastUsed);
+      this.#end(
+        leastUsed,
+        `ended to make room for ${functionKey} (LAMBDA_MAX_ENVIRONMENTS=${this.#bound.max})`,
+      );
+    }
+    return this.#start(functionKey).catch((error: unknown) => {
+      this.#bound.give();
+      throw error;
+    });
+  }
+
+  /** The environments of `live` free for a run, least recently used first. */
+  #idle(live: readonly ExecutionEnvironment[]): ExecutionEnvironment[] {
+    return live.filter(
+      (environment) =>
+        environment.available && !this.#taken.has(environment) && !this.#stale.has(environment),
+    );
   }
 
   /** After a run: the environment waits for the next one, or ends (stale, or ended by the run). */
@@ -127,13 +161,15 @@ export class EnvironmentPool {
     live.splice(live.indexOf(environment), 1);
     live.push(environment);
     // A debugger stays attached to it, however long the developer is away.
-    if (this.#debugged(environment.spec.key)) return;
-    const timer = setTimeout(() => {
-      this.#idleTimers.delete(environment);
-      this.#end(environment, `idle for ${formatSeconds(this.options.idleMs)}`);
-    }, this.options.idleMs);
-    timer.unref();
-    this.#idleTimers.set(environment, timer);
+    if (!this.#debugged(environment.spec.key)) {
+      const timer = setTimeout(() => {
+        this.#idleTimers.delete(environment);
+        this.#end(environment, `idle for ${formatSeconds(this.options.idleMs)}`);
+      }, this.options.idleMs);
+      timer.unref();
+      this.#idleTimers.set(environment, timer);
+    }
+    this.#bound.changed();
   }
 
   /** The code changed: idle environments end now, busy ones after their run; new runs start new ones. */
@@ -153,7 +189,7 @@ export class EnvironmentPool {
       await this.#endingOf(functionKey);
       const live = this.#live.get(functionKey) ?? [];
       if (this.#stopped || live.some((environment) => environment.state !== 'ended')) return;
-      this.release(await this.#start(functionKey));
+      this.release(await this.#fromBound(functionKey));
     });
   }
 
@@ -167,6 +203,7 @@ export class EnvironmentPool {
   /** Ends every environment (the stack is stopping). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#bound.rejectAll(new Error('the offline stack is stopping'));
     await Promise.all(this.#all().map((environment) => environment.end('the offline stack stopped')));
     this.#sandboxes.release();
   }
@@ -258,6 +295,7 @@ export class EnvironmentPool {
     this.#idleTimers.delete(environment);
     this.#stale.delete(environment);
     this.#taken.delete(environment);
+    if (!this.#madeRoom.delete(environment)) this.#bound.give();
     const view = environment.view();
     this.#ended.unshift(view);
     if (this.#ended.length > ENDED_KEPT) this.#ended.length = ENDED_KEPT;
@@ -271,6 +309,10 @@ export class EnvironmentPool {
       );
     }
   }
+}
+
+function lastUsed(environment: ExecutionEnvironment): number {
+  return environment.view().lastRunAt ?? environment.startedAt;
 }
 
 function formatSeconds(ms: number): string {

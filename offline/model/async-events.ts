@@ -49,7 +49,8 @@ export interface PendingEvent {
   readonly runningAttempt?: number;
 }
 
-export type RunResult = LastOutcome | { readonly throttled: true };
+/** A throttle is not an attempt; `reason` is its TooManyRequestsException's Reason. */
+export type RunResult = LastOutcome | { readonly throttled: true; readonly reason?: string };
 
 /** What happened to an event, for logs and metrics. Every notice carries `at` (epoch ms). */
 export type AsyncEventNotice =

@@ -31,7 +31,11 @@ export interface ServiceDefinition {
     logs?: unknown;
   };
   functions: Record<string, FunctionDefinition>;
-  resources?: { Resources?: Record<string, { Type?: string; Properties?: Record<string, unknown> }> };
+  resources?: {
+    Resources?: Record<string, { Type?: string; Properties?: Record<string, unknown> }>;
+    /** Properties merged into the resources the framework generates (HttpApiStage, …). */
+    extensions?: Record<string, { Properties?: Record<string, unknown> }>;
+  };
 }
 
 export interface ScheduleRule {

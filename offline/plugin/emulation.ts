@@ -12,6 +12,7 @@ import { InvokeApi, type InvokeApiDeps, type SyncOutcome, startInvokeApiServer }
 import { startConsoleServer } from '../console/server';
 import { TestEvents } from '../console/test-events';
 import { AsyncInvoker } from '../core/async-invoker';
+import { HttpThrottle, stageThrottle } from '../core/http-throttle';
 import { sequencerFactory } from '../core/s3-records';
 import { Scheduler } from '../core/schedule/scheduler';
 import { asyncFunctions, functionName, functionSpecs, reservedConcurrency } from '../core/service-model';
@@ -19,6 +20,7 @@ import { BuildStatus } from '../environments/build-status';
 import { Concurrency } from '../environments/concurrency';
 import { assertDebugPortFree, debugBanner, debuggedSpecs } from '../environments/debugging';
 import { FunctionRunner, syncOutcome } from '../environments/function-runner';
+import { defaultMaxEnvironments, machineFacts } from '../environments/machine-bound';
 import { EnvironmentPool } from '../environments/pool';
 import { processMemory } from '../environments/process-memory';
 import type { AsyncFunction, EventSource } from '../model/async-events';
@@ -32,6 +34,7 @@ import { EventJournal } from '../observability/event-journal';
 import { InvocationLogs } from '../observability/invocation-logs';
 import { runtimeNode } from '../environments/runtime-node';
 import { MetricsRecorder } from '../observability/metrics-recorder';
+import { TerminalOutput } from '../observability/terminal-output';
 import { LocalDeadLetterQueue } from '../state/dead-letter-queue';
 import { stateLayout } from '../state/layout';
 import { LocalQueue } from '../state/local-queue';
@@ -82,6 +85,7 @@ export class Emulation {
   readonly #invoker: AsyncInvoker;
   readonly #scheduler: Scheduler;
   readonly #builds: BuildStatus;
+  readonly #httpThrottle: HttpThrottle;
   readonly #servers: Server[] = [];
   #stopListening: () => void = () => undefined;
 
@@ -93,6 +97,7 @@ export class Emulation {
       invoker: AsyncInvoker;
       scheduler: Scheduler;
       builds: BuildStatus;
+      httpThrottle: HttpThrottle;
     },
   ) {
     this.#pool = parts.pool;
@@ -100,15 +105,26 @@ export class Emulation {
     this.#runner = parts.runner;
     this.#invoker = parts.invoker;
     this.#scheduler = parts.scheduler;
+    this.#httpThrottle = parts.httpThrottle;
   }
 
   /** Starts everything; the local S3 and serverless-offline are already up. */
   static async start(options: EmulationOptions): Promise<Emulation> {
     const { service, servicePath, settings, log } = options;
     const { stateDir, timeScale, idleMs, asyncPollers } = settings;
+    const stage = stageThrottle(service);
+    const httpThrottle = new HttpThrottle(stage, Date.now, (message) => log('warn', message));
+    log(
+      'info',
+      stage.defaults
+        ? `HTTP API stage throttle: ${stage.defaults.rateLimit} requests/s, burst ${stage.defaults.burstLimit}, per route (serverless.yml); past it API Gateway's 429`
+        : 'HTTP API: no stage throttle in serverless.yml',
+    );
     const metrics = new MetricsRecorder(Object.keys(service.functions));
     const journal = new EventJournal();
     const logs = new InvocationLogs();
+    const terminal = new TerminalOutput();
+    process.once('exit', () => terminal.flush());
 
     // serverless-esbuild's build folder, which it gives serverless-offline as `location`.
     const location = service.custom?.['serverless-offline']?.location;
@@ -121,14 +137,29 @@ export class Emulation {
     const debugged = new Set(
       [...specs.values()].filter((spec) => spec.debugPort !== undefined).map((spec) => spec.key),
     );
+    // Refused before anything starts, as AWS refuses the reservation (a clear error, the stack does not start).
+    const concurrency = new Concurrency(reservedConcurrency(service), settings.accountConcurrency, debugged);
+    const bound =
+      settings.maxEnvironments === undefined
+        ? defaultMaxEnvironments(
+            machineFacts(),
+            [...specs.values()].map((spec) => spec.memorySizeMb),
+          )
+        : { max: settings.maxEnvironments, why: 'LAMBDA_MAX_ENVIRONMENTS' };
+    log(
+      'info',
+      `machine bound: at most ${bound.max} environments alive at once (${bound.why}); runs past it wait for one. ` +
+        `Account concurrency ${settings.accountConcurrency} (LAMBDA_ACCOUNT_CONCURRENCY), ${concurrency.unreservedLimit} unreserved: runs past it are throttled`,
+    );
     const pool = new EnvironmentPool({
       functions: specs,
+      maxEnvironments: bound.max,
       idleMs,
       tmpRoot: stateLayout(stateDir).environments,
       bootstrap: BOOTSTRAP,
       hostVariables: hostVariables(),
       memory: await processMemory(),
-      write: (stream, text) => process[stream].write(text),
+      write: (stream, text) => terminal.write(stream, text),
       log: (message) => log('info', message),
       newId: randomUUID,
       now: Date.now,
@@ -145,10 +176,10 @@ export class Emulation {
     const runner = new FunctionRunner({
       buildFailure: (functionKey) => builds.failure(functionKey),
       pool,
-      concurrency: new Concurrency(reservedConcurrency(service), debugged),
+      concurrency,
       logs,
       metrics,
-      write: (text) => process.stdout.write(text),
+      write: (text) => terminal.write('stdout', text),
       now: Date.now,
     });
 
@@ -233,7 +264,7 @@ export class Emulation {
         .join('; '),
     );
 
-    const emulation = new Emulation(options, { pool, runner, invoker, scheduler, builds });
+    const emulation = new Emulation(options, { pool, runner, invoker, scheduler, builds, httpThrottle });
     emulation.#stopListening = stopListening;
     const functionKeyByName = new Map(
       Object.keys(service.functions).map((key) => [functionName(service, key), key]),
@@ -272,7 +303,12 @@ export class Emulation {
           },
           invokeApi,
           logs,
-          environments: { list: () => pool.list(), idleMs, buildFailures: () => builds.list() },
+          environments: {
+            list: () => pool.list(),
+            machine: () => pool.machine(),
+            idleMs,
+            buildFailures: () => builds.list(),
+          },
         },
         settings.metricsPort,
       ),
@@ -301,6 +337,11 @@ export class Emulation {
         ...(options.onStream ? { onStream: options.onStream } : {}),
       }),
     );
+  }
+
+  /** Whether the HTTP API stage's throttle lets a request of the route through (a token taken). */
+  admitHttp(routeKey: string): boolean {
+    return this.#httpThrottle.admit(routeKey);
   }
 
   /** A request of serverless-offline's HTTP API: the result, or the function's error thrown for it to map. */

@@ -7,6 +7,7 @@
  * plugins still do what they do well: serverless-s3-local serves S3, serverless-offline serves the HTTP API.
  * What runs is built in emulation.ts; offline/README.md draws the whole.
  */
+import { stopIdleEsbuild } from '../adapters/esbuild-service';
 import { localS3Of } from '../adapters/local-s3';
 import { queueRebuilds } from '../adapters/serverless-esbuild-rebuilds';
 import { routeToEnvironments } from '../adapters/serverless-offline-http';
@@ -24,6 +25,10 @@ import {
   readOfflineSettings,
   withDebugOptions,
 } from './settings';
+
+// npm start's preflight (scripts/start-offline.cjs) takes these from the same bundle serverless then loads.
+export { readOfflineSettings } from './settings';
+export { waitForStateDir } from '../state/lock';
 
 export interface PluginLog {
   notice(message: string): void;
@@ -106,6 +111,7 @@ export class OfflineAsync {
           if (!this.#emulation) throw new Error('the offline stack is still starting');
           return this.#emulation.runForHttp(functionKey, event, clientContext);
         },
+        (routeKey) => this.#emulation?.admitHttp(routeKey) ?? true,
       );
     } catch (error) {
       exitWithError(error);
@@ -130,12 +136,22 @@ export class OfflineAsync {
     } catch (error) {
       exitWithError(error);
     }
+    await this.#stopIdleEsbuild();
   }
 
   /** offline:functionsUpdated:cleanup — serverless-esbuild rebuilt the bundles after a code change. */
   async reload(): Promise<void> {
     this.#emulation?.reload();
     this.log.notice('[async] code changed: new runs start new environments with the new bundle');
+    await this.#stopIdleEsbuild();
+  }
+
+  /** The bundles are built: esbuild's service would idle until the next code change (adapters/esbuild-service.ts). */
+  async #stopIdleEsbuild(): Promise<void> {
+    const why = await stopIdleEsbuild(this.serverless.service.custom?.esbuild).catch(
+      (error: unknown) => `it could not be stopped: ${String(error)}`,
+    );
+    if (why !== undefined) this.#log('info', `esbuild's service stays running between builds (${why})`);
   }
 
   /** before:offline:start:end — a clean stop: what is still queued stays on disk for the next start. */

@@ -8,7 +8,7 @@ import type { RunResult } from '../model/async-events';
 
 /** An attempt of a queued event: its result, its error, or a throttle (which is not an attempt). */
 export function asyncRunResult(outcome: RunOutcome): RunResult {
-  if (outcome.kind === 'throttled') return { throttled: true };
+  if (outcome.kind === 'throttled') return { throttled: true, reason: outcome.reason };
   return outcome.kind === 'result'
     ? { ok: true, result: outcome.payload }
     : { ok: false, error: outcome.payload };

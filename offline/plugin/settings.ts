@@ -1,9 +1,11 @@
 /**
  * The offline stack's settings, read and validated in one place: the environment variables (time scale, idle
- * time, pollers, console port, state dir, debugging), and what serverless.yml and the command line say of ports and of
- * the local S3. Pure: `npm start` checks the same settings before serverless loads (scripts/start-offline.cjs).
+ * time, pollers, concurrency, environments, console port, state dir, debugging), and what serverless.yml and the
+ * command line say of ports and of the local S3. Pure: `npm start` checks the same settings before serverless loads
+ * (scripts/start-offline.cjs).
  */
 import { availableParallelism } from 'node:os';
+import { DEFAULT_ACCOUNT_CONCURRENCY } from '../environments/concurrency';
 import { DEFAULT_DEBUG_PORT, type DebugSettings } from '../environments/debugging';
 import { stateDirOf } from '../state/layout';
 
@@ -17,12 +19,14 @@ const DEFAULT_IDLE_SECONDS = 600;
 const DEFAULT_LAMBDA_PORT = 3002;
 
 /**
- * Queued events a function runs at once by default: one per core. Each runs in an environment, a process of its
- * own; measured on 2 cores (bench/README.md), a 300-upload burst went 43 /s with 10 pollers, 61 /s with 4 and
- * 78 /s with 2, and each environment holds ~45 MB: more processes than cores only contend.
+ * Queued events a function runs at once by default: four per core, at least 8. They do not each take a process:
+ * the machine bound (environments/machine-bound.ts) keeps the environments to one per core, and the events past
+ * it wait for one. What the extra events do meanwhile is the queue's own work around a run — the durable writes
+ * (fsync) before and after it — so the environments are not left idle for the disk. Measured on 2 cores (bench/
+ * README.md): an S3 burst went 0.34× the untriggered uploads' rate with 2, 0.47× with 8, no better with 16 or 32.
  */
 function defaultPollers(): number {
-  return Math.max(2, availableParallelism());
+  return Math.max(8, 4 * availableParallelism());
 }
 
 export interface OfflineSettings {
@@ -33,8 +37,15 @@ export interface OfflineSettings {
   readonly metricsPort: number;
   /** LAMBDA_IDLE_SECONDS × the time scale, in ms: how long an idle environment lives. */
   readonly idleMs: number;
-  /** LAMBDA_ASYNC_POLLERS: queued events of a function run at once (each in an environment of its own). */
+  /** LAMBDA_ASYNC_POLLERS: queued events of a function run at once (in environments, within the machine bound). */
   readonly asyncPollers: number;
+  /** LAMBDA_ACCOUNT_CONCURRENCY: the account's concurrency, as AWS's quota (1,000 by default). */
+  readonly accountConcurrency: number;
+  /**
+   * LAMBDA_MAX_ENVIRONMENTS: environments alive at once on this machine; undefined when not set (a default is
+   * derived from the machine and the functions: environments/machine-bound.ts).
+   */
+  readonly maxEnvironments: number | undefined;
   /** LAMBDA_DEBUG and LAMBDA_DEBUG_PORT: the functions run under an inspector; absent when not debugging. */
   readonly debug?: DebugSettings;
 }
@@ -44,6 +55,12 @@ function positiveNumber(name: string, raw: string | undefined, fallback: number,
   if (!Number.isFinite(value) || value <= 0) {
     throw new Error(`${name} must be a positive number (${hint}), got "${raw}".`);
   }
+  return value;
+}
+
+function wholeNumber(name: string, raw: string | undefined, fallback: number, hint: string): number {
+  const value = positiveNumber(name, raw, fallback, hint);
+  if (!Number.isInteger(value)) throw new Error(`${name} must be a whole number (${hint}), got "${raw}".`);
   return value;
 }
 
@@ -69,11 +86,26 @@ export function readOfflineSettings(env: NodeJS.ProcessEnv, servicePath: string)
     'LAMBDA_ASYNC_POLLERS',
     env.LAMBDA_ASYNC_POLLERS,
     defaultPollers(),
-    "queued events of a function run at once; default: this machine's cores",
+    'queued events of a function run at once; default: 4 per core, at least 8',
   );
   if (!Number.isInteger(asyncPollers)) {
     throw new Error(`LAMBDA_ASYNC_POLLERS must be a whole number, got "${env.LAMBDA_ASYNC_POLLERS}".`);
   }
+  const accountConcurrency = wholeNumber(
+    'LAMBDA_ACCOUNT_CONCURRENCY',
+    env.LAMBDA_ACCOUNT_CONCURRENCY,
+    DEFAULT_ACCOUNT_CONCURRENCY,
+    "the account's concurrency quota; AWS's default is 1000",
+  );
+  const maxEnvironments =
+    env.LAMBDA_MAX_ENVIRONMENTS === undefined || env.LAMBDA_MAX_ENVIRONMENTS === ''
+      ? undefined
+      : wholeNumber(
+          'LAMBDA_MAX_ENVIRONMENTS',
+          env.LAMBDA_MAX_ENVIRONMENTS,
+          1,
+          'environments alive at once on this machine; unset: derived from its cores and free memory',
+        );
   const metricsPort = Number(env.OFFLINE_METRICS_PORT || 3004);
   if (!portNumber(metricsPort)) {
     throw new Error(`OFFLINE_METRICS_PORT must be a port number, got "${env.OFFLINE_METRICS_PORT}".`);
@@ -85,6 +117,8 @@ export function readOfflineSettings(env: NodeJS.ProcessEnv, servicePath: string)
     metricsPort,
     idleMs: idleSeconds * 1000 * timeScale,
     asyncPollers,
+    accountConcurrency,
+    maxEnvironments,
     ...(debug === undefined ? {} : { debug }),
   };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { stateLayout } from './layout';
 import { isAlive } from './pids';
@@ -64,13 +64,51 @@ export function assertSafeName(name: string): void {
 }
 
 /** fsync of a directory makes a rename or removal in it durable. */
-async function syncDirectory(path: string): Promise<void> {
+async function fsyncDirectory(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
     await handle.sync();
   } finally {
     await handle.close();
   }
+}
+
+interface DirectorySync {
+  running: Promise<void> | undefined;
+  /** The fsync after the running one, shared by every caller that arrived while it ran. */
+  next: Promise<void> | undefined;
+}
+
+const directorySyncs = new Map<string, DirectorySync>();
+
+function startSync(path: string, state: DirectorySync): Promise<void> {
+  const running: Promise<void> = fsyncDirectory(path).finally(() => {
+    if (state.running === running) state.running = undefined;
+    if (state.running === undefined && state.next === undefined) directorySyncs.delete(path);
+  });
+  state.running = running;
+  return running;
+}
+
+/**
+ * Makes the renames and removals done in a directory so far durable. Grouped as databases group commits: an
+ * fsync under way may have started before the caller's change, so the caller waits for the next one, which starts
+ * when it ends and serves everyone who arrived meanwhile — under a burst, one fsync for many entries.
+ */
+function syncDirectory(path: string): Promise<void> {
+  const state = directorySyncs.get(path) ?? { running: undefined, next: undefined };
+  directorySyncs.set(path, state);
+  if (state.running === undefined) return startSync(path, state);
+  state.next ??= state.running
+    .then(
+      () => undefined,
+      () => undefined,
+    )
+    .then(() => {
+      state.next = undefined;
+      return startSync(path, state);
+    });
+  return state.next;
 }
 
 async function writeDurably(path: string, data: string): Promise<void> {
@@ -124,6 +162,8 @@ export interface TakenEntry<T> {
 /** A directory of JSON files, one per entry (see the module comment for the write order and quarantine). */
 export class JsonDirectory<T> {
   readonly #options: JsonDirectoryOptions<T>;
+  /** The directory was there at the last write: no mkdir before the next. */
+  #exists = false;
 
   constructor(
     readonly path: string,
@@ -142,10 +182,16 @@ export class JsonDirectory<T> {
     // The writer's pid in the name: a reader in another process (npm run dlq) removes only a dead writer's files.
     const temporary = join(this.path, `.${name}.${process.pid}.${randomUUID()}.tmp`);
     const envelope: Envelope = { schemaVersion: SCHEMA_VERSION, kind: this.#options.kind, value };
+    const data = JSON.stringify(envelope);
     try {
-      // mkdir on every write: a state dir removed under a running stack comes back instead of failing for ever.
-      await mkdir(this.path, { recursive: true });
-      await writeDurably(temporary, JSON.stringify(envelope));
+      if (!this.#exists) await mkdir(this.path, { recursive: true });
+      // A state dir removed under a running stack comes back instead of failing for ever.
+      await writeDurably(temporary, data).catch(async (error: unknown) => {
+        if (errnoCode(error) !== 'ENOENT') throw error;
+        await mkdir(this.path, { recursive: true });
+        await writeDurably(temporary, data);
+      });
+      this.#exists = true;
       await rename(temporary, target);
       await syncDirectory(this.path);
     } catch (error) {
@@ -196,7 +242,7 @@ export class JsonDirectory<T> {
   /** Removes an entry; false when it was not there. */
   async remove(name: string): Promise<boolean> {
     try {
-      await rm(this.#file(name));
+      await unlink(this.#file(name));
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return false;
       throw new StateWriteError(this.path, `remove ${name}.json`, error);

@@ -216,7 +216,8 @@ describe('offline durability: start-up and shutdown', function () {
         timeoutMs: 60_000,
       });
       expect(await portOpen(ports.s3)).to.equal(true);
-      // The launcher's whole process group, as `kill -9` of npm's group does; serverless runs in its own group.
+      // The launcher's whole process group, as `kill -9` of npm's group does: serverless (the launcher itself) and
+      // the environments with it.
       process.kill(-(launcher.pid as number), 'SIGKILL');
       await waitFor(
         'every port to be free',

@@ -1,12 +1,12 @@
 /**
- * `kill -9` of the `npm start` process group, then `npm start` again at once, on the same state dir and ports:
- * the killed stack's serverless (its own process group) notices its launcher is gone and stops — draining the
+ * `kill -9` of npm (`npm start`'s own process: a terminal or an IDE ending it), then `npm start` again at once, on
+ * the same state dir and ports: the killed npm's serverless notices its parent is gone and stops — draining the
  * run under way — while the new `npm start` begins. The new one waits for it, saying so in one line, instead of
  * refusing the state dir; it comes up and every acknowledged upload is processed (or, for an empty object, ends
  * as one DLQ record).
  *
  * That a run is still under way when the new one looks is made so, not assumed from how fast this machine
- * hashes: the killed stack's serverless and everything it runs are frozen (SIGSTOP) in the middle of the run,
+ * hashes: the killed npm's serverless is frozen (SIGSTOP) in the middle of the run,
  * the run is checked to be under way in the state dir, and they are thawed once the new stack has said that it
  * waits, or has had the time to.
  */
@@ -51,7 +51,7 @@ async function recordedUnderWay(stateDir: string, key: string): Promise<boolean>
   return false;
 }
 
-describe('offline restart right after kill -9 of npm start', function () {
+describe('offline restart right after kill -9 of npm', function () {
   this.timeout(180_000);
   const large = 'targets/restart-large.txt';
   let stateDir: string;
@@ -67,7 +67,7 @@ describe('offline restart right after kill -9 of npm start', function () {
     if (!frozen || killedServerless === undefined) return;
     frozen = false;
     try {
-      process.kill(-killedServerless, 'SIGCONT');
+      process.kill(killedServerless, 'SIGCONT');
     } catch {
       // already gone
     }
@@ -76,7 +76,7 @@ describe('offline restart right after kill -9 of npm start', function () {
   before(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'lambda-notes-restart-'));
     // Retries 6 s and 12 s apart: pending across the restart, and not running when the large object's run starts.
-    const options: StackOptions = { launcher: true, stateDir, timeScale: 0.1, startTimeoutMs: 60_000 };
+    const options: StackOptions = { npm: true, stateDir, timeScale: 0.1, startTimeoutMs: 60_000 };
     first = await OfflineStack.start(options);
     const stack = first;
     const serverless = (
@@ -113,13 +113,14 @@ describe('offline restart right after kill -9 of npm start', function () {
       stack.output.slice(mark).includes('START RequestId'),
     );
 
-    // serverless runs in a process group of its own, with the environments it starts.
-    process.kill(-serverless, 'SIGSTOP');
+    // serverless runs in npm start's own process (scripts/start-offline.cjs), a child of npm.
+    process.kill(serverless, 'SIGSTOP');
     frozen = true;
     try {
       largeRunUnderWay = (await recordedUnderWay(stateDir, large)) && !processedKeys(stack).includes(large);
       if (!largeRunUnderWay) thaw();
-      process.kill(-(stack.child.pid as number), 'SIGKILL');
+      // npm alone, as a terminal's kill -9 of its pid: its serverless child is left to notice, once thawed.
+      process.kill(stack.child.pid as number, 'SIGKILL');
       let restarting: OfflineStack | undefined;
       const started = OfflineStack.start({
         ...options,
@@ -147,9 +148,9 @@ describe('offline restart right after kill -9 of npm start', function () {
   after(async () => {
     thaw();
     await second?.stop({ keepState: true });
-    // The killed launcher's serverless stops by itself; should it not have, it goes here (its own group).
+    // The killed npm's serverless stops by itself; should it not have, it goes here.
     if (killedServerless !== undefined && isAlive(killedServerless))
-      process.kill(-killedServerless, 'SIGKILL');
+      process.kill(killedServerless, 'SIGKILL');
     await first?.stop({ keepState: true });
     await rm(stateDir, { recursive: true, force: true });
   });

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Concurrency } from '../../offline/environments/concurrency';
+import { Concurrency, isThrottle } from '../../offline/environments/concurrency';
 import {
   assertDebugPortFree,
   DEBUG_TIMEOUT_SECONDS,
@@ -234,10 +234,11 @@ describe('the runtime process of a function (spawnRuntime)', function () {
 
 describe('runs of a debugged function take turns (Concurrency.inTurn)', () => {
   it('starts a run only once the one before it has released its slot', async () => {
-    const concurrency = new Concurrency(new Map(), new Set(['hello']));
+    const concurrency = new Concurrency(new Map(), undefined, new Set(['hello']));
     expect(concurrency.inTurns('hello')).to.equal(true);
     expect(concurrency.inTurns('s3Upload')).to.equal(false);
     const first = await concurrency.inTurn('hello');
+    if (isThrottle(first)) throw new Error(`the first run was throttled: ${first.throttled}`);
     let secondStarted = false;
     const second = concurrency.inTurn('hello').then((slot) => {
       secondStarted = true;
@@ -246,17 +247,19 @@ describe('runs of a debugged function take turns (Concurrency.inTurn)', () => {
     await new Promise((done) => setImmediate(done));
     expect(secondStarted).to.equal(false);
     expect(concurrency.running('hello')).to.equal(1);
-    first?.release();
+    first.release();
     const slot = await second;
-    expect(slot?.concurrent).to.equal(1);
-    slot?.release();
+    if (isThrottle(slot)) throw new Error(`the second run was throttled: ${slot.throttled}`);
+    expect(slot.concurrent).to.equal(1);
+    slot.release();
     expect(concurrency.running('hello')).to.equal(0);
   });
 
   it('still throttles at a reserved concurrency of 0, and lets the next run have its turn', async () => {
-    const concurrency = new Concurrency(new Map([['hello', 0]]), new Set(['hello']));
-    expect(await concurrency.inTurn('hello')).to.equal(undefined);
-    expect(await concurrency.inTurn('hello')).to.equal(undefined);
+    const concurrency = new Concurrency(new Map([['hello', 0]]), undefined, new Set(['hello']));
+    const throttled = { throttled: 'ReservedFunctionConcurrentInvocationLimitExceeded' };
+    expect(await concurrency.inTurn('hello')).to.deep.equal(throttled);
+    expect(await concurrency.inTurn('hello')).to.deep.equal(throttled);
   });
 });
 

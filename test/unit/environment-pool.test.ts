@@ -14,35 +14,11 @@ import { FunctionRunner, traceHeader } from '../../offline/environments/function
 import { EnvironmentPool } from '../../offline/environments/pool';
 import { processMemory } from '../../offline/environments/process-memory';
 import { InvocationLogs } from '../../offline/observability/invocation-logs';
+import { asyncRunResult } from '../../offline/plugin/run-outcomes';
 import { MetricsRecorder } from '../../offline/observability/metrics-recorder';
 import { BOOTSTRAP, fixtureSpec } from '../helpers/runtime-fixtures';
 import { freePort } from '../../support/offline-stack';
 import { waitFor } from '../../support/wait';
-
-describe('Concurrency', () => {
-  it('lets a function without reservedConcurrency run any number at once, counting them', () => {
-    const concurrency = new Concurrency(new Map());
-    const slots = [concurrency.acquire('fn'), concurrency.acquire('fn'), concurrency.acquire('fn')];
-    expect(slots.map((slot) => slot?.concurrent)).to.deep.equal([1, 2, 3]);
-    slots[1]?.release();
-    expect(concurrency.running('fn')).to.equal(2);
-  });
-
-  it('throttles a run past reservedConcurrency, and lets one in again once a run is over', () => {
-    const concurrency = new Concurrency(new Map([['fn', 1]]));
-    const first = concurrency.acquire('fn');
-    expect(first?.concurrent).to.equal(1);
-    expect(concurrency.acquire('fn')).to.equal(undefined);
-    first?.release();
-    first?.release();
-    expect(concurrency.running('fn')).to.equal(0);
-    expect(concurrency.acquire('fn')?.concurrent).to.equal(1);
-  });
-
-  it('throttles every run at reservedConcurrency 0', () => {
-    expect(new Concurrency(new Map([['fn', 0]])).acquire('fn')).to.equal(undefined);
-  });
-});
 
 describe('environment pool and runner (real processes)', function () {
   this.timeout(20_000);
@@ -85,12 +61,12 @@ describe('environment pool and runner (real processes)', function () {
     return pool;
   }
 
-  function runner(pool: EnvironmentPool, reserved = new Map<string, number>()) {
+  function runner(pool: EnvironmentPool, reserved = new Map<string, number>(), accountLimit?: number) {
     const logs = new InvocationLogs();
     const metrics = new MetricsRecorder([...pool.functions.keys()]);
     const run = new FunctionRunner({
       pool,
-      concurrency: new Concurrency(reserved),
+      concurrency: new Concurrency(reserved, accountLimit),
       logs,
       metrics,
       write: (text) => {
@@ -229,9 +205,28 @@ describe('environment pool and runner (real processes)', function () {
       run.run('fixture', { ms: 1 }, { requestId: 'b' }),
     ]);
     expect(first.outcome.kind).to.equal('result');
-    expect(second.outcome).to.deep.equal({ kind: 'throttled' });
+    expect(second.outcome).to.deep.equal({
+      kind: 'throttled',
+      reason: 'ReservedFunctionConcurrentInvocationLimitExceeded',
+    });
     expect(pool.list()).to.have.length(1);
     expect(metrics.summary().fixture).to.include({ Invocations: 1, Throttles: 1, ConcurrentExecutions: 1 });
+  });
+
+  it("throttles a run past the account's concurrency: ConcurrentInvocationLimitExceeded, a retry for the queue", async () => {
+    const pool = await makePool([fixtureSpec('handlers.sleep')]);
+    const { run, metrics } = runner(pool, new Map(), 1);
+    const [first, second] = await Promise.all([
+      run.run('fixture', { ms: 300 }, { requestId: 'a' }),
+      run.run('fixture', { ms: 1 }, { requestId: 'b', async: { attempt: 1, eventAgeMs: 0 } }),
+    ]);
+    expect(first.outcome.kind).to.equal('result');
+    expect(asyncRunResult(second.outcome)).to.deep.equal({
+      throttled: true,
+      reason: 'ConcurrentInvocationLimitExceeded',
+    });
+    expect(pool.list()).to.have.length(1);
+    expect(metrics.summary().fixture).to.include({ Invocations: 1, Throttles: 1 });
   });
 
   it('counts two runs at once as ConcurrentExecutions 2', async () => {

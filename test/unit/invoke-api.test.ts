@@ -131,16 +131,17 @@ describe('invoke-api (Lambda Invoke API contract)', () => {
       expect(response.headers['x-amzn-ErrorType']).to.equal('InvalidRequestContentException');
     });
 
-    it('answers a throttle with 429 TooManyRequestsException and its Reason', async () => {
-      const response = await api({ outcome: { kind: 'throttled' } }).api.handle(request(NAME));
-      expect(response.status).to.equal(429);
-      expect(response.headers['x-amzn-ErrorType']).to.equal('TooManyRequestsException');
-      expect(parsed(response)).to.deep.equal({
-        Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded',
-        Type: 'User',
-        message: 'Rate Exceeded.',
+    for (const reason of [
+      'ReservedFunctionConcurrentInvocationLimitExceeded',
+      'ConcurrentInvocationLimitExceeded',
+    ] as const) {
+      it(`answers a throttle with 429 TooManyRequestsException and its Reason (${reason})`, async () => {
+        const response = await api({ outcome: { kind: 'throttled', reason } }).api.handle(request(NAME));
+        expect(response.status).to.equal(429);
+        expect(response.headers['x-amzn-ErrorType']).to.equal('TooManyRequestsException');
+        expect(parsed(response)).to.deep.equal({ Reason: reason, Type: 'User', message: 'Rate Exceeded.' });
       });
-    });
+    }
 
     it('answers 500 ServiceException when the runner itself fails', async () => {
       const response = await api({

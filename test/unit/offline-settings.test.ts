@@ -19,13 +19,15 @@ function thrown(run: () => unknown): Error {
 }
 
 describe('readOfflineSettings (the environment variables of npm start)', () => {
-  it('takes AWS timings, 10 idle minutes, a poller per core and .offline by default', () => {
+  it('takes AWS timings, 10 idle minutes, 4 pollers per core and .offline by default', () => {
     expect(readOfflineSettings({}, '/srv/notes')).to.deep.equal({
       timeScale: 1,
       stateDir: '/srv/notes/.offline',
       metricsPort: 3004,
       idleMs: 600_000,
-      asyncPollers: Math.max(2, availableParallelism()),
+      asyncPollers: Math.max(8, 4 * availableParallelism()),
+      accountConcurrency: 1000,
+      maxEnvironments: undefined,
     });
   });
 
@@ -37,6 +39,8 @@ describe('readOfflineSettings (the environment variables of npm start)', () => {
         LAMBDA_ASYNC_POLLERS: '3',
         OFFLINE_METRICS_PORT: '0',
         OFFLINE_STATE_DIR: 'tmp/state',
+        LAMBDA_ACCOUNT_CONCURRENCY: '50',
+        LAMBDA_MAX_ENVIRONMENTS: '6',
       },
       '/srv/notes',
     );
@@ -46,6 +50,8 @@ describe('readOfflineSettings (the environment variables of npm start)', () => {
       metricsPort: 0,
       idleMs: 3_000,
       asyncPollers: 3,
+      accountConcurrency: 50,
+      maxEnvironments: 6,
     });
   });
 
@@ -55,6 +61,10 @@ describe('readOfflineSettings (the environment variables of npm start)', () => {
     ['LAMBDA_IDLE_SECONDS', '-5', 'LAMBDA_IDLE_SECONDS must be a positive number'],
     ['LAMBDA_ASYNC_POLLERS', '2.5', 'LAMBDA_ASYNC_POLLERS must be a whole number'],
     ['OFFLINE_METRICS_PORT', '70000', 'OFFLINE_METRICS_PORT must be a port number'],
+    ['LAMBDA_ACCOUNT_CONCURRENCY', '0', 'LAMBDA_ACCOUNT_CONCURRENCY must be a positive number'],
+    ['LAMBDA_ACCOUNT_CONCURRENCY', '99.5', 'LAMBDA_ACCOUNT_CONCURRENCY must be a whole number'],
+    ['LAMBDA_MAX_ENVIRONMENTS', 'many', 'LAMBDA_MAX_ENVIRONMENTS must be a positive number'],
+    ['LAMBDA_MAX_ENVIRONMENTS', '-1', 'got "-1"'],
   ] as const) {
     it(`refuses ${name}=${value} with a message that names it`, () => {
       expect(thrown(() => readOfflineSettings({ [name]: value }, '/srv')).message).to.contain(says);
@@ -97,7 +107,10 @@ describe('run outcomes for the async queue and the HTTP API', () => {
   it('gives the queue a result, an error, or a throttle (not an attempt)', () => {
     expect(asyncRunResult({ kind: 'result', payload: 'ok' })).to.deep.equal({ ok: true, result: 'ok' });
     expect(asyncRunResult({ kind: 'function-error', payload: error })).to.deep.equal({ ok: false, error });
-    expect(asyncRunResult({ kind: 'throttled' })).to.deep.equal({ throttled: true });
+    expect(asyncRunResult({ kind: 'throttled', reason: 'ConcurrentInvocationLimitExceeded' })).to.deep.equal({
+      throttled: true,
+      reason: 'ConcurrentInvocationLimitExceeded',
+    });
   });
 
   it("gives serverless-offline the result, or the function's error type and message to answer 502 with", () => {
@@ -108,6 +121,9 @@ describe('run outcomes for the async queue and the HTTP API', () => {
       'EmptyObjectError',
       'targets/a.txt is empty',
     ]);
-    expect(thrown(() => httpAnswer({ kind: 'throttled' })).name).to.equal('TooManyRequestsException');
+    const throttled = thrown(() =>
+      httpAnswer({ kind: 'throttled', reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' }),
+    );
+    expect(throttled.name).to.equal('TooManyRequestsException');
   });
 });

@@ -2,8 +2,8 @@
 /**
  * Environments: the execution environments, live then recently ended — state (frozen between runs), runs, the
  * memory and the processes of each one's whole process tree, Init Duration, why each ended, a debugged
- * function's inspector port, and the functions whose last build failed. An environment's log stream opens the
- * Logs tab on that stream alone.
+ * function's inspector port, the functions whose last build failed, and the machine's bound with the runs
+ * waiting for it. An environment's log stream opens the Logs tab on that stream alone.
  */
 import { $, apiGet, h, seconds, utc } from './dom.js';
 import { showStreamLogs } from './logs-tab.js';
@@ -102,8 +102,17 @@ export async function refreshEnvironments() {
   const count = (state) => live.filter((environment) => environment.state === state).length;
   // No idle time without an environment pool (a console server started without one, as in some tests).
   const idle = result.idleMs === null ? '' : ` An idle environment ends after ${seconds(result.idleMs)}.`;
+  // Runs past the machine's bound wait for an environment: said apart from throttles, which refuse a run.
+  const machine =
+    result.machine === null || result.machine.maxEnvironments === null
+      ? ''
+      : ` At most ${result.machine.maxEnvironments} alive at once (LAMBDA_MAX_ENVIRONMENTS)${
+          result.machine.waiting > 0
+            ? `: ${result.machine.waiting} run(s) waiting for the machine (not throttled).`
+            : '.'
+        }`;
   $('#environments-summary').textContent =
-    `${live.length} environment(s) alive: ${count('busy')} running, ${count('idle')} idle, ${count('initializing')} starting.${idle}`;
+    `${live.length} environment(s) alive: ${count('busy')} running, ${count('idle')} idle, ${count('initializing')} starting.${machine}${idle}`;
   // A failed build is shown first: until it is fixed, every run of the function fails with this error.
   $('#environments-build-failures').replaceChildren(
     ...result.buildFailures.map((failure) =>

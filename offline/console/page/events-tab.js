@@ -23,7 +23,7 @@ function attemptText(step) {
       : step.outcome === 'success'
         ? 'succeeded'
         : step.outcome === 'throttled'
-          ? 'throttled (reserved concurrency)'
+          ? 'throttled (reserved or account concurrency used up)'
           : `failed${step.errorType ? `: ${step.errorType}` : ''}${step.errorMessage ? ` — ${step.errorMessage}` : ''}`;
   return {
     head: parts.join(' · '),
