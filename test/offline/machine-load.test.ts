@@ -1,17 +1,19 @@
 /**
  * Load past what the machine runs at once, and bad input under it: a burst past LAMBDA_MAX_ENVIRONMENTS waits for
  * environments (none started past the bound, all answered, the log saying runs wait for the machine, not
- * throttled); a client holding 5,000 connections open; every environment hung at once (a wait, then Lambda's
- * timeout, never a crash, the acknowledged upload processed); a burst while the stack stops (every acknowledged
+ * throttled); a client holding 5,000 connections open; a handler that hangs every environment at once (a wait,
+ * then Lambda's timeout, never a crash, the acknowledged upload processed); a burst while the stack stops (every acknowledged
  * event processed after the restart). Each stack is started on free ports and stopped in `after`, also on failure.
  */
 import { expect } from 'chai';
 import { connect, type Socket } from 'node:net';
 import { Agent, request } from 'node:http';
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { EnvironmentView } from '../../offline/environments/environment-types';
 import type { MachineBoundView } from '../../offline/environments/machine-bound';
 import { OfflineStack } from '../../support/offline-stack';
+import { copyProject, type ProjectCopy } from '../../support/project-copy';
 import { waitFor } from '../../support/wait';
 
 const HELLO = 'lambda-notes-dev-hello';
@@ -61,10 +63,26 @@ const coldStarts = (stack: OfflineStack, functionKey: string): number =>
 describe('load past the machine bound', function () {
   this.timeout(180_000);
   let stack: OfflineStack;
+  let copy: ProjectCopy | undefined;
   const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
 
   before(async () => {
+    // A copy of the project whose hello hangs for an event whose key1 starts with "hang" (a handler that never
+    // answers, as a stuck downstream call makes it); the checkout's own handler stays untouched.
+    copy = await copyProject();
+    const handler = join(copy.dir, 'handlers', 'hello.ts');
+    const source = await readFile(handler, 'utf8');
+    const testEvent = "    case 'test-event':\n";
+    if (!source.includes(testEvent)) throw new Error(`handlers/hello.ts has no "${testEvent.trim()}" case`);
+    await writeFile(
+      handler,
+      source.replace(
+        testEvent,
+        `${testEvent}      if (input.event.key1.startsWith('hang')) await new Promise((end) => setTimeout(end, 3_600_000));\n`,
+      ),
+    );
     stack = await OfflineStack.start({
+      projectDir: copy.dir,
       env: { LAMBDA_MAX_ENVIRONMENTS: String(MAX_ENVIRONMENTS) },
       params: { scheduleEnabled: 'false', maximumEventAge: '21600' },
     });
@@ -77,6 +95,7 @@ describe('load past the machine bound', function () {
   after(async () => {
     agent.destroy();
     await stack?.stop();
+    await copy?.remove();
   });
 
   it('answers 200 calls at once, starting no environment past the bound, saying they wait (not throttled)', async () => {
@@ -115,18 +134,18 @@ describe('load past the machine bound', function () {
     expect(stack.child.exitCode).to.equal(null);
   });
 
-  it('waits when every environment hangs: the hung runs time out, the others and an upload then run', async function () {
+  it('waits when a handler hangs every environment: the hung runs time out, the others and an upload then run', async function () {
     // hello's timeout is 10 s: the hung runs end at it, and what waited behind them runs then.
     this.timeout(90_000);
-    const warm = await Promise.all(Array.from({ length: MAX_ENVIRONMENTS }, () => invokeHello(stack, agent)));
-    expect(counts(warm)).to.deep.equal({ 200: MAX_ENVIRONMENTS });
-    const alive = (await environments(stack)).environments.filter((view) => view.state !== 'ended');
-    expect(alive.length).to.equal(MAX_ENVIRONMENTS);
-    // Stopped processes answer nothing: every environment's run hangs until Lambda's timeout ends it.
-    for (const view of alive) if (view.pid !== undefined) process.kill(view.pid, 'SIGSTOP');
-    const calls = Array.from({ length: MAX_ENVIRONMENTS + 4 }, (_, index) =>
-      invokeHello(stack, agent, `hung-${index}`),
+    const hung = Array.from({ length: MAX_ENVIRONMENTS }, (_, index) =>
+      invokeHello(stack, agent, `hang-${index}`),
     );
+    await waitFor('every environment busy with a hung run', async () => {
+      const busy = (await environments(stack)).environments.filter((view) => view.state === 'busy');
+      return busy.length === MAX_ENVIRONMENTS;
+    });
+    const behind = Array.from({ length: 4 }, (_, index) => invokeHello(stack, agent, `behind-${index}`));
+    const calls = [...hung, ...behind];
     const key = `targets/machine-load/behind hung environments.txt`;
     await stack.putText(key, 'acknowledged while every environment hangs');
     const waiting = await waitFor('runs waiting for the machine', async () => {
