@@ -143,15 +143,17 @@ export class OfflineAsync {
   async reload(): Promise<void> {
     this.#emulation?.reload();
     this.log.notice('[async] code changed: new runs start new environments with the new bundle');
-    await this.#stopIdleEsbuild();
+    await this.#stopIdleEsbuild({ sayWhyNot: false });
   }
 
   /** The bundles are built: esbuild's service would idle until the next code change (adapters/esbuild-service.ts). */
-  async #stopIdleEsbuild(): Promise<void> {
+  async #stopIdleEsbuild({ sayWhyNot = true } = {}): Promise<void> {
     const why = await stopIdleEsbuild(this.serverless.service.custom?.esbuild).catch(
       (error: unknown) => `it could not be stopped: ${String(error)}`,
     );
-    if (why !== undefined) this.#log('info', `esbuild's service stays running between builds (${why})`);
+    // Said once, at start: the same reason would follow every code change.
+    if (why !== undefined && sayWhyNot)
+      this.#log('info', `esbuild's service stays running between builds (${why})`);
   }
 
   /** before:offline:start:end — a clean stop: what is still queued stays on disk for the next start. */
