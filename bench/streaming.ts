@@ -8,19 +8,11 @@
  *   npx tsx bench/streaming.ts [runs]     (default 30 warm runs of each; one cold run first, not counted)
  */
 import { InvokeCommand, InvokeWithResponseStreamCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { InvokeApi, startInvokeApiServer } from '../offline/api/invoke-api';
-import { Concurrency } from '../offline/environments/concurrency';
-import { FunctionRunner, syncOutcome } from '../offline/environments/function-runner';
-import { EnvironmentPool } from '../offline/environments/pool';
-import { processMemory } from '../offline/environments/process-memory';
-import { InvocationLogs } from '../offline/observability/invocation-logs';
-import { MetricsRecorder } from '../offline/observability/metrics-recorder';
+import { startInProcessLambda } from '../support/in-process-lambda';
 import { BOOTSTRAP, fixtureSpec } from '../test/helpers/runtime-fixtures';
 
 const PACE_MS = 200;
@@ -41,46 +33,10 @@ async function main(): Promise<void> {
     fixtureSpec('streaming.paced', { key: 'paced', name: 'bench-paced' }),
     fixtureSpec('handlers.echo', { key: 'echo', name: 'bench-echo' }),
   ];
-  const pool = new EnvironmentPool({
-    functions: new Map(specs.map((spec) => [spec.key, spec])),
-    idleMs: 600_000,
-    tmpRoot,
-    bootstrap: BOOTSTRAP,
-    hostVariables: { PATH: process.env.PATH ?? '' },
-    memory: await processMemory(),
-    write: () => undefined,
-    log: () => undefined,
-    newId: randomUUID,
-    now: Date.now,
-  });
-  const runner = new FunctionRunner({
-    pool,
-    concurrency: new Concurrency(new Map()),
-    logs: new InvocationLogs(),
-    metrics: new MetricsRecorder(specs.map((spec) => spec.key)),
-    write: () => undefined,
-    now: Date.now,
-  });
-  const api = new InvokeApi({
-    region: 'ap-northeast-1',
-    accountId: '000000000000',
-    functions: new Map(specs.map((spec) => [spec.name, spec.key])),
-    newRequestId: randomUUID,
-    invoke: async (functionKey, event, options) =>
-      syncOutcome(
-        await runner.run(functionKey, event, {
-          requestId: options.requestId,
-          clientContext: options.clientContext,
-          ...(options.onStream ? { onStream: options.onStream } : {}),
-        }),
-      ),
-    enqueue: () => Promise.reject(new Error('no queue here')),
-    log: () => undefined,
-  });
-  const server = await startInvokeApiServer(api, { host: '127.0.0.1', port: 0 }, () => undefined);
+  const lambda = await startInProcessLambda(specs, { tmpRoot, bootstrap: BOOTSTRAP });
   const client = new LambdaClient({
     region: 'ap-northeast-1',
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint: `http://127.0.0.1:${lambda.port}`,
     credentials: { accessKeyId: 'offline', secretAccessKey: 'offline' },
     maxAttempts: 1,
   });
@@ -128,9 +84,7 @@ async function main(): Promise<void> {
     );
   } finally {
     client.destroy();
-    server.closeAllConnections();
-    server.close();
-    await pool.stop();
+    await lambda.stop();
     await rm(tmpRoot, { recursive: true, force: true });
   }
 }

@@ -5,19 +5,11 @@
  * runs hello and s3Upload: environments behind the project's Invoke API server, called over HTTP as the SDKs do.
  */
 import { expect } from 'chai';
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Concurrency } from '../../offline/environments/concurrency';
 import type { FunctionSpec } from '../../offline/environments/environment-types';
-import { FunctionRunner, syncOutcome } from '../../offline/environments/function-runner';
-import { EnvironmentPool } from '../../offline/environments/pool';
-import { processMemory } from '../../offline/environments/process-memory';
-import { InvocationLogs } from '../../offline/observability/invocation-logs';
-import { InvokeApi, startInvokeApiServer } from '../../offline/api/invoke-api';
-import { MetricsRecorder } from '../../offline/observability/metrics-recorder';
+import { type InProcessLambda, startInProcessLambda } from '../../support/in-process-lambda';
 import { BOOTSTRAP, fixtureSpec } from '../helpers/runtime-fixtures';
 import { botocoreView, expectParity, loadRecorded, recordedCase } from './shape';
 
@@ -41,60 +33,23 @@ const FUNCTIONS: FunctionSpec[] = [
 describe('parity: execution environments against recorded AWS answers', function () {
   this.timeout(60_000);
   let tmpRoot: string;
-  let pool: EnvironmentPool;
-  let server: Server;
+  let lambda: InProcessLambda | undefined;
   let port: number;
 
   before(async () => {
     tmpRoot = await mkdtemp(join(tmpdir(), 'lambda-notes-parity-'));
-    pool = new EnvironmentPool({
-      functions: new Map(
-        FUNCTIONS.map((spec) => [
-          spec.key,
-          { ...spec, arn: `arn:aws:lambda:ap-northeast-1:000000000000:function:${spec.name}` },
-        ]),
-      ),
-      idleMs: 600_000,
-      tmpRoot,
-      bootstrap: BOOTSTRAP,
-      hostVariables: { PATH: process.env.PATH ?? '' },
-      memory: await processMemory(),
-      write: () => undefined,
-      log: () => undefined,
-      newId: randomUUID,
-      now: Date.now,
-    });
-    const runner = new FunctionRunner({
-      pool,
-      concurrency: new Concurrency(new Map()),
-      logs: new InvocationLogs(),
-      metrics: new MetricsRecorder(FUNCTIONS.map((spec) => spec.key)),
-      write: () => undefined,
-      now: Date.now,
-    });
-    const api = new InvokeApi({
-      region: 'ap-northeast-1',
-      accountId: '000000000000',
-      functions: new Map(FUNCTIONS.map((spec) => [spec.name, spec.key])),
-      newRequestId: randomUUID,
-      invoke: async (functionKey, event, options) =>
-        syncOutcome(
-          await runner.run(functionKey, event, {
-            requestId: options.requestId,
-            clientContext: options.clientContext,
-          }),
-        ),
-      enqueue: () => Promise.reject(new Error('no async queue in this suite')),
-      log: () => undefined,
-    });
-    server = await startInvokeApiServer(api, { host: '127.0.0.1', port: 0 }, () => undefined);
-    const address = server.address();
-    port = typeof address === 'object' && address ? address.port : 0;
+    lambda = await startInProcessLambda(
+      FUNCTIONS.map((spec) => ({
+        ...spec,
+        arn: `arn:aws:lambda:ap-northeast-1:000000000000:function:${spec.name}`,
+      })),
+      { tmpRoot, bootstrap: BOOTSTRAP },
+    );
+    port = lambda.port;
   });
 
   after(async () => {
-    server?.close();
-    await pool?.stop();
+    await lambda?.stop();
     await rm(tmpRoot, { recursive: true, force: true });
   });
 

@@ -16,24 +16,18 @@ import {
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import { fromUtf8, toUtf8 } from '@smithy/core/serde';
 import { expect } from 'chai';
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, get as httpGet, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { invokeComplete, payloadChunk } from '../../offline/api/event-stream';
-import { InvokeApi, startInvokeApiServer } from '../../offline/api/invoke-api';
+import type { InvokeApi } from '../../offline/api/invoke-api';
 import type { StreamLine } from '../../offline/console/contract';
 import { streamInvoke } from '../../offline/console/invoke-stream';
-import { Concurrency } from '../../offline/environments/concurrency';
-import { FunctionRunner, syncOutcome } from '../../offline/environments/function-runner';
-import { EnvironmentPool } from '../../offline/environments/pool';
-import { InvocationLogs } from '../../offline/observability/invocation-logs';
-import { MetricsRecorder } from '../../offline/observability/metrics-recorder';
-import { processMemory } from '../../offline/environments/process-memory';
 import { BOOTSTRAP, fixtureSpec } from '../helpers/runtime-fixtures';
 import { type Gate, startGate } from '../helpers/gate';
+import { type InProcessLambda, startInProcessLambda } from '../../support/in-process-lambda';
 import { waitFor } from '../../support/wait';
 
 /** Deployed name → fixture handler (and its timeout). */
@@ -85,7 +79,7 @@ describe('InvokeWithResponseStream (SDK → Invoke API → real environments)', 
   let server: Server;
   let client: LambdaClient;
   let api: InvokeApi;
-  let pool: EnvironmentPool;
+  let lambda: InProcessLambda | undefined;
   /** START, END and REPORT lines the runner wrote. */
   let lambdaLines = '';
   const gates: Gate[] = [];
@@ -102,49 +96,15 @@ describe('InvokeWithResponseStream (SDK → Invoke API → real environments)', 
         timeoutSeconds: fixture.timeoutSeconds ?? 5,
       }),
     );
-    pool = new EnvironmentPool({
-      functions: new Map(specs.map((spec) => [spec.key, spec])),
-      idleMs: 600_000,
+    lambda = await startInProcessLambda(specs, {
       tmpRoot,
       bootstrap: BOOTSTRAP,
-      hostVariables: { PATH: process.env.PATH ?? '' },
-      memory: await processMemory(),
-      write: () => undefined,
-      log: () => undefined,
-      newId: randomUUID,
-      now: Date.now,
-    });
-    const runner = new FunctionRunner({
-      pool,
-      concurrency: new Concurrency(new Map()),
-      logs: new InvocationLogs(),
-      metrics: new MetricsRecorder(specs.map((spec) => spec.key)),
       write: (text) => {
         lambdaLines += text;
       },
-      now: Date.now,
+      invoked: (requestId) => finished.add(requestId),
     });
-    // As the stack's composition root (emulation.ts) calls the runner for an Invoke.
-    api = new InvokeApi({
-      region: 'ap-northeast-1',
-      accountId: '000000000000',
-      functions: new Map(specs.map((spec) => [spec.name, spec.key])),
-      newRequestId: randomUUID,
-      invoke: async (functionKey, event, options) => {
-        const outcome = syncOutcome(
-          await runner.run(functionKey, event, {
-            requestId: options.requestId,
-            clientContext: options.clientContext,
-            ...(options.onStream ? { onStream: options.onStream } : {}),
-          }),
-        );
-        finished.add(options.requestId);
-        return outcome;
-      },
-      enqueue: () => Promise.reject(new Error('not queued here')),
-      log: () => undefined,
-    });
-    server = await startInvokeApiServer(api, { host: '127.0.0.1', port: 0 }, () => undefined);
+    ({ api, server } = lambda);
     client = new LambdaClient({
       region: 'ap-northeast-1',
       endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -159,9 +119,7 @@ describe('InvokeWithResponseStream (SDK → Invoke API → real environments)', 
 
   after(async () => {
     client?.destroy();
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
-    await pool?.stop();
+    await lambda?.stop();
     await rm(tmpRoot, { recursive: true, force: true });
   });
 
