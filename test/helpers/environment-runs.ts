@@ -47,23 +47,31 @@ export class TestEnvironments {
     return environment;
   }
 
-  async run(environment: ExecutionEnvironment, event: unknown = {}): Promise<ObservedRun> {
-    let log = '';
-    const requestId = randomUUID();
-    const result = await environment.run(
-      {
-        requestId,
-        event: JSON.stringify(event),
-        invokedFunctionArn: environment.spec.arn,
-        traceId: 'Root=1-6750a1b2-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=0',
-      },
-      { append: (text) => (log += text) },
-    );
-    const payload: unknown = result.outcome.ok ? JSON.parse(result.outcome.body) : result.outcome.error;
-    return { ...result, log, requestId, payload };
+  run(environment: ExecutionEnvironment, event: unknown = {}): Promise<ObservedRun> {
+    return observeRun(environment, event);
   }
 
   async endAll(): Promise<void> {
     await Promise.all(this.#started.splice(0).map((environment) => environment.end('test over')));
   }
+}
+
+/** Runs one event in `environment` under a new request id, keeping what the environment wrote meanwhile. */
+export async function observeRun(
+  environment: ExecutionEnvironment,
+  event: unknown = {},
+): Promise<ObservedRun> {
+  let log = '';
+  const requestId = randomUUID();
+  const result = await environment.run(
+    {
+      requestId,
+      event: JSON.stringify(event),
+      invokedFunctionArn: environment.spec.arn,
+      traceId: 'Root=1-6750a1b2-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=0',
+    },
+    { append: (text) => (log += text) },
+  );
+  const payload: unknown = result.outcome.ok ? JSON.parse(result.outcome.body) : result.outcome.error;
+  return { ...result, log, requestId, payload };
 }

@@ -13,11 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ExecutionEnvironment, logStreamName } from '../../offline/environments/environment';
-import type {
-  EnvironmentOptions,
-  FunctionSpec,
-  RunResult,
-} from '../../offline/environments/environment-types';
+import type { EnvironmentOptions, FunctionSpec } from '../../offline/environments/environment-types';
 import { EnvironmentPool } from '../../offline/environments/pool';
 import {
   parseProcStat,
@@ -26,6 +22,7 @@ import {
   sumPsGroup,
 } from '../../offline/environments/process-memory';
 import { markOf, SANDBOX_VARIABLE } from '../../offline/environments/process-tree';
+import { observeRun } from '../helpers/environment-runs';
 import { BOOTSTRAP, fixtureSpec } from '../helpers/runtime-fixtures';
 import { waitFor } from '../../support/wait';
 
@@ -133,24 +130,7 @@ describe('an environment is a sandbox (real processes)', function () {
     return environment;
   }
 
-  async function run(
-    environment: ExecutionEnvironment,
-    event: unknown,
-  ): Promise<RunResult & { log: string; requestId: string; payload: unknown }> {
-    let log = '';
-    const requestId = randomUUID();
-    const result = await environment.run(
-      {
-        requestId,
-        event: JSON.stringify(event),
-        invokedFunctionArn: environment.spec.arn,
-        traceId: 'Root=1-0-0',
-      },
-      { append: (text) => (log += text) },
-    );
-    const payload = result.outcome.ok ? JSON.parse(result.outcome.body) : result.outcome.error;
-    return { ...result, log, requestId, payload };
-  }
+  const run = observeRun;
 
   async function makePool(specs: FunctionSpec[], root: string, idleMs = 600_000): Promise<EnvironmentPool> {
     const pool = new EnvironmentPool({
